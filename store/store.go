@@ -1,0 +1,269 @@
+// Package store keeps a study in one SQLite file (tuning.db by default).
+//
+// The file holds two sets of tables. goptuna's RDB tables (studies, trials, trial_params, trial_values, ...,
+// created by rdb.RunAutoMigrate through gorm's sqlite driver over mattn/go-sqlite3) are the source of truth for
+// the sampler, and goptuna's own dashboard reads them. autotune's tables, prefixed autotune_, keep what goptuna
+// has no place for: the study's workload, SLA, sampler, seed, search space, vLLM version and GPU, and for each
+// trial the exact `vllm serve` argv, every benchmark metric, phase timings, failure class and message, the log
+// tail that proves it, log paths, and who ran it (PID and process group, to clean up after a crash).
+//
+// Safety rules, all enforced before anything is written:
+//   - a file that is not SQLite, or SQLite that is neither empty nor an autotune database, is refused;
+//   - a database written by a newer autotune (PRAGMA user_version above SchemaVersion) is refused;
+//   - a location that cannot be written is reported as such, naming the file.
+//
+// Journal mode is DELETE (a rollback journal) with synchronous=FULL: WAL needs shared memory (mmap of the -shm
+// file), which network and FUSE file systems such as Google Drive do not provide reliably, and a rollback
+// journal survives a process killed at any point of a write.
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/c-bata/goptuna"
+	rdb "github.com/c-bata/goptuna/rdb.v2"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// SchemaVersion is the version of autotune's own tables, kept in PRAGMA user_version.
+const SchemaVersion = 1
+
+// ErrBadDatabase marks a file that cannot be used as a study database: not SQLite, foreign, corrupt, or newer.
+// Callers report it as bad input (exit code 2).
+var ErrBadDatabase = errors.New("unusable database")
+
+// DB is an open study database.
+type DB struct {
+	Path    string
+	gorm    *gorm.DB
+	sql     *sql.DB
+	Storage goptuna.Storage // goptuna's RDB storage over the same connection
+}
+
+// sqliteMagic is the first 16 bytes of every SQLite 3 database file.
+const sqliteMagic = "SQLite format 3\x00"
+
+// Open opens (creating if needed) the study database at path. It checks the file before it writes anything.
+func Open(path string) (*DB, error) {
+	if path == "" {
+		return nil, fmt.Errorf("--db: empty path: %w", ErrBadDatabase)
+	}
+	if err := checkFile(path); err != nil {
+		return nil, err
+	}
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
+		"?_journal_mode=DELETE&_synchronous=FULL&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate"
+	g, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		return nil, fmt.Errorf("--db %s: cannot open: %v: %w", path, err, ErrBadDatabase)
+	}
+	sqlDB, err := g.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	// One connection: SQLite allows one writer, and goptuna's storage and our tables share the file. A single
+	// connection also makes every pragma above apply to everything we do.
+	sqlDB.SetMaxOpenConns(1)
+	db := &DB{Path: path, gorm: g, sql: sqlDB}
+	if err := db.checkContents(); err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	if err := db.migrate(); err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	db.Storage = rdb.NewStorage(g)
+	return db, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// checkFile refuses paths that are directories, not SQLite, or not writable, without creating anything.
+func checkFile(path string) error {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		dir := filepath.Dir(path)
+		dst, derr := os.Stat(dir)
+		if derr != nil {
+			return fmt.Errorf("--db %s: directory %s: %w", path, dir, derr)
+		}
+		if !dst.IsDir() {
+			return fmt.Errorf("--db %s: %s is not a directory", path, dir)
+		}
+		f, cerr := os.CreateTemp(dir, ".autotune-write-test-*")
+		if cerr != nil {
+			return fmt.Errorf("--db %s: cannot create files in %s: %w", path, dir, cerr)
+		}
+		f.Close()
+		os.Remove(f.Name())
+		return nil
+	case err != nil:
+		return fmt.Errorf("--db %s: %w", path, err)
+	case st.IsDir():
+		return fmt.Errorf("--db %s: is a directory: %w", path, ErrBadDatabase)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("--db %s: cannot open for writing: %w", path, err)
+	}
+	defer f.Close()
+	if st.Size() == 0 {
+		return nil
+	}
+	head := make([]byte, len(sqliteMagic))
+	if _, err := io.ReadFull(f, head); err != nil || string(head) != sqliteMagic {
+		return fmt.Errorf("--db %s: not an SQLite database (a study database is an SQLite file): %w", path, ErrBadDatabase)
+	}
+	// Refuse a directory we cannot write a journal into: SQLite would fail later, mid-trial.
+	f2, err := os.CreateTemp(filepath.Dir(path), ".autotune-write-test-*")
+	if err != nil {
+		return fmt.Errorf("--db %s: cannot create the journal next to it: %w", path, err)
+	}
+	f2.Close()
+	os.Remove(f2.Name())
+	return nil
+}
+
+// checkContents refuses a database that is corrupt, foreign, or from a newer autotune.
+func (db *DB) checkContents() error {
+	var check string
+	if err := db.sql.QueryRow("PRAGMA quick_check").Scan(&check); err != nil {
+		return fmt.Errorf("--db %s: cannot read: %v: %w", db.Path, err, ErrBadDatabase)
+	}
+	if check != "ok" {
+		return fmt.Errorf("--db %s: corrupt database (%s): %w", db.Path, check, ErrBadDatabase)
+	}
+	var version int
+	if err := db.sql.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("--db %s: %v: %w", db.Path, err, ErrBadDatabase)
+	}
+	if version > SchemaVersion {
+		return fmt.Errorf("--db %s: written by a newer autotune (schema %d, this one knows %d); upgrade autotune: %w",
+			db.Path, version, SchemaVersion, ErrBadDatabase)
+	}
+	rows, err := db.sql.Query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+	if err != nil {
+		return fmt.Errorf("--db %s: %v: %w", db.Path, err, ErrBadDatabase)
+	}
+	defer rows.Close()
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return fmt.Errorf("--db %s: %v: %w", db.Path, err, ErrBadDatabase)
+		}
+		tables = append(tables, name)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("--db %s: %v: %w", db.Path, err, ErrBadDatabase)
+	}
+	if len(tables) == 0 {
+		return nil
+	}
+	for _, t := range tables {
+		if t == "autotune_studies" {
+			return nil
+		}
+	}
+	return fmt.Errorf("--db %s: an SQLite database that autotune did not create (tables: %s); use another --db: %w",
+		db.Path, strings.Join(tables, ", "), ErrBadDatabase)
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS autotune_studies (
+	study_id          INTEGER PRIMARY KEY,
+	name              TEXT NOT NULL UNIQUE,
+	created_at        TEXT NOT NULL,
+	model             TEXT NOT NULL,
+	workload_json     TEXT NOT NULL,
+	sla_json          TEXT NOT NULL,
+	sampler           TEXT NOT NULL,
+	seed              INTEGER NOT NULL,
+	simulated         INTEGER NOT NULL,
+	space_fingerprint TEXT NOT NULL,
+	space_json        TEXT NOT NULL,
+	vllm_version      TEXT NOT NULL,
+	gpu               TEXT NOT NULL,
+	autotune_version  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS autotune_trials (
+	trial_id        INTEGER PRIMARY KEY,
+	study_id        INTEGER NOT NULL,
+	number          INTEGER NOT NULL,
+	state           TEXT NOT NULL,
+	label           TEXT NOT NULL DEFAULT '',
+	config_key      TEXT NOT NULL DEFAULT '',
+	params_json     TEXT NOT NULL DEFAULT '{}',
+	args_json       TEXT NOT NULL DEFAULT '[]',
+	env_json        TEXT NOT NULL DEFAULT '{}',
+	model           TEXT NOT NULL DEFAULT '',
+	serve_argv_json TEXT NOT NULL DEFAULT '[]',
+	bench_argv_json TEXT NOT NULL DEFAULT '[]',
+	bench_json      TEXT NOT NULL DEFAULT '',
+	feasible        INTEGER NOT NULL DEFAULT 0,
+	objective       REAL,
+	violation       TEXT NOT NULL DEFAULT '',
+	failure         TEXT NOT NULL DEFAULT '',
+	message         TEXT NOT NULL DEFAULT '',
+	log_tail        TEXT NOT NULL DEFAULT '',
+	startup_s       REAL NOT NULL DEFAULT 0,
+	benchmark_s     REAL NOT NULL DEFAULT 0,
+	teardown_s      REAL NOT NULL DEFAULT 0,
+	server_log      TEXT NOT NULL DEFAULT '',
+	bench_log       TEXT NOT NULL DEFAULT '',
+	bench_path      TEXT NOT NULL DEFAULT '',
+	duplicate_of    INTEGER,
+	owner_host      TEXT NOT NULL DEFAULT '',
+	owner_pid       INTEGER NOT NULL DEFAULT 0,
+	server_pid      INTEGER NOT NULL DEFAULT 0,
+	server_pgid     INTEGER NOT NULL DEFAULT 0,
+	server_start    INTEGER NOT NULL DEFAULT 0,
+	server_host     TEXT NOT NULL DEFAULT '',
+	server_port     INTEGER NOT NULL DEFAULT 0,
+	started_at      TEXT NOT NULL DEFAULT '',
+	finished_at     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS autotune_trials_study ON autotune_trials (study_id, number);
+CREATE TABLE IF NOT EXISTS autotune_locks (
+	study_id     INTEGER PRIMARY KEY,
+	owner_host   TEXT NOT NULL,
+	owner_pid    INTEGER NOT NULL,
+	owner_start  INTEGER NOT NULL,
+	heartbeat_at TEXT NOT NULL
+);
+`
+
+// migrate creates goptuna's tables and ours, and stamps the schema version, in that order, so that a crash
+// part-way leaves a database that the next Open completes.
+func (db *DB) migrate() error {
+	if err := rdb.RunAutoMigrate(db.gorm); err != nil {
+		return fmt.Errorf("--db %s: create goptuna tables: %w", db.Path, err)
+	}
+	tx, err := db.sql.Begin()
+	if err != nil {
+		return fmt.Errorf("--db %s: %w", db.Path, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(schema); err != nil {
+		return fmt.Errorf("--db %s: create autotune tables: %w", db.Path, err)
+	}
+	if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion)); err != nil {
+		return fmt.Errorf("--db %s: %w", db.Path, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("--db %s: %w", db.Path, err)
+	}
+	return nil
+}

@@ -1,0 +1,164 @@
+package store
+
+import (
+	"bytes"
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3"
+)
+
+func TestOpenRefusesBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	notSQLite := filepath.Join(dir, "notes.db")
+	os.WriteFile(notSQLite, []byte("hello, this is not a database\n"), 0o644)
+
+	foreign := filepath.Join(dir, "foreign.db")
+	mustExec(t, foreign, "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+
+	newer := filepath.Join(dir, "newer.db")
+	db, err := Open(newer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	mustExec(t, newer, "PRAGMA user_version = 99")
+
+	truncated := filepath.Join(dir, "truncated.db")
+	db, err = Open(truncated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	data, _ := os.ReadFile(truncated)
+	os.WriteFile(truncated, data[:len(data)/3], 0o644)
+
+	tests := []struct {
+		path, want string
+	}{
+		{notSQLite, "not an SQLite database"},
+		{foreign, "did not create (tables: customers)"},
+		{newer, "newer autotune"},
+		{truncated, "--db " + truncated},
+		{dir, "is a directory"},
+		{filepath.Join(dir, "missing", "tuning.db"), "directory"},
+	}
+	for _, tc := range tests {
+		before, _ := os.ReadFile(tc.path)
+		_, err := Open(tc.path)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Open(%s) = %v, want an error containing %q", filepath.Base(tc.path), err, tc.want)
+		}
+		if !strings.Contains(err.Error(), tc.path) && !strings.Contains(err.Error(), filepath.Dir(tc.path)) {
+			t.Errorf("error does not name the file: %v", err)
+		}
+		after, _ := os.ReadFile(tc.path)
+		if !bytes.Equal(before, after) {
+			t.Errorf("Open(%s) changed the file", filepath.Base(tc.path))
+		}
+	}
+	if _, err := Open(notSQLite); !errors.Is(err, ErrBadDatabase) {
+		t.Errorf("not SQLite: %v is not ErrBadDatabase", err)
+	}
+}
+
+func TestOpenRefusesReadOnlyDirectory(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root can write anywhere; the permission check cannot fail")
+	}
+	dir := t.TempDir()
+	os.Chmod(dir, 0o500)
+	defer os.Chmod(dir, 0o700)
+	if _, err := Open(filepath.Join(dir, "tuning.db")); err == nil || !strings.Contains(err.Error(), "cannot create") {
+		t.Errorf("err = %v, want cannot create", err)
+	}
+}
+
+func mustExec(t *testing.T, path, stmt string) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(stmt); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTrialRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tuning.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateStudy(Study{ID: 1, Name: "default", CreatedAt: time.Now(), Model: "m", WorkloadJSON: "{}",
+		SLAJSON: "{}", Sampler: "tpe", Seed: 3, SpaceFingerprint: "f"}); err != nil {
+		t.Fatal(err)
+	}
+	obj, dup := 4123.5, 2
+	in := Trial{
+		TrialID: 7, StudyID: 1, Number: 3, State: StateComplete, Label: "known-good: x", ConfigKey: "k",
+		Params: map[string]string{"max_num_seqs": "64"}, Args: []string{"--max-num-seqs", "64", "--speculative-config", `{"method":"ngram"}`},
+		Env: map[string]string{"A": "b"}, ServeArgv: []string{"vllm", "serve"}, BenchArgv: []string{"vllm", "bench"},
+		BenchJSON: `{"output_throughput":4123.5}`, Feasible: true, Objective: &obj, Failure: "", Message: "m",
+		LogTail: "tail", Startup: 46 * time.Second, Benchmark: 30500 * time.Millisecond, Teardown: time.Second,
+		ServerLog: "/x/server.log", DuplicateOf: &dup, OwnerHost: "h", OwnerPID: 9, ServerPID: 10, ServerPGID: 10,
+		ServerStart: 12345, ServerHost: "127.0.0.1", ServerPort: 8000,
+		StartedAt: time.Date(2026, 11, 28, 1, 2, 3, 0, time.UTC), FinishedAt: time.Date(2026, 11, 28, 1, 3, 3, 0, time.UTC),
+	}
+	if err := db.PutTrial(in); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = Open(path) // what was committed survives a reopen
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	out, err := db.TrialByNumber(1, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(in, out) {
+		t.Errorf("round trip:\n in %+v\nout %+v", in, out)
+	}
+	if _, err := db.TrialByNumber(1, 4); !errors.Is(err, ErrNoTrial) {
+		t.Errorf("missing trial: %v", err)
+	}
+}
+
+func TestLock(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "tuning.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a := Owner{Host: "h", PID: 1, Start: 1}
+	b := Owner{Host: "h", PID: 2, Start: 2}
+	never := func(Lock) bool { return false }
+	if err := db.AcquireLock(1, a, never); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AcquireLock(1, a, never); err != nil {
+		t.Fatalf("re-acquire by the holder: %v", err)
+	}
+	if err := db.AcquireLock(1, b, never); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "pid 1 on host h") {
+		t.Fatalf("second owner: %v, want ErrLocked naming pid 1", err)
+	}
+	if err := db.AcquireLock(1, b, func(l Lock) bool { return l.Owner == a }); err != nil {
+		t.Fatalf("take over from a dead owner: %v", err)
+	}
+	if err := db.ReleaseLock(1, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AcquireLock(1, a, never); err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+}

@@ -1,0 +1,49 @@
+// Package tuner runs the study: a goptuna study over a search space, one trial at a time, each trial a vLLM
+// server start plus a benchmark through a Runner, every finished trial committed to the store before the next
+// one starts.
+//
+// # Lifecycle
+//
+// Run opens or creates the study in the store and refuses a stored study whose model, workload, SLA, sampler,
+// seed, search space or simulation mode differ from the command's: their trials would not be comparable.
+// On a new study it enqueues trial 0, vLLM's defaults (no tuned flags, the baseline every result is compared
+// with), then the space's known-good points. It then asks for trials (ask/tell, as Katib does, not
+// goptuna.Optimize, because the tuner owns the server's lifecycle) until the study has the target number of
+// finished trials, counting earlier runs.
+//
+// # Objective encoding
+//
+// The study maximises one value per trial:
+//
+//	feasible (P99 TPOT and P99 TTFT under their limits, every request successful)
+//	    value = output throughput in tok/s                               > 0
+//	infeasible (it ran, but missed the SLA)
+//	    value = -1 - v, v = sum of relative excesses over each limit     in [-999, -1]
+//	            (+1 + failed fraction when requests failed), capped
+//	config fault (vLLM refused the flags, crashed, ran out of memory, timed out starting)
+//	    value = CrashValue = -10000
+//	no evidence (a harness fault: port taken, GPU not released, benchmark tool broken; an interruption)
+//	    goptuna state FAIL, no value
+//
+// So every feasible trial ranks above every infeasible one, a smaller violation ranks higher, and configs that
+// crash rank lowest. Crashes are told as COMPLETE trials with CrashValue on purpose: goptuna's TPE drops FAIL
+// trials from its observations, so a crash told as FAIL would vanish and TPE would keep proposing its
+// neighbourhood. FAIL is kept for results that say nothing about the config; such trials do not count toward
+// --trials, and their config is enqueued once more (after three harness faults in a row the study stops: something
+// is wrong with the machine, not the configs).
+//
+// # Duplicates
+//
+// A categorical space makes TPE propose the same config again. A config whose rendered command line (space.Config
+// Key) already has a result is not run twice: the trial is told the earlier value, recorded as a duplicate of the
+// earlier trial, and does not count toward --trials. Many duplicates in a row mean the sampler has converged and
+// the study stops early.
+//
+// # Resume
+//
+// A trial left running by an autotune that is gone is marked failed (interrupted) and its parameters are enqueued
+// to run first, so no sampled config is lost. Its server, if it outlived that run, is stopped through the
+// recorded process identity (never by name). A second autotune on the same study is refused by the store's lock.
+// The sampler's seed is mixed with the number of trials already in the study, so a resumed study does not replay
+// the first run's random startup points.
+package tuner

@@ -1,0 +1,400 @@
+package tuner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/c-bata/goptuna"
+
+	"github.com/autotune/autotune/runner"
+	"github.com/autotune/autotune/space"
+	"github.com/autotune/autotune/store"
+)
+
+const (
+	// maxHarnessInARow stops the study when the harness fails this many trials in a row.
+	maxHarnessInARow = 3
+	// exploreAfterDuplicates switches to random draws after this many duplicates in a row.
+	exploreAfterDuplicates = 3
+	// maxDuplicatesInARow stops the study when the sampler proposes only measured configs for this long.
+	maxDuplicatesInARow = 40
+)
+
+// Run runs trials until the study has Options.Trials finished trials, the context is cancelled, or the time
+// budget says the next trial cannot finish. Every finished trial is committed before the next one starts.
+func (t *Tuner) Run(ctx context.Context) (Summary, error) {
+	t.started = t.opts.Now()
+	if err := t.open(); err != nil {
+		return Summary{}, err
+	}
+	defer t.db.ReleaseLock(t.study.ID, t.opts.Owner)
+	sum := Summary{StudyID: t.study.ID}
+	var err error
+	if err = t.recoverStale(ctx); err != nil {
+		return sum, err
+	}
+	if t.finishedAtStart, err = t.finished(); err != nil {
+		return sum, err
+	}
+	harnessInARow, dupInARow := 0, 0
+	var durations []time.Duration
+	for {
+		finished, err := t.finished()
+		if err != nil {
+			return sum, err
+		}
+		sum.Finished = finished
+		sum.Remaining = t.opts.Trials - finished
+		if finished >= t.opts.Trials {
+			return sum, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return sum, err
+		}
+		if t.opts.TimeBudget > 0 && len(durations) > 0 {
+			left := t.opts.TimeBudget - t.opts.Now().Sub(t.started)
+			if need := longest(durations); left < need {
+				sum.Stopped = fmt.Sprintf("time budget: %s left, a trial takes up to %s",
+					left.Round(time.Second), need.Round(time.Second))
+				return sum, nil
+			}
+		}
+		_ = t.db.Heartbeat(t.study.ID, t.opts.Owner)
+		began := t.opts.Now()
+		// After a few duplicates in a row the sampler is stuck on measured configs (TPE picks categorical values
+		// by argmax, so it can propose the same point forever): draw the next trial at random instead.
+		t.study.Sampler = t.sampler
+		if dupInARow >= exploreAfterDuplicates {
+			t.study.Sampler = t.explorer
+		}
+		out, err := t.runOne(ctx, finished)
+		if err != nil {
+			return sum, err
+		}
+		switch {
+		case out.duplicate:
+			dupInARow++
+			if dupInARow >= maxDuplicatesInARow {
+				sum.Stopped = fmt.Sprintf("the sampler proposed %d already-measured configs in a row: the space looks exhausted", dupInARow)
+				return sum, nil
+			}
+			continue
+		case out.interrupted:
+			return sum, ctx.Err()
+		case !out.evidence:
+			harnessInARow++
+			if harnessInARow >= maxHarnessInARow {
+				return sum, fmt.Errorf("%w: %d trials in a row failed for reasons that are not the config's; last: %s",
+					ErrHarness, harnessInARow, out.message)
+			}
+		default:
+			harnessInARow = 0
+		}
+		dupInARow = 0
+		sum.Ran++
+		durations = append(durations, t.opts.Now().Sub(began))
+	}
+}
+
+func longest(ds []time.Duration) time.Duration {
+	var m time.Duration
+	for _, d := range ds {
+		if d > m {
+			m = d
+		}
+	}
+	return m
+}
+
+// finished counts the trials that count toward --trials: complete ones that are not duplicates.
+func (t *Tuner) finished() (int, error) {
+	trials, err := t.study.GetTrials()
+	if err != nil {
+		return 0, fmt.Errorf("read study: %w", err)
+	}
+	dups, err := t.duplicateIDs()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, ft := range trials {
+		if ft.State == goptuna.TrialStateComplete && !dups[ft.ID] {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (t *Tuner) duplicateIDs() (map[int]bool, error) {
+	recs, err := t.db.Trials(t.study.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]bool{}
+	for _, r := range recs {
+		if r.DuplicateOf != nil {
+			out[r.TrialID] = true
+		}
+	}
+	return out, nil
+}
+
+// outcome is what one pass of the loop did.
+type outcome struct {
+	duplicate, interrupted, evidence bool
+	message                          string
+}
+
+// nextTrial pops the oldest waiting trial, or creates a new one.
+func (t *Tuner) nextTrial() (id int, label string, err error) {
+	trials, err := t.study.GetTrials()
+	if err != nil {
+		return 0, "", fmt.Errorf("read study: %w", err)
+	}
+	for _, ft := range trials {
+		if ft.State != goptuna.TrialStateWaiting {
+			continue
+		}
+		if err := t.db.Storage.SetTrialState(ft.ID, goptuna.TrialStateRunning); err != nil {
+			if errors.Is(err, goptuna.ErrTrialCannotBeUpdated) {
+				continue
+			}
+			return 0, "", fmt.Errorf("start queued trial: %w", err)
+		}
+		return ft.ID, ft.SystemAttrs[labelAttr], nil
+	}
+	id, err = t.db.Storage.CreateNewTrial(t.study.ID)
+	if err != nil {
+		return 0, "", fmt.Errorf("create trial: %w", err)
+	}
+	return id, "", nil
+}
+
+// runOne runs the next trial to its end and records it.
+func (t *Tuner) runOne(ctx context.Context, finishedBefore int) (outcome, error) {
+	id, label, err := t.nextTrial()
+	if err != nil {
+		return outcome{}, err
+	}
+	number, err := t.db.Storage.GetTrialNumberFromID(id)
+	if err != nil {
+		return outcome{}, fmt.Errorf("read trial: %w", err)
+	}
+	var cfg space.Config
+	if label == "baseline" {
+		cfg = t.space.Baseline()
+	} else {
+		gt := goptuna.Trial{Study: t.study, ID: id}
+		if err := gt.CallRelativeSampler(); err != nil {
+			return outcome{}, t.failTrial(id, fmt.Errorf("sample trial %d: %w", number, err))
+		}
+		cfg, err = t.space.Sample(&gt)
+		if err != nil {
+			return outcome{}, t.failTrial(id, fmt.Errorf("sample trial %d: %w", number, err))
+		}
+	}
+	if label != "" {
+		cfg.Label = label
+	}
+	rec := store.Trial{
+		TrialID: id, StudyID: t.study.ID, Number: number, State: store.StateRunning, Label: cfg.Label,
+		ConfigKey: cfg.Key(), Params: cfg.Params, Args: cfg.Args, Env: cfg.Env, Model: cfg.Model,
+		OwnerHost: t.opts.Owner.Host, OwnerPID: t.opts.Owner.PID, StartedAt: t.opts.Now(),
+	}
+
+	// A config already measured is not run again: the sampler is told the earlier value.
+	if prev, ok, err := t.measured(rec.ConfigKey, id); err != nil {
+		return outcome{}, err
+	} else if ok && prev.Objective != nil {
+		n := prev.Number
+		rec.DuplicateOf = &n
+		rec.State = store.StateComplete
+		rec.Objective = prev.Objective
+		rec.Feasible = prev.Feasible
+		rec.Violation = prev.Violation
+		rec.Failure = prev.Failure
+		rec.Message = fmt.Sprintf("same command line as trial %d; not run again", n)
+		rec.BenchJSON = prev.BenchJSON
+		rec.FinishedAt = t.opts.Now()
+		if err := t.tell(id, rec, goptuna.TrialStateComplete, *prev.Objective); err != nil {
+			return outcome{}, err
+		}
+		fmt.Fprintf(t.opts.Progress, "trial %d: same flags as trial %d, reusing its result\n", number, n)
+		return outcome{duplicate: true, evidence: true}, nil
+	}
+
+	if err := t.db.PutTrial(rec); err != nil {
+		return outcome{}, t.failTrial(id, err)
+	}
+	model := cfg.Model
+	res := t.runner.Run(ctx, runner.Trial{
+		Number: number, Dir: t.trialDir(number), Model: model, Args: cfg.Args, Env: cfg.Env,
+		Workload: t.opts.Workload,
+		OnStart: func(p runner.Process) {
+			_ = t.db.SetServer(id, p.PID, p.PGID, p.StartTicks, p.Host, p.Port)
+		},
+	})
+	score := Evaluate(res, t.opts.SLA, t.opts.Workload.NumPrompts)
+	fillResult(&rec, res, score)
+	rec.FinishedAt = t.opts.Now()
+
+	out := outcome{evidence: score.Evidence, message: res.Message}
+	switch {
+	case res.Class == runner.Interrupted || (ctx.Err() != nil && !score.Evidence):
+		rec.State = store.StateFailed
+		rec.Failure = string(runner.Interrupted)
+		if err := t.tell(id, rec, goptuna.TrialStateFail, 0); err != nil {
+			return outcome{}, err
+		}
+		if err := t.requeue(id, cfg.Label, number); err != nil {
+			return outcome{}, err
+		}
+		fmt.Fprintf(t.opts.Progress, "trial %d: interrupted; its config runs first when the study resumes\n", number)
+		out.interrupted = true
+		return out, nil
+	case !score.Evidence:
+		rec.State = store.StateFailed
+		if err := t.tell(id, rec, goptuna.TrialStateFail, 0); err != nil {
+			return outcome{}, err
+		}
+		if !isRetry(cfg.Label) {
+			if err := t.requeue(id, cfg.Label, number); err != nil {
+				return outcome{}, err
+			}
+		}
+	default:
+		rec.State = store.StateComplete
+		if err := t.tell(id, rec, goptuna.TrialStateComplete, score.Value); err != nil {
+			return outcome{}, err
+		}
+	}
+	t.progress(rec, res, finishedBefore)
+	return out, nil
+}
+
+func isRetry(label string) bool { return len(label) >= 9 && label[:9] == "retry of " }
+
+// requeue enqueues the params of trial id to run again, first.
+func (t *Tuner) requeue(id int, label string, number int) error {
+	ft, err := t.db.Storage.GetTrial(id)
+	if err != nil {
+		return fmt.Errorf("requeue trial %d: %w", number, err)
+	}
+	newLabel := fmt.Sprintf("retry of #%d", number)
+	if label == "baseline" {
+		newLabel = "baseline" // the baseline keeps its role: it is not sampled
+	}
+	return t.enqueue(ft.InternalParams, newLabel)
+}
+
+// tell records the trial in autotune's table, then in goptuna's. Our record goes first: if we die between the
+// two, recoverStale completes goptuna's side from it.
+func (t *Tuner) tell(id int, rec store.Trial, state goptuna.TrialState, value float64) error {
+	if state == goptuna.TrialStateComplete {
+		v := value
+		rec.Objective = &v
+	}
+	if err := t.db.PutTrial(rec); err != nil {
+		return err
+	}
+	if state == goptuna.TrialStateComplete {
+		if err := t.db.Storage.SetTrialValue(id, value); err != nil {
+			return fmt.Errorf("record trial %d value: %w", rec.Number, err)
+		}
+	}
+	if err := t.db.Storage.SetTrialState(id, state); err != nil {
+		return fmt.Errorf("record trial %d state: %w", rec.Number, err)
+	}
+	return nil
+}
+
+// failTrial marks a trial failed in goptuna after an error of ours, and returns the error.
+func (t *Tuner) failTrial(id int, cause error) error {
+	_ = t.db.Storage.SetTrialState(id, goptuna.TrialStateFail)
+	return cause
+}
+
+// measured finds an earlier trial with the same command line and a result that is evidence.
+func (t *Tuner) measured(key string, self int) (store.Trial, bool, error) {
+	recs, err := t.db.Trials(t.study.ID)
+	if err != nil {
+		return store.Trial{}, false, err
+	}
+	for _, r := range recs {
+		if r.TrialID != self && r.ConfigKey == key && r.State == store.StateComplete && r.DuplicateOf == nil {
+			return r, true, nil
+		}
+	}
+	return store.Trial{}, false, nil
+}
+
+// fillResult copies a runner result and its score into a trial record.
+func fillResult(rec *store.Trial, res runner.Result, s Score) {
+	rec.ServeArgv = res.ServeArgv
+	rec.BenchArgv = res.BenchArgv
+	rec.Failure = string(res.Class)
+	rec.Message = res.Message
+	rec.LogTail = res.LogTail
+	rec.Startup, rec.Benchmark, rec.Teardown = res.Startup, res.Benchmark, res.Teardown
+	rec.ServerLog, rec.BenchLog, rec.BenchPath = res.ServerLog, res.BenchLog, res.BenchJSON
+	rec.Feasible = s.Feasible
+	rec.Violation = s.Violation
+	if res.Bench != nil {
+		rec.BenchJSON = BenchJSON(res.Bench)
+	}
+	if res.Process.PID != 0 {
+		rec.ServerPID, rec.ServerPGID = res.Process.PID, res.Process.PGID
+		rec.ServerStart, rec.ServerHost, rec.ServerPort = res.Process.StartTicks, res.Process.Host, res.Process.Port
+	}
+}
+
+// BenchJSON renders a benchmark result for storage: the whole object vLLM wrote, with non-finite numbers (which
+// JSON cannot carry) as null.
+func BenchJSON(b *runner.Bench) string {
+	obj := b.Raw
+	if obj == nil {
+		obj = map[string]any{
+			"num_prompts": b.NumPrompts, "completed": b.Completed, "failed": b.Failed, "duration": b.Duration,
+			"output_throughput": b.OutputThroughput, "request_throughput": b.RequestThroughput,
+			"total_token_throughput": b.TotalTokenThroughput,
+		}
+		for k, v := range b.Latency {
+			obj[k] = v
+		}
+		for k, v := range b.SpecDecode {
+			obj[k] = v
+		}
+	}
+	data, err := json.Marshal(sanitize(obj))
+	if err != nil {
+		return ""
+	}
+	return string(data)
+}
+
+func sanitize(v any) any {
+	switch x := v.(type) {
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil
+		}
+		return x
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = sanitize(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = sanitize(e)
+		}
+		return out
+	}
+	return v
+}

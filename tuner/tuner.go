@@ -1,0 +1,296 @@
+package tuner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/c-bata/goptuna"
+
+	"github.com/autotune/autotune/runner"
+	"github.com/autotune/autotune/space"
+	"github.com/autotune/autotune/store"
+)
+
+// Runner runs one trial. *runner.Runner satisfies it; tests pass fakes.
+type Runner interface {
+	Run(ctx context.Context, t runner.Trial) runner.Result
+}
+
+// Space is what the tuner needs of a search space. *space.Space satisfies it.
+type Space interface {
+	Sample(s space.Suggester) (space.Config, error)
+	Baseline() space.Config
+	KnownGood() []space.Config
+	Encode(params map[string]string) (map[string]float64, error)
+	Fingerprint() string
+}
+
+// Options configure a study run.
+type Options struct {
+	StudyName     string // default "default"
+	Trials        int    // target number of finished trials, counting earlier runs
+	Sampler       string // tpe, random or grid
+	Seed          int64
+	StartupTrials int // TPE's random startup trials; 0 means goptuna's default
+	SLA           SLA
+	Workload      runner.Workload
+	WorkDir       string // trial folders go to WorkDir/trial-NNNN
+	Simulated     bool
+	VLLMVersion   string
+	GPU           string
+	SpaceJSON     string // the space in force, recorded with the study
+	TimeBudget    time.Duration
+	Version       string // autotune's version, recorded with the study
+
+	Owner store.Owner
+	// OwnerDead tells whether a recorded lock holder is gone; see store.AcquireLock.
+	OwnerDead func(store.Lock) bool
+	// StopStale stops the server of a trial left running by a dead autotune, if it is still there.
+	StopStale func(ctx context.Context, p runner.Process) (bool, error)
+
+	Progress io.Writer // one line per trial; nil discards
+	Now      func() time.Time
+}
+
+// Tuner runs one study.
+type Tuner struct {
+	db     *store.DB
+	runner Runner
+	space  Space
+	opts   Options
+
+	study    *goptuna.Study
+	sampler  goptuna.Sampler // the study's sampler
+	explorer goptuna.Sampler // random draws to get unstuck from duplicates
+	record   store.Study
+	started  time.Time
+	// finishedAtStart is the study's finished count when this run began, for the ETA.
+	finishedAtStart int
+}
+
+// Errors the command line maps to exit codes.
+var (
+	// ErrIncompatible: the stored study was made with a different workload, SLA, space or mode.
+	ErrIncompatible = errors.New("incompatible study")
+	// ErrHarness: trials keep failing for reasons that are not the configs' (port taken, GPU busy, ...).
+	ErrHarness = errors.New("harness keeps failing")
+)
+
+// New returns a tuner over db, running trials through r, drawing configs from sp.
+func New(db *store.DB, r Runner, sp Space, opts Options) *Tuner {
+	if opts.StudyName == "" {
+		opts.StudyName = "default"
+	}
+	if opts.Sampler == "" {
+		opts.Sampler = "tpe"
+	}
+	if opts.Progress == nil {
+		opts.Progress = io.Discard
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.OwnerDead == nil {
+		opts.OwnerDead = func(store.Lock) bool { return false }
+	}
+	return &Tuner{db: db, runner: r, space: sp, opts: opts}
+}
+
+// studyRecord is the record this command would create; Open compares it with what is stored.
+func (t *Tuner) studyRecord() store.Study {
+	w, _ := json.Marshal(t.opts.Workload)
+	s, _ := json.Marshal(t.opts.SLA)
+	return store.Study{
+		Name: t.opts.StudyName, CreatedAt: t.opts.Now(), Model: t.opts.Workload.Model, WorkloadJSON: string(w),
+		SLAJSON: string(s), Sampler: t.opts.Sampler, Seed: t.opts.Seed, Simulated: t.opts.Simulated,
+		SpaceFingerprint: t.space.Fingerprint(), SpaceJSON: t.opts.SpaceJSON, VLLMVersion: t.opts.VLLMVersion,
+		GPU: t.opts.GPU, AutotuneVersion: t.opts.Version,
+	}
+}
+
+// Check compares the command's study with the stored one, if any, without writing anything.
+func (t *Tuner) Check() (exists bool, err error) {
+	stored, err := t.db.StudyByName(t.opts.StudyName)
+	if errors.Is(err, store.ErrNoStudy) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	want := t.studyRecord()
+	var diffs []string
+	if stored.Model != want.Model {
+		diffs = append(diffs, fmt.Sprintf("model: stored %q, now %q", stored.Model, want.Model))
+	}
+	if stored.WorkloadJSON != want.WorkloadJSON {
+		diffs = append(diffs, fmt.Sprintf("workload: stored %s, now %s", stored.WorkloadJSON, want.WorkloadJSON))
+	}
+	if stored.SLAJSON != want.SLAJSON {
+		diffs = append(diffs, fmt.Sprintf("SLA: stored %s, now %s", stored.SLAJSON, want.SLAJSON))
+	}
+	if stored.Simulated != want.Simulated {
+		diffs = append(diffs, fmt.Sprintf("simulated: stored %v, now %v", stored.Simulated, want.Simulated))
+	}
+	if stored.Sampler != want.Sampler {
+		diffs = append(diffs, fmt.Sprintf("sampler: stored %s, now %s", stored.Sampler, want.Sampler))
+	}
+	if stored.Seed != want.Seed {
+		diffs = append(diffs, fmt.Sprintf("seed: stored %d, now %d", stored.Seed, want.Seed))
+	}
+	if stored.SpaceFingerprint != want.SpaceFingerprint {
+		diffs = append(diffs, fmt.Sprintf("search space: stored %s, now %s", stored.SpaceFingerprint, want.SpaceFingerprint))
+	}
+	if len(diffs) > 0 {
+		return true, fmt.Errorf("%w: study %q in %s was made with other settings (%s); rerun with the stored settings, or use another --db",
+			ErrIncompatible, t.opts.StudyName, t.db.Path, joinDiffs(diffs))
+	}
+	return true, nil
+}
+
+func joinDiffs(d []string) string {
+	out := ""
+	for i, s := range d {
+		if i > 0 {
+			out += "; "
+		}
+		out += s
+	}
+	return out
+}
+
+// open loads or creates the goptuna study and autotune's record of it, takes the lock, and builds the sampler.
+func (t *Tuner) open() error {
+	exists, err := t.Check()
+	if err != nil {
+		return err
+	}
+	// Mix the seed with the study's progress, so that a resumed study does not replay its first random draws.
+	progress := 0
+	if exists {
+		st, err := t.db.StudyByName(t.opts.StudyName)
+		if err != nil {
+			return err
+		}
+		trials, err := t.db.Storage.GetAllTrials(st.ID)
+		if err != nil {
+			return fmt.Errorf("read study: %w", err)
+		}
+		progress = len(trials)
+	}
+	sampler, err := newSampler(t.opts.Sampler, t.opts.Seed+int64(progress)*1_000_003, t.opts.StartupTrials)
+	if err != nil {
+		return err
+	}
+	t.sampler = sampler
+	t.explorer = newUniformSampler(t.opts.Seed + int64(progress)*1_000_003 + 1)
+	opts := []goptuna.StudyOption{
+		goptuna.StudyOptionStorage(t.db.Storage),
+		goptuna.StudyOptionSampler(sampler),
+		goptuna.StudyOptionDirection(goptuna.StudyDirectionMaximize),
+		goptuna.StudyOptionLogger(nil), // goptuna logs to stdout by default; our results own stdout
+	}
+	if exists {
+		t.study, err = goptuna.LoadStudy(t.opts.StudyName, opts...)
+		if err != nil {
+			return fmt.Errorf("load study %q: %w", t.opts.StudyName, err)
+		}
+		t.record, err = t.db.StudyByName(t.opts.StudyName)
+		if err != nil {
+			return err
+		}
+	} else {
+		t.study, err = goptuna.CreateStudy(t.opts.StudyName, opts...)
+		if err != nil {
+			return fmt.Errorf("create study %q: %w", t.opts.StudyName, err)
+		}
+		t.record = t.studyRecord()
+		t.record.ID = t.study.ID
+		if err := t.db.CreateStudy(t.record); err != nil {
+			return err
+		}
+	}
+	if err := t.db.AcquireLock(t.study.ID, t.opts.Owner, t.opts.OwnerDead); err != nil {
+		return err
+	}
+	if !exists {
+		if err := t.enqueueStart(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// labelAttr is the goptuna system attribute that carries where an enqueued trial came from.
+const labelAttr = "autotune:label"
+
+// enqueueStart enqueues the baseline and the space's known-good points.
+func (t *Tuner) enqueueStart() error {
+	if err := t.enqueue(nil, "baseline"); err != nil {
+		return err
+	}
+	for _, c := range t.space.KnownGood() {
+		internal, err := t.space.Encode(c.Params)
+		if err != nil {
+			return fmt.Errorf("known-good point %q: %w", c.Label, err)
+		}
+		if err := t.enqueue(internal, c.Label); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// enqueue adds a waiting trial with fixed internal params and a label.
+func (t *Tuner) enqueue(internal map[string]float64, label string) error {
+	if internal == nil {
+		internal = map[string]float64{}
+	}
+	if err := t.study.EnqueueTrial(internal); err != nil {
+		return fmt.Errorf("enqueue %s: %w", label, err)
+	}
+	trials, err := t.study.GetTrials()
+	if err != nil {
+		return fmt.Errorf("enqueue %s: %w", label, err)
+	}
+	last := -1
+	for _, ft := range trials {
+		if ft.State == goptuna.TrialStateWaiting && ft.ID > last {
+			last = ft.ID
+		}
+	}
+	if last < 0 {
+		return fmt.Errorf("enqueue %s: the queued trial is not in the study", label)
+	}
+	if err := t.db.Storage.SetTrialSystemAttr(last, labelAttr, label); err != nil {
+		return fmt.Errorf("enqueue %s: %w", label, err)
+	}
+	return nil
+}
+
+// trialDir is where trial n keeps its logs and benchmark JSON.
+func (t *Tuner) trialDir(n int) string {
+	return filepath.Join(t.opts.WorkDir, fmt.Sprintf("trial-%04d", n))
+}
+
+// Summary is what a run did.
+type Summary struct {
+	StudyID   int
+	Finished  int // finished trials in the study, counting earlier runs
+	Ran       int // trials this run started a server for
+	Stopped   string
+	Remaining int
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
+}

@@ -1,0 +1,301 @@
+package tuner
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"testing"
+
+	"github.com/c-bata/goptuna"
+
+	"github.com/autotune/autotune/runner"
+	"github.com/autotune/autotune/space"
+	"github.com/autotune/autotune/store"
+)
+
+// smooth is a fake benchmark whose throughput grows with y and depends on x.
+func smooth(_ context.Context, t runner.Trial, _ int) runner.Result {
+	if len(t.Args) == 0 {
+		return benchResult(3332, 14.8, 1180)
+	}
+	y, _ := strconv.Atoi(argValue(t.Args, "--y"))
+	bonus := map[string]float64{"a": 0, "b": 100, "c": 200, "d": 300}[argValue(t.Args, "--x")]
+	return benchResult(3000+float64(y%10)*50+bonus, 20, 900)
+}
+
+func TestRunReachesTargetWithBaselineFirst(t *testing.T) {
+	db := openDB(t)
+	sp := newFakeSpace()
+	sp.knownGood = []space.Config{{Params: map[string]string{"x": "d", "y": "9"}, Label: "known-good: test"}}
+	r := &fakeRunner{fn: smooth}
+	tu := New(db, r, sp, testOptions(t, 12))
+	sum, err := tu.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Finished != 12 {
+		t.Fatalf("finished = %d, want 12", sum.Finished)
+	}
+	recs, err := db.Trials(sum.StudyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs[0].Label != "baseline" || len(recs[0].Args) != 0 {
+		t.Errorf("trial 0 = %q %v, want the baseline with no flags", recs[0].Label, recs[0].Args)
+	}
+	if recs[1].Label != "known-good: test" || argValue(recs[1].Args, "--x") != "d" || argValue(recs[1].Args, "--y") != "9" {
+		t.Errorf("trial 1 = %q %v, want the known-good point x=d y=9", recs[1].Label, recs[1].Args)
+	}
+	// Every trial ran through the runner at most once per distinct command line.
+	seen := map[string]bool{}
+	for _, c := range r.ran() {
+		if seen[c] {
+			t.Errorf("config %s ran twice", c)
+		}
+		seen[c] = true
+	}
+	// goptuna holds the same values as our records.
+	gts, err := db.Storage.GetAllTrials(sum.StudyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ft := range gts {
+		rec, err := db.TrialByID(ft.ID)
+		if err != nil {
+			t.Fatalf("trial %d has no autotune record: %v", ft.Number, err)
+		}
+		if ft.State == goptuna.TrialStateComplete && (rec.Objective == nil || *rec.Objective != ft.Value) {
+			t.Errorf("trial %d: goptuna value %v, record %v", ft.Number, ft.Value, rec.Objective)
+		}
+	}
+}
+
+// TestSamplerMovesAwayFromFailures proves the crash encoding: x=a always crashes, and TPE, told so with
+// CrashValue, proposes x=a far less often after its startup trials than uniform sampling would (1 in 4).
+func TestSamplerMovesAwayFromFailures(t *testing.T) {
+	crashing := func(ctx context.Context, tr runner.Trial, call int) runner.Result {
+		if argValue(tr.Args, "--x") == "a" {
+			return runner.Result{Class: runner.OutOfMemory, Message: "CUDA out of memory"}
+		}
+		return smooth(ctx, tr, call)
+	}
+	db := openDB(t)
+	opts := testOptions(t, 40)
+	opts.StartupTrials = 10
+	sp := newFakeSpace()
+	sp.yhi = 99 // large enough that TPE is never forced back into x=a by running out of configs
+	tu := New(db, &fakeRunner{fn: crashing}, sp, opts)
+	sum, err := tu.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := db.Trials(sum.StudyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	late, lateA := 0, 0
+	for _, r := range recs {
+		if r.Number < 15 || r.Label == "baseline" {
+			continue
+		}
+		late++
+		if r.Params["x"] == "a" {
+			lateA++
+		}
+	}
+	if late < 10 {
+		t.Fatalf("only %d trials after startup", late)
+	}
+	if frac := float64(lateA) / float64(late); frac > 0.10 {
+		t.Errorf("after startup TPE proposed the crashing region in %d of %d trials (%.0f%%), want <= 10%%", lateA, late, 100*frac)
+	}
+}
+
+func TestHarnessFaultsAreRetriedNotCounted(t *testing.T) {
+	db := openDB(t)
+	calls := 0
+	flaky := func(ctx context.Context, tr runner.Trial, call int) runner.Result {
+		calls++
+		if calls == 2 { // the first sampled trial hits a harness fault once
+			return runner.Result{Class: runner.Harness, Message: "port 8000 is in use"}
+		}
+		return smooth(ctx, tr, call)
+	}
+	r := &fakeRunner{fn: flaky}
+	sum, err := New(db, r, newFakeSpace(), testOptions(t, 5)).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := db.Trials(sum.StudyID)
+	if recs[1].State != store.StateFailed || recs[1].Failure != string(runner.Harness) {
+		t.Fatalf("trial 1 = %s/%s, want failed/harness", recs[1].State, recs[1].Failure)
+	}
+	if recs[2].Label != "retry of #1" || recs[2].ConfigKey != recs[1].ConfigKey {
+		t.Errorf("trial 2 = %q key %q, want a retry of trial 1's config", recs[2].Label, recs[2].ConfigKey)
+	}
+	if sum.Finished != 5 {
+		t.Errorf("finished = %d, want 5 (the harness fault does not count)", sum.Finished)
+	}
+}
+
+func TestHarnessFaultsInARowStopTheStudy(t *testing.T) {
+	db := openDB(t)
+	broken := func(context.Context, runner.Trial, int) runner.Result {
+		return runner.Result{Class: runner.Harness, Message: "GPU memory not released"}
+	}
+	_, err := New(db, &fakeRunner{fn: broken}, newFakeSpace(), testOptions(t, 5)).Run(context.Background())
+	if !errors.Is(err, ErrHarness) {
+		t.Fatalf("err = %v, want ErrHarness", err)
+	}
+}
+
+func TestDuplicatesAreNotRunTwice(t *testing.T) {
+	db := openDB(t)
+	sp := newFakeSpace()
+	sp.xs, sp.yhi = []string{"a", "b"}, 1 // four configs in all
+	r := &fakeRunner{fn: smooth}
+	sum, err := New(db, r, sp, testOptions(t, 5)).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(r.ran()); got != 5 {
+		t.Errorf("runner ran %d trials, want 5 (baseline + the four configs)", got)
+	}
+	if sum.Finished != 5 {
+		t.Errorf("finished = %d, want 5", sum.Finished)
+	}
+	recs, _ := db.Trials(sum.StudyID)
+	dups := 0
+	for _, rec := range recs {
+		if rec.DuplicateOf != nil {
+			dups++
+			orig, _ := db.TrialByNumber(sum.StudyID, *rec.DuplicateOf)
+			if orig.ConfigKey != rec.ConfigKey || *orig.Objective != *rec.Objective {
+				t.Errorf("duplicate %d does not match trial %d", rec.Number, orig.Number)
+			}
+		}
+	}
+	if dups == 0 {
+		t.Errorf("no duplicate recorded; a 4-point space over 5 trials must repeat")
+	}
+}
+
+func TestInterruptedTrialRunsFirstOnResume(t *testing.T) {
+	db := openDB(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var interruptedArgs []string
+	first := func(c context.Context, tr runner.Trial, call int) runner.Result {
+		if call == 3 {
+			interruptedArgs = tr.Args
+			cancel()
+			return runner.Result{Class: runner.Interrupted, Message: "interrupted"}
+		}
+		return smooth(c, tr, call)
+	}
+	opts := testOptions(t, 6)
+	_, err := New(db, &fakeRunner{fn: first}, newFakeSpace(), opts).Run(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	r2 := &fakeRunner{fn: smooth}
+	sum, err := New(db, r2, newFakeSpace(), opts).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Finished != 6 {
+		t.Errorf("finished = %d, want 6", sum.Finished)
+	}
+	if got := r2.ran(); len(got) == 0 || got[0] != fmtArgs(interruptedArgs) {
+		t.Errorf("first trial after resume ran %v, want the interrupted config %v", got, interruptedArgs)
+	}
+}
+
+func fmtArgs(a []string) string { return (&fakeRunner{calls: [][]string{a}}).ran()[0] }
+
+func TestResumeDoesNotReplayStartupSamples(t *testing.T) {
+	db := openDB(t)
+	opts := testOptions(t, 6)
+	if _, err := New(db, &fakeRunner{fn: smooth}, newFakeSpace(), opts).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	opts.Trials = 11
+	if _, err := New(db, &fakeRunner{fn: smooth}, newFakeSpace(), opts).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := db.StudyByName("default")
+	recs, _ := db.Trials(st.ID)
+	var firstRun, secondRun []string
+	for _, r := range recs {
+		if r.DuplicateOf != nil || r.Label == "baseline" {
+			continue
+		}
+		if r.Number < 6 {
+			firstRun = append(firstRun, r.ConfigKey)
+		} else {
+			secondRun = append(secondRun, r.ConfigKey)
+		}
+	}
+	same := 0
+	for i := 0; i < len(firstRun) && i < len(secondRun); i++ {
+		if firstRun[i] == secondRun[i] {
+			same++
+		}
+	}
+	if same == len(firstRun) {
+		t.Errorf("the resumed run replayed the first run's samples: %v", secondRun)
+	}
+}
+
+func TestIncompatibleStudyIsRefusedUntouched(t *testing.T) {
+	db := openDB(t)
+	opts := testOptions(t, 3)
+	sum, err := New(db, &fakeRunner{fn: smooth}, newFakeSpace(), opts).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := db.Trials(sum.StudyID)
+	for name, change := range map[string]func(*Options){
+		"SLA":       func(o *Options) { o.SLA.MaxP99TPOTms = 40 },
+		"workload":  func(o *Options) { o.Workload.MaxConcurrency = 10 },
+		"simulated": func(o *Options) { o.Simulated = true },
+		"sampler":   func(o *Options) { o.Sampler = "random" },
+	} {
+		o := opts
+		o.Trials = 10
+		change(&o)
+		r := &fakeRunner{fn: smooth}
+		_, err := New(db, r, newFakeSpace(), o).Run(context.Background())
+		if !errors.Is(err, ErrIncompatible) {
+			t.Errorf("%s changed: err = %v, want ErrIncompatible", name, err)
+		}
+		if len(r.ran()) != 0 {
+			t.Errorf("%s changed: ran %d trials", name, len(r.ran()))
+		}
+	}
+	after, _ := db.Trials(sum.StudyID)
+	if len(after) != len(before) {
+		t.Errorf("trials changed from %d to %d", len(before), len(after))
+	}
+}
+
+func TestSecondRunnerIsLockedOut(t *testing.T) {
+	db := openDB(t)
+	opts := testOptions(t, 3)
+	if _, err := New(db, &fakeRunner{fn: smooth}, newFakeSpace(), opts).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := db.StudyByName("default")
+	other := store.Owner{Host: "test", PID: 99, Start: 5}
+	if err := db.AcquireLock(st.ID, other, func(store.Lock) bool { return false }); err != nil {
+		t.Fatal(err)
+	}
+	opts.Trials = 5
+	_, err := New(db, &fakeRunner{fn: smooth}, newFakeSpace(), opts).Run(context.Background())
+	if !errors.Is(err, store.ErrLocked) {
+		t.Fatalf("err = %v, want ErrLocked", err)
+	}
+	opts.OwnerDead = func(l store.Lock) bool { return l.Owner == other }
+	if _, err := New(db, &fakeRunner{fn: smooth}, newFakeSpace(), opts).Run(context.Background()); err != nil {
+		t.Fatalf("a dead owner's lock should be taken over: %v", err)
+	}
+}
