@@ -248,6 +248,17 @@ CREATE TABLE IF NOT EXISTS autotune_locks (
 // migrate creates goptuna's tables and ours, and stamps the schema version, in that order, so that a crash
 // part-way leaves a database that the next Open completes.
 func (db *DB) migrate() error {
+	// An up-to-date database is left byte for byte as it is: a command that is refused must not touch it.
+	var version, ours int
+	if err := db.sql.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("--db %s: %w", db.Path, err)
+	}
+	if err := db.sql.QueryRow("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name LIKE 'autotune_%'").Scan(&ours); err != nil {
+		return fmt.Errorf("--db %s: %w", db.Path, err)
+	}
+	if version == SchemaVersion && ours == 3 {
+		return nil
+	}
 	if err := rdb.RunAutoMigrate(db.gorm); err != nil {
 		return fmt.Errorf("--db %s: create goptuna tables: %w", db.Path, err)
 	}

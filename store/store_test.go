@@ -162,3 +162,27 @@ func TestLock(t *testing.T) {
 		t.Fatalf("after release: %v", err)
 	}
 }
+
+// TestReopenLeavesFileUntouched: opening an up-to-date database writes nothing, so a command refused after
+// opening it (an incompatible study) leaves the file byte for byte as it was.
+func TestReopenLeavesFileUntouched(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tuning.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	before, _ := os.ReadFile(path)
+	db, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.StudyByName("default"); !errors.Is(err, ErrNoStudy) {
+		t.Fatalf("empty database: %v", err)
+	}
+	db.Close()
+	after, _ := os.ReadFile(path)
+	if !bytes.Equal(before, after) {
+		t.Errorf("reopening changed the file")
+	}
+}
