@@ -11,7 +11,8 @@ import "time"
 //	func ParseBench(data []byte) (*Bench, error)              // tolerant JSON parse of `vllm bench serve` output
 //	func (r *Runner) StopStale(ctx context.Context, p Process) (stopped bool, err error)
 //	    // stops the group of a server recorded by a dead run, only if p still names that same process
-//	    // (PID alive, same start ticks, same PGID), then waits for the port and GPU memory to be released
+//	    // (PID alive, same start ticks, same PGID) or, when the leader is gone, if the group's survivors
+//	    // carry p.Token in their environment; then waits for the port and GPU memory to be released
 
 // Workload is the `vllm bench serve` load, exactly as the user scores it. Defaults: the seed's command.
 type Workload struct {
@@ -74,6 +75,11 @@ type Process struct {
 	StartTicks uint64 // field 22 of /proc/<pid>/stat: start time in clock ticks since boot
 	Host       string
 	Port       int
+	// Token is a random value the server (and every process it forks) got in its environment as
+	// AUTOTUNE_SERVER_TOKEN. It lets StopStale prove that processes left in the group after the leader died
+	// (an orphaned engine core holding GPU memory) are ours. Empty in records written before it existed: then
+	// only a live leader with the same PID, start ticks and PGID is proof.
+	Token string
 }
 
 // Class is a failure class the tuner can act on. The empty Class means success.

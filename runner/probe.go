@@ -1,0 +1,127 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// minHelpFlags is how many flags a full `vllm serve` help lists at least. vLLM 0.10.2 reads --help=all as a
+// keyword filter (a handful of flags) and recent versions print a short grouped --help (reference §2.2), so
+// fewer flags than this means "not the full list".
+const minHelpFlags = 60
+
+// Probe learns, once per study, what the machine and the vLLM install can do: the GPUs (nvidia-smi), the vLLM
+// version (`vllm --version`), the flags `vllm serve` accepts (`vllm serve --help=all`, falling back to
+// `--help`), and whether optional packages import (`<python> -c "import arctic_inference"`).
+//
+// On error the Probe still holds every part that succeeded, and the error names each command that failed.
+// ServeFlags is nil when no help could be read: that must not be taken as "flag absent" (some versions need a
+// GPU even to print help). A package that does not import is simply false.
+func (r *Runner) Probe(ctx context.Context) (Probe, error) {
+	var p Probe
+	var errs []error
+	if gpus, err := r.queryGPUs(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("probe GPUs: %w", err))
+	} else {
+		p.GPUs = gpus
+		r.busyGPUs(gpus) // the first look gives the idle baselines
+	}
+
+	if out, err := r.capture(ctx, r.vllmArgv("--version"), r.vllmTimeout); err != nil {
+		errs = append(errs, fmt.Errorf("probe vLLM version: %w", err))
+	} else if p.VLLMVersion = parseVersion(out); p.VLLMVersion == "" {
+		errs = append(errs, fmt.Errorf("probe vLLM version: %s printed no version: %q",
+			strings.Join(r.vllmArgv("--version"), " "), lastLine(out)))
+	}
+
+	help, flags, err := r.serveHelp(ctx)
+	p.ServeHelp, p.ServeFlags = help, flags
+	if err != nil {
+		errs = append(errs, fmt.Errorf("probe vllm serve flags: %w", err))
+	}
+
+	p.Packages = map[string]bool{}
+	python := r.python()
+	_, err = r.capture(ctx, append(append([]string{}, python...), "-c", "import arctic_inference"), r.smiTimeout)
+	var failed *exitStatusError
+	switch {
+	case err == nil:
+		p.Packages["arctic-inference"] = true
+	case errors.As(err, &failed):
+		p.Packages["arctic-inference"] = false // it ran: ImportError
+	default:
+		p.Packages["arctic-inference"] = false
+		errs = append(errs, fmt.Errorf("probe packages: %w", err))
+	}
+	return p, errors.Join(errs...)
+}
+
+func (r *Runner) vllmArgv(args ...string) []string {
+	return append(append([]string{}, r.opts.VLLM...), args...)
+}
+
+// serveHelp reads `vllm serve --help=all`, and `vllm serve --help` when that fails or lists few flags; it keeps
+// the answer that lists more flags.
+func (r *Runner) serveHelp(ctx context.Context) (string, map[string]bool, error) {
+	all, errAll := r.capture(ctx, r.vllmArgv("serve", "--help=all"), r.vllmTimeout)
+	flagsAll := parseFlags(all)
+	if errAll == nil && len(flagsAll) >= minHelpFlags {
+		return string(all), flagsAll, nil
+	}
+	plain, errPlain := r.capture(ctx, r.vllmArgv("serve", "--help"), r.vllmTimeout)
+	flagsPlain := parseFlags(plain)
+	switch {
+	case errPlain == nil && (errAll != nil || len(flagsPlain) > len(flagsAll)):
+		return string(plain), flagsPlain, nil
+	case errAll == nil:
+		return string(all), flagsAll, nil
+	}
+	return "", nil, errors.Join(errAll, errPlain)
+}
+
+// python is Options.Python, else python3 next to the vllm executable when that file exists, else python3.
+func (r *Runner) python() []string {
+	if len(r.opts.Python) > 0 {
+		return r.opts.Python
+	}
+	if exe, err := exec.LookPath(r.opts.VLLM[0]); err == nil {
+		if exe, err = filepath.EvalSymlinks(exe); err == nil {
+			p := filepath.Join(filepath.Dir(exe), "python3")
+			if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+				return []string{p}
+			}
+		}
+	}
+	return []string{"python3"}
+}
+
+var (
+	versionRE = regexp.MustCompile(`^v?\d+\.\d+(\.\d+)?([.+\-]?[0-9A-Za-z.+\-]*)$`)
+	flagRE    = regexp.MustCompile(`(?:^|[\s,\[(|{])(--[A-Za-z0-9][A-Za-z0-9_\-]*[A-Za-z0-9])`)
+)
+
+// parseVersion is the last non-empty line of out that looks like a version (log lines may come first).
+func parseVersion(out []byte) string {
+	lines := strings.Split(string(out), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); versionRE.MatchString(l) {
+			return l
+		}
+	}
+	return ""
+}
+
+// parseFlags returns every long flag token in help text, `--no-x` forms included.
+func parseFlags(help []byte) map[string]bool {
+	m := map[string]bool{}
+	for _, sm := range flagRE.FindAllSubmatch(help, -1) {
+		m[string(sm[1])] = true
+	}
+	return m
+}

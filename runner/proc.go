@@ -1,0 +1,259 @@
+package runner
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// proc is a child process we started as the leader of its own process group (its PID is the group ID).
+//
+// The leader is not reaped as soon as it exits: a supervising goroutine first learns of the exit with
+// waitid(WNOWAIT), and reaps only when release is called, after the group has been swept. While the leader is an
+// unreaped zombie its PID, and with it the process group ID, cannot be handed to another process, so every
+// kill(-pgid) we send before release can only reach processes of our own group.
+type proc struct {
+	argv    []string
+	pid     int
+	ticks   uint64    // start time, field 22 of /proc/<pid>/stat
+	started time.Time // just after the fork
+
+	exited   chan struct{} // closed once the leader has exited (it is still unreaped)
+	reap     chan struct{} // closed by release: the leader may be reaped now
+	reaped   chan struct{} // closed once cmd.Wait has returned
+	reapOnce sync.Once
+	state    *os.ProcessState // valid once reaped is closed
+	waitErr  error            // valid once reaped is closed
+}
+
+// startProc starts argv as the leader of a new process group with SIGKILL as its parent-death signal, the given
+// environment (nil means an empty one: the environment is never inherited implicitly) and stdout and stderr both
+// going to out. An *os.File is handed to the child directly, so no pipe can keep Wait waiting on grandchildren.
+func startProc(argv, env []string, out io.Writer) (*proc, error) {
+	if len(argv) == 0 || argv[0] == "" {
+		return nil, errors.New("empty command")
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	if cmd.Err != nil {
+		return nil, cmd.Err
+	}
+	if env == nil {
+		env = []string{}
+	}
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.WaitDelay = time.Second // bounds Wait on pipes a grandchild still holds (only when out is not a file)
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Setpgid:   true,            // vLLM forks an engine core: signal the whole group
+		Pdeathsig: syscall.SIGKILL, // the server must never outlive autotune
+	}
+	p := &proc{
+		argv:   argv,
+		exited: make(chan struct{}),
+		reap:   make(chan struct{}),
+		reaped: make(chan struct{}),
+	}
+	startErr := make(chan error, 1)
+	go p.supervise(cmd, startErr)
+	if err := <-startErr; err != nil {
+		return nil, err
+	}
+	// The leader cannot be reaped before release, so /proc/<pid>/stat exists even if it has already exited.
+	if st, err := readStat(p.pid); err == nil {
+		p.ticks = st.start
+	}
+	return p, nil
+}
+
+// supervise starts cmd and owns it until it is reaped.
+//
+// Pdeathsig is delivered when the *thread* that forked the child exits, not when the process does
+// (go.dev/issue/27505): an idle Go thread may be retired at any time. So this goroutine locks itself to its
+// thread, forks from it, and stays on it until the child is reaped. It never unlocks: when it returns, the
+// runtime ends the thread with it, and by then the child is gone.
+func (p *proc) supervise(cmd *exec.Cmd, startErr chan<- error) {
+	runtime.LockOSThread()
+	if err := cmd.Start(); err != nil {
+		startErr <- err
+		return
+	}
+	p.pid = cmd.Process.Pid
+	p.started = time.Now()
+	startErr <- nil
+	waitExited(p.pid)
+	close(p.exited)
+	<-p.reap
+	p.waitErr = cmd.Wait()
+	p.state = cmd.ProcessState
+	close(p.reaped)
+}
+
+// release lets the leader be reaped once it has exited, and waits up to d for that. Call it only after the
+// group has been swept (see terminate): from then on the group ID may be reused.
+func (p *proc) release(d time.Duration) {
+	p.reapOnce.Do(func() { close(p.reap) })
+	select {
+	case <-p.reaped:
+	case <-time.After(d):
+	}
+}
+
+// hasExited reports whether the leader has exited.
+func (p *proc) hasExited() bool {
+	select {
+	case <-p.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// exitCode is the leader's exit status, or -1 when it was killed by a signal or is not reaped yet.
+func (p *proc) exitCode() int {
+	select {
+	case <-p.reaped:
+		if p.state != nil {
+			return p.state.ExitCode()
+		}
+	default:
+	}
+	return -1
+}
+
+// exitText describes how the leader ended, e.g. "exit status 1" or "signal: killed".
+func (p *proc) exitText() string {
+	select {
+	case <-p.reaped:
+		if p.state != nil {
+			return p.state.String()
+		}
+		if p.waitErr != nil {
+			return p.waitErr.Error()
+		}
+	default:
+	}
+	return "still running"
+}
+
+const (
+	pPID    = 1         // idtype_t P_PID
+	wEXITED = 0x4       // WEXITED
+	wNOWAIT = 0x1000000 // WNOWAIT
+)
+
+// waitExited blocks until process pid (our child) has exited, without reaping it.
+func waitExited(pid int) {
+	var info [128]byte // siginfo_t
+	for {
+		_, _, errno := syscall.Syscall6(syscall.SYS_WAITID, pPID, uintptr(pid),
+			uintptr(unsafe.Pointer(&info[0])), wEXITED|wNOWAIT, 0, 0)
+		if errno == syscall.EINTR {
+			continue
+		}
+		return // 0, or an error such as ECHILD: either way there is nothing left to wait for
+	}
+}
+
+// procStat is the part of /proc/<pid>/stat we use.
+type procStat struct {
+	state byte   // R, S, D, Z, X, ...
+	ppid  int    // field 4
+	pgrp  int    // field 5
+	start uint64 // field 22: start time in clock ticks since boot
+}
+
+func (s procStat) live() bool { return s.state != 'Z' && s.state != 'X' }
+
+// readStat reads /proc/<pid>/stat.
+func readStat(pid int) (procStat, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return procStat{}, err
+	}
+	return parseStat(data)
+}
+
+func parseStat(data []byte) (procStat, error) {
+	// The command name (field 2) is in parentheses and may itself contain spaces and parentheses.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 || i+2 > len(data) {
+		return procStat{}, fmt.Errorf("malformed /proc stat %q", data)
+	}
+	f := strings.Fields(string(data[i+1:])) // f[0] is field 3
+	if len(f) < 20 || len(f[0]) == 0 {
+		return procStat{}, fmt.Errorf("malformed /proc stat %q", data)
+	}
+	var s procStat
+	var err1, err2, err3 error
+	s.state = f[0][0]
+	s.ppid, err1 = strconv.Atoi(f[1])
+	s.pgrp, err2 = strconv.Atoi(f[2])
+	s.start, err3 = strconv.ParseUint(f[19], 10, 64)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return procStat{}, fmt.Errorf("malformed /proc stat: %w", err)
+	}
+	return s, nil
+}
+
+// groupMembers lists the processes whose process group is pgid, zombies included.
+func groupMembers(pgid int) (map[int]procStat, error) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[int]procStat)
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		st, err := readStat(pid)
+		if err != nil || st.pgrp != pgid {
+			continue // gone meanwhile, or another group
+		}
+		m[pid] = st
+	}
+	return m, nil
+}
+
+// groupAlive reports whether any process of group pgid is still running. Zombies do not count: they hold no
+// memory, port or file, and where PID 1 does not reap orphans they never go away.
+func groupAlive(pgid int) (bool, error) {
+	switch err := syscall.Kill(-pgid, 0); {
+	case errors.Is(err, syscall.ESRCH):
+		return false, nil
+	case err != nil && !errors.Is(err, syscall.EPERM):
+		return true, fmt.Errorf("kill(-%d, 0): %w", pgid, err)
+	}
+	members, err := groupMembers(pgid)
+	if err != nil {
+		return true, err
+	}
+	for _, st := range members {
+		if st.live() {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// signalGroup sends sig to every process of group pgid; a group that is already gone is not an error.
+func signalGroup(pgid int, sig syscall.Signal) error {
+	if pgid <= 1 {
+		return fmt.Errorf("refusing to signal process group %d", pgid)
+	}
+	if err := syscall.Kill(-pgid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("kill(-%d, %v): %w", pgid, sig, err)
+	}
+	return nil
+}

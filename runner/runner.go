@@ -1,0 +1,250 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Runner runs trials on one machine, one at a time. It remembers each GPU's idle memory baseline between
+// trials. Its methods may be called from several goroutines, but trials sharing a port or GPU must not overlap.
+type Runner struct {
+	opts   Options
+	client *http.Client
+
+	mu   sync.Mutex
+	idle map[int]int // GPU index -> lowest memory.used seen, MiB
+
+	// Pacing; the defaults suit real vLLM, tests shorten some of them.
+	readyPoll    time.Duration // longest gap between readiness polls
+	readyTimeout time.Duration // per-request timeout of a readiness poll
+	watchEvery   time.Duration // /health cadence during the benchmark
+	watchTimeout time.Duration // per-request timeout of a /health check during the benchmark
+	smiTimeout   time.Duration // bound on one nvidia-smi or python probe
+	vllmTimeout  time.Duration // bound on `vllm --version` and `vllm serve --help`
+}
+
+// New returns a Runner; zero fields of opts take their documented defaults.
+func New(opts Options) *Runner {
+	if len(opts.VLLM) == 0 {
+		opts.VLLM = []string{"vllm"}
+	}
+	if len(opts.NvidiaSMI) == 0 {
+		opts.NvidiaSMI = []string{"nvidia-smi"}
+	}
+	if opts.Host == "" {
+		opts.Host = "127.0.0.1"
+	}
+	if opts.Port == 0 {
+		opts.Port = 8000
+	}
+	setDefault(&opts.StartupTimeout, 10*time.Minute)
+	setDefault(&opts.BenchTimeout, 20*time.Minute)
+	setDefault(&opts.StopGrace, 30*time.Second)
+	setDefault(&opts.ReleaseTimeout, 2*time.Minute)
+	opts.VLLM = append([]string{}, opts.VLLM...)
+	opts.NvidiaSMI = append([]string{}, opts.NvidiaSMI...)
+	opts.Env = append([]string{}, opts.Env...)
+	return &Runner{
+		opts: opts,
+		client: &http.Client{Transport: &http.Transport{
+			Proxy:               nil, // never route /health through an HTTP_PROXY
+			MaxIdleConnsPerHost: 2,
+			IdleConnTimeout:     30 * time.Second,
+		}},
+		idle:         map[int]int{},
+		readyPoll:    100 * time.Millisecond,
+		readyTimeout: time.Second,
+		watchEvery:   500 * time.Millisecond,
+		watchTimeout: 5 * time.Second,
+		smiTimeout:   30 * time.Second,
+		vllmTimeout:  3 * time.Minute,
+	}
+}
+
+func setDefault(d *time.Duration, v time.Duration) {
+	if *d <= 0 {
+		*d = v
+	}
+}
+
+// withDefaults fills the zero fields of w from DefaultWorkload; the zero Workload is DefaultWorkload itself
+// (IgnoreEOS included, which a partly filled Workload keeps as given).
+func (w Workload) withDefaults() Workload {
+	d := DefaultWorkload()
+	if w.Model == "" && w.Tokenizer == "" && w.Backend == "" && w.NumPrompts == 0 && w.MaxConcurrency == 0 &&
+		w.InputLen == 0 && w.OutputLen == 0 && !w.IgnoreEOS && len(w.ExtraArgs) == 0 {
+		return d
+	}
+	str := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	num := func(n *int, v int) {
+		if *n <= 0 {
+			*n = v
+		}
+	}
+	str(&w.Model, d.Model)
+	str(&w.Tokenizer, w.Model)
+	str(&w.Backend, d.Backend)
+	str(&w.Endpoint, d.Endpoint)
+	str(&w.Dataset, d.Dataset)
+	str(&w.RequestRate, d.RequestRate)
+	num(&w.MaxConcurrency, d.MaxConcurrency)
+	num(&w.NumPrompts, d.NumPrompts)
+	num(&w.InputLen, d.InputLen)
+	num(&w.OutputLen, d.OutputLen)
+	return w
+}
+
+// verdict is how a trial ended, before Result is filled from it.
+type verdict struct {
+	class    Class
+	msg      string
+	log      string // the log whose tail proves the class
+	evidence string // the line that matched a rule, if any
+	rules    []rule // rules to find evidence with in log, when none was found yet
+	after    postCheck
+}
+
+// postCheck is a verdict that can only be reached once the server is stopped and reaped, its log complete.
+type postCheck int
+
+const (
+	noCheck      postCheck = iota
+	startupExit            // exited during startup: classify server.log with the exit status
+	benchCrash             // died or turned unhealthy during the benchmark: out of memory, or a crash
+)
+
+// Run runs one trial: checks, start, readiness, benchmark, stop, release, classification. It never panics; every
+// failure is a Class with a one-line Message and the log lines that prove it. The server is stopped on every
+// path, a cancelled ctx included (the result is then Interrupted).
+func (r *Runner) Run(ctx context.Context, t Trial) (res Result) {
+	defer func() {
+		if v := recover(); v != nil {
+			res.Class, res.Message = Harness, fmt.Sprintf("runner: internal error: %v", v)
+		}
+	}()
+	w := t.Workload.withDefaults()
+	model := t.Model
+	if model == "" {
+		model = w.Model
+	}
+	res.ServeArgv = r.serveArgv(model, t.Args)
+	res.BenchArgv = r.benchArgv(w, t.Dir)
+	res.ServerLog = filepath.Join(t.Dir, "server.log")
+	res.BenchLog = filepath.Join(t.Dir, "bench.log")
+	res.BenchJSON = filepath.Join(t.Dir, benchJSONName)
+
+	v := r.run(ctx, &t, w, &res)
+
+	res.Class, res.Message = v.class, v.msg
+	if v.class != OK && v.log != "" {
+		if v.evidence == "" && v.rules != nil {
+			_, v.evidence, _ = classify(readLogEnd(v.log, maxScan), -1, v.rules)
+		}
+		res.LogTail = logTail(v.log, v.evidence)
+	}
+	return res
+}
+
+func (r *Runner) run(ctx context.Context, t *Trial, w Workload, res *Result) (v verdict) {
+	if ctx.Err() != nil {
+		return verdict{class: Interrupted, msg: "interrupted before the server started"}
+	}
+	if t.Dir == "" {
+		return verdict{class: Harness, msg: "trial has no directory"}
+	}
+	if err := os.MkdirAll(t.Dir, 0o755); err != nil {
+		return verdict{class: Harness, msg: fmt.Sprintf("create trial directory: %v", err)}
+	}
+	if err := checkPort(r.opts.Host, r.opts.Port); err != nil {
+		return verdict{class: Harness, msg: err.Error()}
+	}
+	if err := r.checkGPU(ctx); err != nil {
+		if ctx.Err() != nil {
+			return verdict{class: Interrupted, msg: "interrupted before the server started"}
+		}
+		return verdict{class: Harness, msg: err.Error()}
+	}
+	srv, err := r.startServer(t, res)
+	if err != nil {
+		return verdict{class: Harness, msg: err.Error()}
+	}
+
+	stopped := false
+	defer func() {
+		if !stopped { // a panic below (ours, or OnStart's): still leave no server behind
+			_, _ = r.stopServer(ctx, srv)
+		}
+	}()
+	v = r.drive(ctx, t, w, srv, res)
+	td, stopErr := r.stopServer(ctx, srv)
+	stopped = true
+	res.Teardown = td
+
+	switch v.after {
+	case startupExit:
+		v = startupVerdict(srv, res.ServerLog)
+	case benchCrash:
+		v = crashVerdict(v.msg, res.ServerLog)
+	}
+	if stopErr != nil {
+		if v.class == Interrupted {
+			v.msg += "; " + stopErr.Error()
+		} else {
+			prev := "succeeded"
+			if v.class != OK {
+				prev = string(v.class) + ": " + v.msg
+			}
+			v = verdict{class: Harness, msg: fmt.Sprintf("%v (the trial itself %s)", stopErr, prev), log: v.log,
+				evidence: v.evidence}
+		}
+	}
+	return v
+}
+
+// drive calls OnStart, waits for readiness and runs the benchmark.
+func (r *Runner) drive(ctx context.Context, t *Trial, w Workload, srv *proc, res *Result) verdict {
+	if t.OnStart != nil {
+		t.OnStart(res.Process)
+	}
+	switch r.waitReady(ctx, srv, srv.started.Add(r.opts.StartupTimeout)) {
+	case exitedEarly:
+		return verdict{after: startupExit}
+	case timedOut:
+		return verdict{class: StartupTimeout, log: res.ServerLog,
+			msg: fmt.Sprintf("vllm serve did not answer /health with 200 within %v", r.opts.StartupTimeout)}
+	case interrupted:
+		return verdict{class: Interrupted, msg: "interrupted during server startup; server stopped"}
+	}
+	res.Startup = time.Since(srv.started)
+	return r.benchmark(ctx, srv, w, res)
+}
+
+// startupVerdict classifies a server that exited before it was ready.
+func startupVerdict(srv *proc, serverLog string) verdict {
+	code := srv.exitCode()
+	if rl, line, ok := classify(readLogEnd(serverLog, maxScan), code, startupRules); ok {
+		return verdict{class: rl.class, log: serverLog, evidence: line,
+			msg: fmt.Sprintf("%s (vllm serve %s): %s", rl.why, srv.exitText(), clip(line, 300))}
+	}
+	return verdict{class: StartupCrash, log: serverLog,
+		msg: fmt.Sprintf("vllm serve %s during startup, with no known cause in its log", srv.exitText())}
+}
+
+// crashVerdict classifies a server that died or turned unhealthy under load.
+func crashVerdict(what, serverLog string) verdict {
+	rl, line, ok := classify(readLogEnd(serverLog, maxScan), -1, benchCrashRules)
+	if ok && rl.class == OutOfMemory {
+		return verdict{class: OutOfMemory, log: serverLog, evidence: line,
+			msg: fmt.Sprintf("%s: %s", what, clip(line, 300))}
+	}
+	return verdict{class: CrashedDuringBenchmark, log: serverLog, evidence: line, msg: what}
+}

@@ -1,0 +1,515 @@
+package runner
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// fake is one test's world: its own port, GPU state and trial directory.
+type fake struct {
+	t     *testing.T
+	state string // GPU memory files
+	dir   string
+	port  int
+	opts  Options
+}
+
+func newFake(t *testing.T, env ...string) *fake {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fake{t: t, state: t.TempDir(), dir: t.TempDir(), port: freePort(t)}
+	f.opts = Options{
+		VLLM:      []string{exe, "vllm"},
+		NvidiaSMI: []string{exe, "nvidia-smi"},
+		Python:    []string{exe, "python"},
+		Port:      f.port,
+		Env: append([]string{
+			"RUNNER_FAKE=1",
+			"RUNNER_FAKE_STATE=" + f.state,
+			"RUNNER_FAKE_ORPHANS=" + orphanDir,
+			"GORACE=atexit_sleep_ms=0", // the race runtime sleeps 1 s at exit by default
+		}, env...),
+		StartupTimeout: 5 * time.Second,
+		BenchTimeout:   5 * time.Second,
+		StopGrace:      300 * time.Millisecond,
+		ReleaseTimeout: 3 * time.Second,
+	}
+	return f
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func (f *fake) runner() *Runner {
+	r := New(f.opts)
+	r.watchEvery = 50 * time.Millisecond
+	r.watchTimeout = time.Second
+	return r
+}
+
+// trial is a trial with server flags args and benchmark ExtraArgs bench.
+func (f *fake) trial(args []string, bench ...string) Trial {
+	w := DefaultWorkload()
+	w.ExtraArgs = bench
+	return Trial{Number: 1, Dir: filepath.Join(f.dir, "trial-1"), Args: args, Workload: w}
+}
+
+// assertClean checks that nothing of the trial survives: no live process in the server's group, and the port
+// and GPU memory are free.
+func (f *fake) assertClean(res Result) {
+	f.t.Helper()
+	if pg := res.Process.PGID; pg > 0 {
+		deadline := time.Now().Add(2 * time.Second)
+		for syscall.Kill(-pg, 0) != syscall.ESRCH { // zombies of orphans are reaped by reapOrphans
+			if time.Now().After(deadline) {
+				m, _ := groupMembers(pg)
+				f.t.Errorf("process group %d survives the trial: %v", pg, m)
+				syscall.Kill(-pg, syscall.SIGKILL)
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if err := checkPort("127.0.0.1", f.port); err != nil {
+		f.t.Errorf("port not free after the trial: %v", err)
+	}
+	if used := fakeUsedMiB(f.state); used != 0 {
+		f.t.Errorf("GPU memory not released after the trial: %d MiB", used)
+	}
+}
+
+func wantClass(t *testing.T, res Result, want Class) {
+	t.Helper()
+	if res.Class != want {
+		t.Fatalf("class = %q, want %q\nmessage: %s\nlog tail:\n%s", res.Class, want, res.Message, res.LogTail)
+	}
+}
+
+func TestRunSuccess(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	var started []Process
+	tr := f.trial([]string{"--fake-ready-after", "200ms", "--fake-hold", "2000", "--fake-self-mem", "500",
+		"--max-num-seqs", "64"})
+	tr.OnStart = func(p Process) { started = append(started, p) }
+	res := f.runner().Run(context.Background(), tr)
+	wantClass(t, res, OK)
+	f.assertClean(res)
+
+	if len(started) != 1 || started[0] != res.Process {
+		t.Fatalf("OnStart got %v, Result.Process %v", started, res.Process)
+	}
+	p := res.Process
+	if p.PID <= 0 || p.PGID != p.PID || p.StartTicks == 0 || p.Host != "127.0.0.1" || p.Port != f.port || len(p.Token) != 32 {
+		t.Errorf("Process = %+v", p)
+	}
+	if res.Startup < 200*time.Millisecond || res.Startup > 2*time.Second {
+		t.Errorf("Startup = %v, want a little over 200ms", res.Startup)
+	}
+	if res.Benchmark <= 0 || res.Teardown <= 0 {
+		t.Errorf("Benchmark = %v, Teardown = %v", res.Benchmark, res.Teardown)
+	}
+	if res.Bench == nil || res.Bench.OutputThroughput != 3213.05 || res.Bench.Latency["p99_e2el_ms"] != 8300.5 {
+		t.Errorf("Bench = %+v", res.Bench)
+	}
+	if res.LogTail != "" || res.Message != "" {
+		t.Errorf("success with message %q, tail %q", res.Message, res.LogTail)
+	}
+	wantServe := append(append([]string{}, f.opts.VLLM...), "serve", "Qwen/Qwen2.5-0.5B", "--host", "127.0.0.1",
+		"--port", strconv.Itoa(f.port))
+	wantServe = append(wantServe, tr.Args...)
+	if !reflect.DeepEqual(res.ServeArgv, wantServe) {
+		t.Errorf("ServeArgv = %q\nwant %q", res.ServeArgv, wantServe)
+	}
+	for _, file := range []string{res.ServerLog, res.BenchLog, res.BenchJSON} {
+		if _, err := os.Stat(file); err != nil {
+			t.Error(err)
+		}
+	}
+	if log, _ := os.ReadFile(res.ServerLog); !strings.Contains(string(log), "Application startup complete.") {
+		t.Errorf("server.log lacks the server's output:\n%s", log)
+	}
+}
+
+func TestBenchArgv(t *testing.T) {
+	r := New(Options{VLLM: []string{"/opt/autotune", "sim"}, Port: 8123})
+	w := DefaultWorkload()
+	w.ExtraArgs = []string{"--seed", "1"}
+	got := r.benchArgv(w, "/tmp/t1")
+	want := strings.Fields(`/opt/autotune sim bench serve --backend openai --base-url http://127.0.0.1:8123/v1
+		--endpoint /completions --model Qwen/Qwen2.5-0.5B --tokenizer Qwen/Qwen2.5-0.5B --dataset-name random
+		--max-concurrency 50 --num-prompts 200 --random-input-len 512 --random-output-len 512 --ignore-eos
+		--request-rate inf --save-result --result-dir /tmp/t1 --result-filename bench.json
+		--percentile-metrics ttft,tpot,itl,e2el --metric-percentiles 50,90,99 --seed 1`)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("benchArgv =\n%q\nwant\n%q", got, want)
+	}
+	// A zero Workload is the default one; a partial one is completed, its tokenizer being its model.
+	if got := (Workload{}).withDefaults(); !reflect.DeepEqual(got, DefaultWorkload()) {
+		t.Errorf("zero workload = %+v", got)
+	}
+	got2 := (Workload{Model: "m", NumPrompts: 10}).withDefaults()
+	if got2.Tokenizer != "m" || got2.NumPrompts != 10 || got2.MaxConcurrency != 50 || got2.IgnoreEOS {
+		t.Errorf("partial workload = %+v", got2)
+	}
+}
+
+func TestRunEnvironmentIsExplicit(t *testing.T) {
+	t.Setenv("RUNNER_SHOULD_NOT_LEAK", "1") // in this process, not in Options.Env
+	f := newFake(t, "FROM_OPTIONS=a", "OVERRIDDEN=options")
+	dump := filepath.Join(f.dir, "env")
+	tr := f.trial([]string{"--fake-env-dump", dump})
+	tr.Env = map[string]string{"OVERRIDDEN": "trial", "FROM_TRIAL": "b"}
+	res := f.runner().Run(context.Background(), tr)
+	wantClass(t, res, OK)
+	f.assertClean(res)
+	data, err := os.ReadFile(dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, kv := range strings.Split(string(data), "\n") {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	if _, ok := env["RUNNER_SHOULD_NOT_LEAK"]; ok {
+		t.Error("the server inherited the parent's environment")
+	}
+	if env["FROM_OPTIONS"] != "a" || env["FROM_TRIAL"] != "b" || env["OVERRIDDEN"] != "trial" ||
+		env[tokenEnv] != res.Process.Token {
+		t.Errorf("server environment = %v", env)
+	}
+}
+
+func TestRunStartupFailures(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		args []string
+		want Class
+		in   string // expected in Message
+	}{
+		{"unknown flag", []string{"--no-such-flag"}, InvalidFlag, "unrecognized arguments: --no-such-flag"},
+		{"bf16", []string{"--fake-hold", "1000", "--fake-fail", "bf16"}, UnsupportedOnGPU, "Bfloat16"},
+		{"oom", []string{"--fake-hold", "1000", "--fake-fail", "oom"}, OutOfMemory, "CUDA out of memory"},
+		{"kv", []string{"--fake-fail", "kv"}, KVCacheTooSmall, "No available memory for the cache blocks"},
+		{"config", []string{"--fake-fail", "mnbt"}, ConfigRefused, "must be greater than or equal to max_num_seqs"},
+		{"unknown crash", []string{"--fake-hold", "1000", "--fake-holder-ignore-term", "--fake-fail", "unknown"}, StartupCrash, "exit status 1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFake(t)
+			res := f.runner().Run(context.Background(), f.trial(c.args))
+			wantClass(t, res, c.want)
+			f.assertClean(res)
+			if !strings.Contains(res.Message, c.in) {
+				t.Errorf("message %q lacks %q", res.Message, c.in)
+			}
+			if res.LogTail == "" || len(res.LogTail) > tailBytes+2048 {
+				t.Errorf("log tail of %d bytes:\n%s", len(res.LogTail), res.LogTail)
+			}
+			if res.Startup != 0 || res.Bench != nil {
+				t.Errorf("Startup %v, Bench %v after a failed start", res.Startup, res.Bench)
+			}
+		})
+	}
+}
+
+func TestRunStartupTimeout(t *testing.T) {
+	t.Parallel()
+	for _, ignoreTerm := range []bool{false, true} {
+		t.Run("ignore-term="+strconv.FormatBool(ignoreTerm), func(t *testing.T) {
+			t.Parallel()
+			f := newFake(t)
+			f.opts.StartupTimeout = 400 * time.Millisecond
+			args := []string{"--fake-never-ready", "--fake-hold", "3000", "--fake-holder-ignore-term"}
+			if ignoreTerm {
+				args = append(args, "--fake-ignore-term")
+			}
+			t0 := time.Now()
+			res := f.runner().Run(context.Background(), f.trial(args))
+			wantClass(t, res, StartupTimeout)
+			f.assertClean(res)
+			if el := time.Since(t0); el > 3*time.Second {
+				t.Errorf("took %v", el)
+			}
+			if ignoreTerm && res.Teardown < f.opts.StopGrace {
+				t.Errorf("Teardown %v shorter than the grace a TERM-ignoring server gets", res.Teardown)
+			}
+		})
+	}
+}
+
+// A server that exits on SIGTERM but leaves its engine (which ignores SIGTERM) running: the group is swept.
+func TestRunOrphanedEngineIsKilled(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	res := f.runner().Run(context.Background(), f.trial([]string{"--fake-hold", "4000", "--fake-orphan",
+		"--fake-holder-ignore-term"}))
+	wantClass(t, res, OK)
+	f.assertClean(res)
+}
+
+func TestRunDuringBenchmark(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		args  []string
+		bench []string
+		want  Class
+		in    string
+	}{
+		{"crash", []string{"--fake-hold", "3000", "--fake-crash-after", "300ms"}, []string{"--fake-sleep", "20s"},
+			CrashedDuringBenchmark, "exited during the benchmark"},
+		{"crash oom", []string{"--fake-hold", "3000", "--fake-crash-after", "300ms", "--fake-crash-oom"},
+			[]string{"--fake-sleep", "20s"}, OutOfMemory, "CUDA out of memory"},
+		{"503", []string{"--fake-hold", "3000", "--fake-503-after", "300ms"}, []string{"--fake-sleep", "20s"},
+			CrashedDuringBenchmark, "503"},
+		{"hang", []string{"--fake-hold", "3000"}, []string{"--fake-hang"}, BenchmarkFailed, "benchmark hung"},
+		{"bench exit 1", nil, []string{"--fake-exit", "1"}, BenchmarkFailed, "exit status 1"},
+		{"truncated json", nil, []string{"--fake-json", "truncated"}, BenchmarkFailed, "no usable bench.json twice"},
+		{"no json", nil, []string{"--fake-json", "none"}, BenchmarkFailed, "no usable bench.json twice"},
+		{"all requests failed", nil, []string{"--fake-json", "allfail"}, RequestsFailed, "200 of 200 requests failed"},
+		{"truncated once", nil, []string{"--fake-json", "truncated-once"}, OK, ""},
+		{"nan", nil, []string{"--fake-json", "nan"}, OK, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFake(t)
+			f.opts.BenchTimeout = 1500 * time.Millisecond
+			t0 := time.Now()
+			res := f.runner().Run(context.Background(), f.trial(c.args, c.bench...))
+			wantClass(t, res, c.want)
+			f.assertClean(res)
+			if !strings.Contains(res.Message, c.in) {
+				t.Errorf("message %q lacks %q", res.Message, c.in)
+			}
+			if el := time.Since(t0); el > 4*time.Second {
+				t.Errorf("took %v: the benchmark was not stopped at once", el)
+			}
+			switch c.want {
+			case OK:
+				if res.Bench == nil {
+					t.Error("no Bench")
+				}
+			case RequestsFailed:
+				if res.Bench == nil || res.Bench.Failed != 200 {
+					t.Errorf("Bench = %+v", res.Bench)
+				}
+				if !strings.Contains(res.LogTail, "Failed requests during benchmark run detected") {
+					t.Errorf("log tail lacks the failed requests:\n%s", res.LogTail)
+				}
+			case BenchmarkFailed:
+				if c.name == "bench exit 1" && !strings.Contains(res.LogTail, "the tokenizer could not be loaded") {
+					t.Errorf("log tail lacks the benchmark's error:\n%s", res.LogTail)
+				}
+			case OutOfMemory:
+				if !strings.Contains(res.LogTail, "CUDA out of memory") {
+					t.Errorf("log tail lacks the OOM:\n%s", res.LogTail)
+				}
+			}
+			if strings.HasPrefix(c.name, "truncated") {
+				log, _ := os.ReadFile(res.BenchLog)
+				if n := strings.Count(string(log), "Serving Benchmark Result"); n != 2 {
+					t.Errorf("benchmark ran %d times, want 2 (one retry)", n)
+				}
+			}
+		})
+	}
+}
+
+func TestRunInterrupted(t *testing.T) {
+	t.Parallel()
+	for _, phase := range []string{"startup", "benchmark"} {
+		t.Run(phase, func(t *testing.T) {
+			t.Parallel()
+			f := newFake(t)
+			args := []string{"--fake-hold", "3000", "--fake-holder-ignore-term"}
+			var bench []string
+			if phase == "startup" {
+				args = append(args, "--fake-never-ready")
+			} else {
+				bench = []string{"--fake-sleep", "20s"}
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			tr := f.trial(args, bench...)
+			tr.OnStart = func(Process) { time.AfterFunc(400*time.Millisecond, cancel) }
+			t0 := time.Now()
+			res := f.runner().Run(ctx, tr)
+			wantClass(t, res, Interrupted)
+			f.assertClean(res)
+			if el := time.Since(t0); el > 3*time.Second {
+				t.Errorf("took %v", el)
+			}
+			if phase == "benchmark" && res.Startup == 0 {
+				t.Error("interrupted before the benchmark")
+			}
+		})
+	}
+	t.Run("before start", func(t *testing.T) {
+		t.Parallel()
+		f := newFake(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		res := f.runner().Run(ctx, f.trial(nil))
+		wantClass(t, res, Interrupted)
+		if res.Process.PID != 0 {
+			t.Error("a server was started")
+		}
+	})
+}
+
+func TestRunPortTaken(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(f.port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	res := f.runner().Run(context.Background(), f.trial(nil))
+	wantClass(t, res, Harness)
+	if !strings.Contains(res.Message, "port "+strconv.Itoa(f.port)) || !strings.Contains(res.Message, "pid "+strconv.Itoa(os.Getpid())) {
+		t.Errorf("message %q does not name the port and its holder", res.Message)
+	}
+	if res.Process.PID != 0 {
+		t.Error("a server was started")
+	}
+	// The listener is untouched.
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			c.Close()
+		}
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatalf("the port's owner was disturbed: %v", err)
+	}
+	c.Close()
+}
+
+func TestRunGPUBusyBeforeStart(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, "RUNNER_FAKE_IDLE_MIB=9000") // memory held by something that is not ours
+	res := f.runner().Run(context.Background(), f.trial(nil))
+	wantClass(t, res, Harness)
+	if !strings.Contains(res.Message, "left over") || !strings.Contains(res.Message, "9000 of 15360 MiB") {
+		t.Errorf("message %q", res.Message)
+	}
+	if res.Process.PID != 0 {
+		t.Error("a server was started")
+	}
+
+	// A small idle use (a notebook's CUDA context) is a baseline, not a left-over.
+	g := newFake(t, "RUNNER_FAKE_IDLE_MIB=400")
+	res = g.runner().Run(context.Background(), g.trial([]string{"--fake-hold", "3000"}))
+	wantClass(t, res, OK)
+}
+
+// The engine escapes the server's process group: its memory is never released, which is a harness fault
+// with a clear message, not a hang.
+func TestRunMemoryNotReleased(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	f.opts.ReleaseTimeout = 500 * time.Millisecond
+	res := f.runner().Run(context.Background(), f.trial([]string{"--fake-hold", "3000", "--fake-escape", "--fake-orphan"}))
+	// Clean up the escaped holder ourselves.
+	files, _ := filepath.Glob(filepath.Join(f.state, "mem-*"))
+	for _, file := range files {
+		if pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(file), "mem-")); err == nil {
+			if st, err := readStat(pid); err == nil && st.live() && st.pgrp == pid {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	}
+	wantClass(t, res, Harness)
+	if !strings.Contains(res.Message, "GPU memory not released") || !strings.Contains(res.Message, "the trial itself succeeded") {
+		t.Errorf("message %q", res.Message)
+	}
+}
+
+func TestRunHarnessFailures(t *testing.T) {
+	t.Parallel()
+	t.Run("no vllm", func(t *testing.T) {
+		t.Parallel()
+		f := newFake(t)
+		f.opts.VLLM = []string{filepath.Join(f.dir, "no-such-vllm")}
+		res := f.runner().Run(context.Background(), f.trial(nil))
+		wantClass(t, res, Harness)
+		if !strings.Contains(res.Message, "start vllm serve") {
+			t.Errorf("message %q", res.Message)
+		}
+	})
+	t.Run("nvidia-smi fails", func(t *testing.T) {
+		t.Parallel()
+		f := newFake(t, "RUNNER_FAKE_SMI=fail")
+		res := f.runner().Run(context.Background(), f.trial(nil))
+		wantClass(t, res, Harness)
+		if !strings.Contains(res.Message, "nvidia-smi") || !strings.Contains(res.Message, "exit status 9") {
+			t.Errorf("message %q", res.Message)
+		}
+	})
+	t.Run("OnStart panics", func(t *testing.T) {
+		t.Parallel()
+		f := newFake(t)
+		tr := f.trial([]string{"--fake-hold", "2000"})
+		tr.OnStart = func(Process) { panic("boom") }
+		res := f.runner().Run(context.Background(), tr)
+		wantClass(t, res, Harness)
+		f.assertClean(res)
+		if !strings.Contains(res.Message, "boom") {
+			t.Errorf("message %q", res.Message)
+		}
+	})
+}
+
+// The runner overhead of one trial against an instant fake: everything but the server's own startup and the
+// benchmark itself (the figure in the package doc).
+func BenchmarkRunOverhead(b *testing.B) {
+	exe, _ := os.Executable()
+	state := b.TempDir()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	r := New(Options{
+		VLLM: []string{exe, "vllm"}, NvidiaSMI: []string{exe, "nvidia-smi"}, Port: port,
+		Env: []string{"RUNNER_FAKE=1", "RUNNER_FAKE_STATE=" + state, "GORACE=atexit_sleep_ms=0"},
+	})
+	dir := b.TempDir()
+	var overhead, startup, bench time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		res := r.Run(context.Background(), Trial{Dir: filepath.Join(dir, strconv.Itoa(i))})
+		if res.Class != OK {
+			b.Fatalf("%s: %s\n%s", res.Class, res.Message, res.LogTail)
+		}
+		overhead += time.Since(t0) - res.Startup - res.Benchmark
+		startup += res.Startup
+		bench += res.Benchmark
+	}
+	b.ReportMetric(float64(overhead.Milliseconds())/float64(b.N), "overhead-ms/trial")
+	b.ReportMetric(float64(startup.Milliseconds())/float64(b.N), "startup-ms/trial")
+	b.ReportMetric(float64(bench.Milliseconds())/float64(b.N), "bench-ms/trial")
+}
+
