@@ -1,0 +1,569 @@
+package space
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Refusal is a config that vLLM would refuse (or that would break the benchmark), found without starting
+// anything. Message is the text vLLM prints, filled in with the config's numbers, so that a log grep for
+// the same fragment (§10.1) matches.
+type Refusal struct {
+	Rule    string // rule id, see Rules
+	Message string
+	Source  string // where the rule and its message come from
+}
+
+func (r *Refusal) Error() string { return fmt.Sprintf("%s [%s; %s]", r.Message, r.Rule, r.Source) }
+
+// Rule describes one constraint: what vLLM refuses, and how the space keeps sampled configs clear of it.
+type Rule struct {
+	ID       string
+	Source   string
+	Message  string // the refusal text, with <placeholders>
+	Enforced string // how sampling avoids it: "domain", "condition", "repair", "pruning", "render"
+}
+
+type rule struct {
+	Rule
+	check func(c *checkCtx) string // "" when the config passes, else the filled-in message
+}
+
+// Rules lists the constraints Check enforces, in the order it checks them.
+func Rules() []Rule {
+	out := make([]Rule, len(rules))
+	for i, r := range rules {
+		out[i] = r.Rule
+	}
+	return out
+}
+
+// asyncSpecOK are the speculative methods that may run with --async-scheduling (§7, vllm.py:898-962).
+var asyncSpecOK = map[string]bool{"eagle": true, "eagle3": true, "mtp": true, "draft_model": true, "ngram_gpu": true}
+
+var rules = []rule{
+	{Rule{"unknown-flag", "§2.1, §2.2, §2.4", "vllm: error: unrecognized arguments: <flag>", "pruning"}, func(c *checkCtx) string {
+		for _, f := range c.sa.order {
+			if !c.env.hasFlag(f) {
+				return "vllm: error: unrecognized arguments: " + f
+			}
+		}
+		return ""
+	}},
+	{Rule{"invalid-choice", "§2.1, §2.3", "argument <flag>: invalid choice: '<v>' (choose from ...)", "domain"}, func(c *checkCtx) string {
+		for _, f := range c.sa.order {
+			choices := c.choicesFor(f)
+			if choices == nil {
+				continue
+			}
+			for _, v := range c.sa.flags[f] {
+				if indexOf(choices, v) < 0 {
+					return fmt.Sprintf("argument %s: invalid choice: '%s' (choose from %s)", f, v, quoteList(choices))
+				}
+			}
+		}
+		return ""
+	}},
+	{Rule{"env-removed", "§9.1 (PR #32812)", "Unknown vLLM environment variable detected: <NAME> (the setting is ignored)", "pruning"}, func(c *checkCtx) string {
+		for _, k := range sortedKeys(c.envVars) {
+			if !c.env.hasEnv(k) {
+				return "Unknown vLLM environment variable detected: " + k
+			}
+		}
+		return ""
+	}},
+	{Rule{"bf16-capability", "§4 (cuda.py:497-516)", "Bfloat16 is only supported on GPUs with compute capability of at least 8.0. ...", "pruning"}, func(c *checkCtx) string {
+		if c.sa.last("--dtype") == "bfloat16" && c.env.ccKnown && c.env.cc < 8 {
+			return fmt.Sprintf("ValueError: Bfloat16 is only supported on GPUs with compute capability of at least 8.0. "+
+				"Your %s GPU has compute capability %s. You can use float16 instead by explicitly setting the `dtype` flag in CLI, for example: --dtype=half.",
+				c.env.gpuName(), fmtNum(c.env.cc))
+		}
+		return ""
+	}},
+	{Rule{"quantization-unknown", "§3.2 (model.py:~1034-1046)", "Unknown quantization method: <m>. Must be one of [...]", "domain"}, func(c *checkCtx) string {
+		if m := c.sa.last("--quantization"); m != "" {
+			if _, ok := quantMinCap[m]; !ok {
+				return fmt.Sprintf("Unknown quantization method: %s. Must be one of %s.", m, quoteList(sortedQuant()))
+			}
+		}
+		return ""
+	}},
+	{Rule{"quantization-capability", "§3.1 (vllm.py:589-599)", "ValueError: The quantization method <m> is not supported for the current GPU. Minimum capability: <x>. Current capability: <y>.", "pruning"}, func(c *checkCtx) string {
+		m := c.sa.last("--quantization")
+		min, ok := quantMinCap[m]
+		if !ok || !c.env.ccKnown || c.env.cc+1e-9 >= min {
+			return ""
+		}
+		return fmt.Sprintf("ValueError: The quantization method %s is not supported for the current GPU. Minimum capability: %d. Current capability: %d.",
+			m, int(min*10+0.5), c.env.ccInt())
+	}},
+	{Rule{"quantization-config-file", "§3.2 (weight_utils.py:388-399)", "ValueError: Cannot find the config file for <m>", "domain"}, func(c *checkCtx) string {
+		m := c.sa.last("--quantization")
+		if m != "" && c.model == "" && !quantOnline[m] {
+			if _, known := quantMinCap[m]; known {
+				return "ValueError: Cannot find the config file for " + m
+			}
+		}
+		return ""
+	}},
+	{Rule{"mnbt-ge-seqs", "§10.1 (scheduler.py:273-278)", "max_num_batched_tokens (A) must be greater than or equal to max_num_seqs (B).", "repair"}, func(c *checkCtx) string {
+		e := c.eff
+		if e.mnbt < e.seqs && (e.mnbtSet || e.seqsSet) {
+			return fmt.Sprintf("max_num_batched_tokens (%d) must be greater than or equal to max_num_seqs (%d).", e.mnbt, e.seqs)
+		}
+		return ""
+	}},
+	{Rule{"chunked-off-mnbt-ge-mml", "§10.1 (scheduler.py:259-271)", "max_num_batched_tokens (A) is smaller than max_model_len (B). ...", "repair"}, func(c *checkCtx) string {
+		e := c.eff
+		if c.sa.has("--no-enable-chunked-prefill") && e.mmlOK && e.mnbt < e.mml {
+			return fmt.Sprintf("max_num_batched_tokens (%d) is smaller than max_model_len (%d). This effectively limits the maximum sequence length to "+
+				"max_num_batched_tokens and makes vLLM reject longer sequences. Please increase max_num_batched_tokens or decrease max_model_len.", e.mnbt, e.mml)
+		}
+		return ""
+	}},
+	{Rule{"max-model-len-above-model", "§10.1 (model.py:2186-2214)", "User-specified max_model_len (X) is greater than the derived max_model_len (Y)", "pruning"}, func(c *checkCtx) string {
+		if n, ok := c.sa.intFlag("--max-model-len"); ok && c.w.ModelMaxLen > 0 && n > c.w.ModelMaxLen && c.model == "" {
+			return fmt.Sprintf("User-specified max_model_len (%d) is greater than the derived max_model_len (%d)", n, c.w.ModelMaxLen)
+		}
+		return ""
+	}},
+	{Rule{"max-model-len-fits-request", "§13.7 (renderers/params.py:405-428)", "This model's maximum context length is N tokens. However, you requested <out> output tokens and your prompt contains <in> input tokens, ...", "domain"}, func(c *checkCtx) string {
+		if n, ok := c.sa.intFlag("--max-model-len"); ok && n < c.w.reqLen() {
+			return fmt.Sprintf("This model's maximum context length is %d tokens. However, you requested %d output tokens and your prompt contains %d input tokens, for a total of %d tokens.",
+				n, c.w.OutputLen, c.w.InputLen, c.w.reqLen())
+		}
+		return ""
+	}},
+	{Rule{"field-limits", "§10.1 (cache.py:66, scheduler.py:49,63)", "1 validation error for CacheConfig/SchedulerConfig ... Input should be ...", "domain"}, func(c *checkCtx) string {
+		if v := c.sa.last("--gpu-memory-utilization"); v != "" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f > 1 {
+				return "1 validation error for CacheConfig\ngpu_memory_utilization\n  Input should be less than or equal to 1"
+			}
+			if f <= 0 {
+				return "1 validation error for CacheConfig\ngpu_memory_utilization\n  Input should be greater than 0"
+			}
+		}
+		for _, f := range []string{"--max-num-seqs", "--max-num-batched-tokens", "--stream-interval"} {
+			if v := c.sa.last(f); v != "" {
+				if n, err := strconv.Atoi(v); err != nil || n < 1 {
+					return fmt.Sprintf("1 validation error for SchedulerConfig\n%s\n  Input should be greater than or equal to 1", strings.ReplaceAll(strings.TrimPrefix(f, "--"), "-", "_"))
+				}
+			}
+		}
+		return ""
+	}},
+	{Rule{"partial-prefill", "§2.3 (arg_utils.py:2231-2239)", "NotImplementedError: Concurrent Partial Prefill is not supported. ...", "render"}, func(c *checkCtx) string {
+		for f, def := range map[string]string{"--max-num-partial-prefills": "1", "--max-long-partial-prefills": "1", "--long-prefill-token-threshold": "0"} {
+			if v := c.sa.last(f); v != "" && v != def {
+				return "NotImplementedError: Concurrent Partial Prefill is not supported. We recommend to remove Concurrent Partial Prefill from your config."
+			}
+		}
+		return ""
+	}},
+	{Rule{"spec-method-exclusive", "§2.3 (arg_utils.py:1646-1659)", "--spec-method and --speculative-config['method'] are mutually exclusive", "render"}, func(c *checkCtx) string {
+		if c.sa.has("--spec-method") && c.spec != nil && c.spec.Method != "" {
+			return "--spec-method and --speculative-config['method'] are mutually exclusive"
+		}
+		return ""
+	}},
+	{Rule{"spec-config-json", "§7", "argument --speculative-config: invalid JSON", "render"}, func(c *checkCtx) string {
+		return c.specErr
+	}},
+	{Rule{"spec-tokens-required", "§7 (speculative.py:80-82)", "num_speculative_tokens is required for model-free methods (ngram)", "condition"}, func(c *checkCtx) string {
+		if c.spec != nil && (c.spec.Method == "ngram" || c.spec.Method == "ngram_gpu") && c.spec.NumSpeculativeTokens < 1 {
+			return "num_speculative_tokens is required for model-free speculative decoding method " + c.spec.Method
+		}
+		return ""
+	}},
+	{Rule{"ngram-lookup-order", "§7 (speculative.py:140-145, 582-611)", "prompt_lookup_min=<a> must be <= prompt_lookup_max=<b>", "repair"}, func(c *checkCtx) string {
+		if c.spec == nil || (c.spec.Method != "ngram" && c.spec.Method != "ngram_gpu") {
+			return ""
+		}
+		lo, hi := c.spec.PromptLookupMin, c.spec.PromptLookupMax
+		if lo == 0 {
+			lo = hi
+		}
+		if hi == 0 {
+			hi = lo
+		}
+		if lo == 0 && hi == 0 {
+			lo, hi = 5, 5
+		}
+		if lo > hi {
+			return fmt.Sprintf("prompt_lookup_min=%d must be <= prompt_lookup_max=%d", lo, hi)
+		}
+		return ""
+	}},
+	{Rule{"spec-method-version", "§1.2 (PR #25784 suffix, PR #29184 ngram_gpu), §7", "speculative method <m> is not in this vLLM", "pruning"}, func(c *checkCtx) string {
+		if c.spec == nil {
+			return ""
+		}
+		if f, ok := featureSpans["spec:"+c.spec.Method]; ok && !f.has(c.env.v) {
+			return fmt.Sprintf("speculative method %q does not exist in vLLM %s (%s; %s)", c.spec.Method, c.env.versionText(), f, f.source)
+		}
+		return ""
+	}},
+	{Rule{"suffix-needs-arctic-inference", "§7 (speculative.py:808-840)", "ImportError: Arctic Inference is required for suffix decoding...", "pruning"}, func(c *checkCtx) string {
+		if c.spec != nil && c.spec.Method == "suffix" && !c.env.pkg("arctic-inference") {
+			return "ImportError: Arctic Inference is required for suffix decoding. Please install via `pip install arctic-inference==0.1.1`."
+		}
+		return ""
+	}},
+	{Rule{"spec-forced-async", "§7 (vllm.py:898-962)", "Currently, async scheduling is only supported with EAGLE/MTP/Draft Model/NGram GPU kind of speculative decoding", "condition"}, func(c *checkCtx) string {
+		if c.spec != nil && c.sa.has("--async-scheduling") && !asyncSpecOK[c.spec.Method] {
+			return "Currently, async scheduling is only supported with EAGLE/MTP/Draft Model/NGram GPU kind of speculative decoding"
+		}
+		return ""
+	}},
+	{Rule{"spec-lora-budget", "§7 (arg_utils.py:2050-2062)", "Consider increasing max_num_batched_tokens or decreasing num_speculative_tokens", "repair"}, func(c *checkCtx) string {
+		if c.spec == nil || !c.sa.has("--enable-lora") {
+			return ""
+		}
+		k := c.specTokens()
+		if c.eff.mnbt < c.eff.seqs*(k+1) {
+			return fmt.Sprintf("max_num_batched_tokens (%d) < max_num_seqs (%d) * (num_speculative_tokens (%d) + 1): Consider increasing max_num_batched_tokens or decreasing num_speculative_tokens",
+				c.eff.mnbt, c.eff.seqs, k)
+		}
+		return ""
+	}},
+	{Rule{"attention-backend-valid", "§9.1 (cuda.py:306-310)", "ValueError: Selected backend <B> is not valid for this configuration. Reason: [...]", "pruning"}, func(c *checkCtx) string {
+		b := c.sa.last("--attention-backend")
+		if b == "" {
+			b = c.envVars["VLLM_ATTENTION_BACKEND"]
+		}
+		if b == "" {
+			return ""
+		}
+		reason := c.env.backendReason(b)
+		if reason == "" && (b == "FLASHINFER" || b == "TRITON_ATTN") {
+			if bs, ok := c.sa.intFlag("--block-size"); ok && bs%16 != 0 {
+				reason = fmt.Sprintf("block size %d is not a multiple of 16", bs)
+			}
+		}
+		if reason != "" {
+			return fmt.Sprintf("ValueError: Selected backend %s is not valid for this configuration. Reason: ['%s']", b, reason)
+		}
+		return ""
+	}},
+	{Rule{"attention-config-exclusive", "§2.3 (arg_utils.py:2069-2079)", "--attention-backend and --attention-config backend are mutually exclusive", "render"}, func(c *checkCtx) string {
+		if c.sa.has("--attention-backend") && (c.sa.has("--attention-config") || c.sa.has("-ac.backend")) {
+			return "--attention-backend and --attention-config's backend are mutually exclusive"
+		}
+		return ""
+	}},
+	{Rule{"kv-fp8-below-sm89", "§8", "fp8e4nv data type is not supported on CUDA arch < 89", "pruning"}, func(c *checkCtx) string {
+		if dt := c.sa.last("--kv-cache-dtype"); dt != "" && c.env.kvReason(dt) != "" {
+			return "fp8e4nv data type is not supported on CUDA arch < 89 (--kv-cache-dtype " + dt + ")"
+		}
+		return ""
+	}},
+	{Rule{"capture-sizes-exclusive", "§2.3 (arg_utils.py:2167-2173)", "ValueError: --cudagraph-capture-sizes and compilation_config.cudagraph_capture_sizes are mutually exclusive", "render"}, func(c *checkCtx) string {
+		if !c.sa.has("--cudagraph-capture-sizes") {
+			return ""
+		}
+		if c.sa.has("-cc.cudagraph_capture_sizes") || strings.Contains(c.sa.last("--compilation-config"), "cudagraph_capture_sizes") {
+			return "ValueError: --cudagraph-capture-sizes and compilation_config.cudagraph_capture_sizes are mutually exclusive"
+		}
+		return ""
+	}},
+	{Rule{"capture-max-consistent", "upstream vllm/config/vllm.py _set_cudagraph_sizes (not in the reference)", "customized max_cudagraph_capture_size(=X) should be consistent with the max value of cudagraph_capture_sizes(=Y)", "render"}, func(c *checkCtx) string {
+		m, ok := c.sa.intFlag("--max-cudagraph-capture-size")
+		sizes := c.sa.flags["--cudagraph-capture-sizes"]
+		if !ok || len(sizes) == 0 {
+			return ""
+		}
+		top := 0
+		for _, s := range sizes {
+			if n, err := strconv.Atoi(s); err == nil && n <= c.eff.mnbt && n > top {
+				top = n
+			}
+		}
+		if m != top {
+			return fmt.Sprintf("customized max_cudagraph_capture_size(=%d) should be consistent with the max value of cudagraph_capture_sizes(=%d)", m, top)
+		}
+		return ""
+	}},
+	// The rules below are autotune's own invariants: vLLM accepts these configs, but they would waste a
+	// trial or break the benchmark.
+	{Rule{"eager-ignores-graphs", "§2.3 --enforce-eager (vllm.py:1019-1025)", "Enforce eager set, disabling torch.compile and CUDAGraphs (capture sizes would be ignored)", "condition"}, func(c *checkCtx) string {
+		if !c.sa.has("--enforce-eager") {
+			return ""
+		}
+		for _, f := range []string{"--cudagraph-capture-sizes", "--max-cudagraph-capture-size", "--cuda-graph-sizes", "--optimization-level"} {
+			if c.sa.has(f) {
+				return "Enforce eager set, disabling torch.compile and CUDAGraphs: " + f + " would be ignored"
+			}
+		}
+		return ""
+	}},
+	{Rule{"served-model-name", "§2.3 --served-model-name", "a model variant must be served under the benchmark's model name", "render"}, func(c *checkCtx) string {
+		if c.model != "" && c.model != c.w.Model && indexOf(c.sa.flags["--served-model-name"], c.w.Model) < 0 {
+			return fmt.Sprintf("the server would not answer to %q: serving %s needs --served-model-name %s", c.w.Model, c.model, c.w.Model)
+		}
+		return ""
+	}},
+	{Rule{"duplicate-flag", "§2.1 (argparse keeps the last value)", "flag given twice", "render"}, func(c *checkCtx) string {
+		if len(c.sa.dups) > 0 {
+			return "flag given twice: " + strings.Join(c.sa.dups, ", ")
+		}
+		return ""
+	}},
+}
+
+func quoteList(xs []string) string {
+	q := make([]string, len(xs))
+	for i, x := range xs {
+		q[i] = "'" + x + "'"
+	}
+	return strings.Join(q, ", ")
+}
+
+func sortedQuant() []string {
+	out := make([]string, 0, len(quantMinCap))
+	for k := range quantMinCap {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// checkCtx is a parsed config under check.
+type checkCtx struct {
+	s       *Space
+	env     *env
+	w       Workload
+	sa      *serveArgs
+	eff     effective
+	envVars map[string]string
+	model   string
+	spec    *specConfig
+	specErr string
+}
+
+func (c *checkCtx) specTokens() int {
+	if c.spec.NumSpeculativeTokens > 0 {
+		return c.spec.NumSpeculativeTokens
+	}
+	if c.spec.Method == "suffix" {
+		return 24 // suffix_decoding_max_tree_depth (§7)
+	}
+	return 0
+}
+
+// choicesFor returns the argparse choices of a flag in this vLLM, nil when it takes any value.
+func (c *checkCtx) choicesFor(flag string) []string {
+	switch flag {
+	case "--dtype":
+		return []string{"auto", "half", "float16", "bfloat16", "float", "float32"} // §2.3
+	case "--kv-cache-dtype":
+		if c.env.feature("block-size-choices") { // v0.16's list (§2.3)
+			return []string{"auto", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc", "fp8_ds_mla"}
+		}
+		return []string{"auto", "float16", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc", "fp8_ds_mla",
+			"turboquant_k8v4", "turboquant_4bit_nc", "turboquant_k3v4_nc", "turboquant_3bit_nc", "int8_per_token_head", "fp8_per_token_head", "nvfp4"}
+	case "--block-size":
+		if c.env.feature("block-size-choices") {
+			return []string{"1", "8", "16", "32", "64", "128", "256"} // v0.16.0 cache.py:22
+		}
+	case "--optimization-level":
+		return []string{"0", "1", "2", "3"} // §2.3
+	case "--performance-mode":
+		return []string{"balanced", "interactivity", "throughput"} // §2.3
+	case "--scheduling-policy":
+		return []string{"fcfs", "priority"}
+	}
+	return nil
+}
+
+// Check returns the first refusal that argv (the tuned flags, as in Config.Args) would meet on this
+// space's GPU and vLLM, or nil. model is Config.Model ("" for the study's own checkpoint).
+func (s *Space) Check(args []string, env map[string]string, model string) error {
+	sa, err := s.parseArgs(args)
+	if err != nil {
+		return &Refusal{Rule: "argv", Message: "vllm: error: " + err.Error(), Source: "§2.1"}
+	}
+	c := &checkCtx{s: s, env: s.env, w: s.w, sa: sa, envVars: env, model: model}
+	c.eff = s.effectiveArgs(sa)
+	if v := sa.last("--speculative-config"); v != "" {
+		var sc specConfig
+		dec := json.NewDecoder(strings.NewReader(v))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&sc); err != nil {
+			c.specErr = fmt.Sprintf("argument --speculative-config: %s is not a speculative config autotune can check: %v", v, err)
+		} else {
+			c.spec = &sc
+		}
+	}
+	for _, r := range rules {
+		if msg := r.check(c); msg != "" {
+			return &Refusal{Rule: r.ID, Message: msg, Source: r.Source}
+		}
+	}
+	return nil
+}
+
+// Validate checks a whole config: its argv, environment and model (see Check).
+func (s *Space) Validate(c Config) error {
+	return s.Check(c.Args, c.Env, c.Model)
+}
+
+// serveArgs is a parsed `vllm serve` argv (flags only).
+type serveArgs struct {
+	flags map[string][]string
+	order []string // flags in order of first appearance
+	dups  []string
+}
+
+func (sa *serveArgs) has(f string) bool { _, ok := sa.flags[f]; return ok }
+
+func (sa *serveArgs) last(f string) string {
+	v := sa.flags[f]
+	if len(v) == 0 {
+		return ""
+	}
+	return v[len(v)-1]
+}
+
+func (sa *serveArgs) intFlag(f string) (int, bool) {
+	n, err := strconv.Atoi(sa.last(f))
+	return n, err == nil
+}
+
+// boolFlags take no value (store_true or BooleanOptionalAction, §2.1); every "--no-x" is one too.
+var boolFlags = map[string]bool{
+	"--enforce-eager": true, "--async-scheduling": true, "--enable-prefix-caching": true,
+	"--enable-chunked-prefill": true, "--disable-log-stats": true, "--enable-lora": true,
+	"--allow-deprecated-quantization": true, "--trust-remote-code": true, "--disable-uvicorn-access-log": true,
+	"--enable-log-requests": true, "--disable-log-requests": true, "--fail-on-environ-validation": true,
+}
+
+// listFlags take one or more values (argparse nargs="+").
+var listFlags = map[string]bool{"--cudagraph-capture-sizes": true, "--cuda-graph-sizes": true, "--served-model-name": true}
+
+// parseArgs reads argv the way vLLM's parser would for the flags this package knows: "--x=v" and "--x v",
+// underscores as dashes in names (§2.1), "-O1"/"-O 1"/"-O=1" as --optimization-level. Flags of space-file
+// parameters take their render kind into account.
+func (s *Space) parseArgs(args []string) (*serveArgs, error) {
+	sa := &serveArgs{flags: map[string][]string{}}
+	isBool := func(f string) bool { return boolFlags[f] || strings.HasPrefix(f, "--no-") }
+	isList := func(f string) bool { return listFlags[f] }
+	extraBool := map[string]bool{}
+	extraList := map[string]bool{}
+	for _, p := range s.params {
+		if !p.Added || p.Flag == "" {
+			continue
+		}
+		switch p.Render {
+		case renderSwitch:
+			extraBool[p.Flag], extraBool[negate(p.Flag)] = true, true
+		case renderList:
+			extraList[p.Flag] = true
+		}
+	}
+	add := func(f string, vals ...string) {
+		if _, seen := sa.flags[f]; seen {
+			sa.dups = append(sa.dups, f)
+		} else {
+			sa.order = append(sa.order, f)
+		}
+		sa.flags[f] = append(sa.flags[f], vals...)
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case strings.HasPrefix(a, "-O"):
+			v := strings.TrimPrefix(strings.TrimPrefix(a, "-O"), "=")
+			if v == "" {
+				if i+1 >= len(args) {
+					return nil, fmt.Errorf("argument -O: expected one argument")
+				}
+				i++
+				v = args[i]
+			}
+			add("--optimization-level", v)
+		case strings.HasPrefix(a, "--"):
+			name, val, hasVal := strings.Cut(a, "=")
+			name = "--" + strings.ReplaceAll(strings.TrimPrefix(name, "--"), "_", "-")
+			if hasVal {
+				add(name, val)
+				continue
+			}
+			if isBool(name) || extraBool[name] {
+				add(name)
+				continue
+			}
+			if isList(name) || extraList[name] {
+				var vals []string
+				for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+					i++
+					vals = append(vals, args[i])
+				}
+				if len(vals) == 0 {
+					return nil, fmt.Errorf("argument %s: expected at least one argument", name)
+				}
+				add(name, vals...)
+				continue
+			}
+			if i+1 < len(args) && (!strings.HasPrefix(args[i+1], "-") || isNumber(args[i+1])) {
+				i++
+				add(name, args[i])
+				continue
+			}
+			add(name) // an unknown flag without a value
+		default:
+			return nil, fmt.Errorf("unrecognized arguments: %s", a)
+		}
+	}
+	return sa, nil
+}
+
+func isNumber(s string) bool { _, err := strconv.ParseFloat(s, 64); return err == nil }
+
+// repair changes an assignment so that vLLM accepts it, for the rules that hold between parameters whose
+// domains are fixed (goptuna needs a fixed domain per name, so a dependent limit cannot be a domain). The
+// repaired values are what Config.Params records. It returns a description of each change.
+func (s *Space) repair(a assignment, sa *serveArgs) []string {
+	var did []string
+	set := func(name, v, why string) {
+		if _, ok := s.byName[name]; !ok || a[name] == v {
+			return
+		}
+		did = append(did, fmt.Sprintf("%s %s -> %s (%s)", name, a[name], v, why))
+		a[name] = v
+	}
+	// prompt_lookup_min=<a> must be <= prompt_lookup_max=<b> (§7).
+	if lo, ok := a.intOr("prompt_lookup_min", 0); ok {
+		if hi, ok := a.intOr("prompt_lookup_max", 0); ok && lo > hi {
+			set("prompt_lookup_min", strconv.Itoa(hi), "prompt_lookup_min must be <= prompt_lookup_max")
+		}
+	}
+	// The token budget: >= max_num_seqs (§10.1), >= max_model_len with chunked prefill off (§10.1),
+	// >= max_num_seqs x (k+1) with LoRA and speculative decoding (§7).
+	e := s.effectiveArgs(sa)
+	need, why := 0, ""
+	if e.seqsSet && e.mnbt < e.seqs {
+		need, why = e.seqs, "max_num_batched_tokens must be >= max_num_seqs"
+	}
+	if sa.has("--no-enable-chunked-prefill") && e.mnbtSet && e.mmlOK && e.mml > need && e.mnbt < e.mml {
+		need, why = e.mml, "with chunked prefill off max_num_batched_tokens must be >= max_model_len"
+	}
+	if sa.has("--enable-lora") {
+		if m := a["speculative"]; m != "" && m != "default" {
+			k, _ := a.intOr("num_speculative_tokens", 0)
+			if m == "suffix" {
+				k = 24
+			}
+			if n := e.seqs * (k + 1); n > need && e.mnbt < n {
+				need, why = n, "with LoRA and speculative decoding max_num_batched_tokens must be >= max_num_seqs x (k+1)"
+			}
+		}
+	}
+	if need > e.mnbt {
+		set("max_num_batched_tokens", strconv.Itoa(need), why)
+	}
+	return did
+}
