@@ -392,6 +392,11 @@ func (s *Space) finish(a assignment, label string) (Config, []string, error) {
 // defaultAssignment gives every applicable parameter its fixed or default value. ok is false when an
 // applicable searched parameter has no default (a numeric parameter a space file added without one).
 func (s *Space) defaultAssignment(over map[string]string) (assignment, string) {
+	return s.defaults0(over, true)
+}
+
+// defaults0 is defaultAssignment; with strict false, a parameter without a default is left out instead.
+func (s *Space) defaults0(over map[string]string, strict bool) (assignment, string) {
 	a := assignment{}
 	for _, p := range s.params {
 		if !s.applies(p, a) {
@@ -406,7 +411,7 @@ func (s *Space) defaultAssignment(over map[string]string) (assignment, string) {
 			a[p.Name] = p.Fixed
 		case p.Default != "":
 			a[p.Name] = p.Default
-		default:
+		case strict:
 			return nil, fmt.Sprintf("parameter %s has no default value", p.Name)
 		}
 	}
@@ -415,13 +420,11 @@ func (s *Space) defaultAssignment(over map[string]string) (assignment, string) {
 
 // Baseline is vLLM's defaults: every parameter at its default (so no tuned flag), labelled "baseline".
 // Values fixed by a space file and its environment variables are part of it, since a fixed value is how
-// a user says every server must run with it. Params holds the full default assignment, so that
-// Encode(Baseline().Params) makes the baseline a point TPE learns from.
+// a user says every server must run with it. Params holds the default of every parameter that has one,
+// so that Encode(Baseline().Params) makes the baseline a point TPE learns from; when a space file adds a
+// numeric parameter without a default, the baseline is not a point of the space and Encode says so.
 func (s *Space) Baseline() Config {
-	a, why := s.defaultAssignment(nil)
-	if why != "" {
-		a = assignment{}
-	}
+	a, _ := s.defaults0(nil, false)
 	r, err := s.render(a)
 	if err != nil {
 		r = rendered{env: maps.Clone(s.fileEnv)}

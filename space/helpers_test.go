@@ -1,0 +1,106 @@
+package space
+
+import (
+	"math"
+	"math/rand"
+	"os"
+	"regexp"
+	"strconv"
+	"testing"
+)
+
+// Probe-like platforms: what runner's probes report on each machine.
+func tesla(version string) Platform {
+	return Platform{GPUName: "Tesla T4", ComputeCap: 7.5, MemoryMiB: 15360, VLLMVersion: version}
+}
+
+func ampere(version string) Platform {
+	return Platform{GPUName: "NVIDIA A100-SXM4-40GB", ComputeCap: 8.0, MemoryMiB: 40960, VLLMVersion: version}
+}
+
+var helpFlagRE = regexp.MustCompile(`(?m)(?:^|[\s,\[{|])(--[a-z0-9][a-z0-9-]*)`)
+
+// helpFlags reads the long flags a `vllm serve --help=all` text lists, as runner's probe does.
+func helpFlags(t testing.TB, file string) map[string]bool {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, m := range helpFlagRE.FindAllStringSubmatch(string(b), -1) {
+		out[m[1]] = true
+	}
+	return out
+}
+
+func withHelp(t testing.TB, p Platform, file string) Platform {
+	p.ServeFlags = helpFlags(t, file)
+	return p
+}
+
+func withArctic(p Platform) Platform {
+	p.Packages = map[string]bool{"arctic-inference": true}
+	return p
+}
+
+func mustDefault(t testing.TB, p Platform) *Space {
+	t.Helper()
+	s, err := Default(p, DefaultWorkload())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// randSuggester draws uniformly, like goptuna's random sampler.
+type randSuggester struct{ r *rand.Rand }
+
+func (s randSuggester) SuggestCategorical(_ string, c []string) (string, error) {
+	return c[s.r.Intn(len(c))], nil
+}
+func (s randSuggester) SuggestInt(_ string, lo, hi int) (int, error) {
+	return lo + s.r.Intn(hi-lo+1), nil
+}
+func (s randSuggester) SuggestStepInt(_ string, lo, hi, st int) (int, error) {
+	return lo + st*s.r.Intn((hi-lo)/st+1), nil
+}
+func (s randSuggester) SuggestFloat(_ string, lo, hi float64) (float64, error) {
+	return lo + s.r.Float64()*(hi-lo), nil
+}
+func (s randSuggester) SuggestDiscreteFloat(_ string, lo, hi, q float64) (float64, error) {
+	return lo + q*float64(s.r.Intn(int(math.Round((hi-lo)/q))+1)), nil
+}
+func (s randSuggester) SuggestLogFloat(_ string, lo, hi float64) (float64, error) {
+	return math.Exp(math.Log(lo) + s.r.Float64()*(math.Log(hi)-math.Log(lo))), nil
+}
+
+// fixedSuggester answers from a map and records the calls in order.
+type fixedSuggester struct {
+	values map[string]string
+	calls  []string
+}
+
+func (s *fixedSuggester) get(name string) string {
+	s.calls = append(s.calls, name)
+	return s.values[name]
+}
+func (s *fixedSuggester) SuggestCategorical(n string, _ []string) (string, error) {
+	return s.get(n), nil
+}
+func (s *fixedSuggester) SuggestInt(n string, _, _ int) (int, error) { return atoi(s.get(n)), nil }
+func (s *fixedSuggester) SuggestStepInt(n string, _, _, _ int) (int, error) {
+	return atoi(s.get(n)), nil
+}
+func (s *fixedSuggester) SuggestFloat(n string, _, _ float64) (float64, error) {
+	return atof(s.get(n)), nil
+}
+func (s *fixedSuggester) SuggestDiscreteFloat(n string, _, _, _ float64) (float64, error) {
+	return atof(s.get(n)), nil
+}
+func (s *fixedSuggester) SuggestLogFloat(n string, _, _ float64) (float64, error) {
+	return atof(s.get(n)), nil
+}
+
+func atoi(s string) int     { n, _ := strconv.Atoi(s); return n }
+func atof(s string) float64 { f, _ := strconv.ParseFloat(s, 64); return f }
