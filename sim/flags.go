@@ -1,0 +1,552 @@
+package sim
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// This file parses a `vllm serve` command line the way vLLM 0.15.1's FlexibleArgumentParser (argparse) does
+// (reference/vllm.md §2.1): dashes and underscores are interchangeable, unique prefixes of long flags are
+// accepted, ambiguous ones are refused, BooleanOptionalAction gives --x/--no-x, -O3/-O 3/-O=3 mean
+// --optimization-level 3, JSON flags can be given whole or by dotted keys (-cc.mode 3, key+ appends), and the
+// human-readable ints take k (1000) and K (1024) suffixes. Errors are argparse's, exit status 2.
+
+// flagKind is how a flag takes its value.
+type flagKind int
+
+const (
+	kStr       flagKind = iota // one string
+	kInt                       // one int
+	kFloat                     // one float
+	kHInt                      // human-readable int: 2k, 2K, 25.6k (argparse_utils.py:29-91)
+	kMaxLen                    // human-readable int, or -1 / auto
+	kBoolOpt                   // argparse.BooleanOptionalAction: --x / --no-x
+	kStoreTrue                 // store_true
+	kJSON                      // a JSON object, or dotted keys
+	kIntList                   // nargs="+" ints
+	kStrList                   // nargs="+" strings
+	kHelp                      // -h/--help[=all|GROUP|keyword]
+)
+
+// flagSpec describes one accepted flag.
+type flagSpec struct {
+	name    string   // canonical long spelling, e.g. "--max-num-seqs"
+	short   []string // other option strings, e.g. "-q"
+	kind    flagKind
+	choices []string // for kStr / kInt; checked after conversion
+	def     string   // default as shown in help
+	group   string
+	help    string
+}
+
+// dest is the attribute name argparse stores the value under.
+func (f *flagSpec) dest() string {
+	return strings.ReplaceAll(strings.TrimPrefix(f.name, "--"), "-", "_")
+}
+
+// argName is how argparse names the argument in an error message.
+func (f *flagSpec) argName() string {
+	if f.kind == kBoolOpt {
+		return f.name + "/--no-" + strings.TrimPrefix(f.name, "--")
+	}
+	if len(f.short) > 0 {
+		return f.name + "/" + strings.Join(f.short, "/")
+	}
+	return f.name
+}
+
+func (f *flagSpec) metavar() string {
+	return strings.ToUpper(f.dest())
+}
+
+// ArgError is an argparse failure: the process prints Usage and Message on stderr and exits with status 2.
+type ArgError struct {
+	Prog    string // "vllm" for unrecognized arguments (top-level parser), "vllm serve" otherwise
+	Usage   string
+	Message string // e.g. "unrecognized arguments: --foo"
+}
+
+func (e *ArgError) Error() string { return e.Prog + ": error: " + e.Message }
+
+// Text is exactly what argparse writes to stderr.
+func (e *ArgError) Text() string { return e.Usage + "\n" + e.Prog + ": error: " + e.Message + "\n" }
+
+const (
+	serveUsage = "usage: vllm serve [model_tag] [options]"
+	topUsage   = "usage: vllm [-h] [-v] {chat,complete,serve,bench,collect-env,run-batch} ..."
+)
+
+func serveErr(format string, a ...any) *ArgError {
+	return &ArgError{Prog: "vllm serve", Usage: serveUsage, Message: fmt.Sprintf(format, a...)}
+}
+
+// ServeArgs is a parsed `vllm serve` command line: the values as argparse stores them, keyed by dest.
+type ServeArgs struct {
+	Model  string         // the positional model_tag
+	Values map[string]any // dest -> string, int64, float64, bool, []int64, []string or map[string]any
+	Order  []string       // dests in the order they were first given (for the "non-default args" log line)
+	// Help is "short", "all" or a group/keyword when --help was given; parsing stops there.
+	Help string
+}
+
+// Has reports whether the flag with this dest was given.
+func (a *ServeArgs) Has(dest string) bool { _, ok := a.Values[dest]; return ok }
+
+func (a *ServeArgs) str(dest, def string) string {
+	if v, ok := a.Values[dest].(string); ok {
+		return v
+	}
+	return def
+}
+
+func (a *ServeArgs) int(dest string, def int64) int64 {
+	if v, ok := a.Values[dest].(int64); ok {
+		return v
+	}
+	return def
+}
+
+func (a *ServeArgs) float(dest string, def float64) float64 {
+	if v, ok := a.Values[dest].(float64); ok {
+		return v
+	}
+	return def
+}
+
+func (a *ServeArgs) boolp(dest string) *bool {
+	if v, ok := a.Values[dest].(bool); ok {
+		return &v
+	}
+	return nil
+}
+
+func (a *ServeArgs) json(dest string) map[string]any {
+	if v, ok := a.Values[dest].(map[string]any); ok {
+		return v
+	}
+	return nil
+}
+
+func (a *ServeArgs) set(dest string, v any) {
+	if _, ok := a.Values[dest]; !ok {
+		a.Order = append(a.Order, dest)
+	}
+	a.Values[dest] = v
+}
+
+// ParseServeArgs parses the arguments after `vllm serve` with vLLM 0.15.1's flag set. The error, when not
+// nil, is an *ArgError whose Text() is what argparse prints.
+func ParseServeArgs(args []string) (*ServeArgs, error) {
+	res := &ServeArgs{Values: map[string]any{}}
+	args = preprocessArgs(args)
+	var extras []string
+	for i := 0; i < len(args); i++ {
+		tok := args[i]
+		if tok == "--" {
+			for _, rest := range args[i+1:] {
+				if res.Model == "" {
+					res.Model = rest
+				} else {
+					extras = append(extras, rest)
+				}
+			}
+			break
+		}
+		if !looksLikeOption(tok) {
+			if res.Model == "" {
+				res.Model = tok
+			} else {
+				extras = append(extras, tok)
+			}
+			continue
+		}
+		name, val, hasVal := strings.Cut(tok, "=")
+		// Dotted JSON keys: -cc.mode 3, --compilation-config.cudagraph_capture_sizes+ 50
+		if base, key, dotted := strings.Cut(name, "."); dotted {
+			ref, err := lookupFlag(base)
+			if err != nil {
+				return nil, err
+			}
+			spec := ref.spec
+			if spec == nil || spec.kind != kJSON {
+				extras = append(extras, tok)
+				continue
+			}
+			if !hasVal {
+				if i+1 >= len(args) {
+					return nil, serveErr("argument %s: expected one argument", name)
+				}
+				i++
+				val = args[i]
+			}
+			obj := res.json(spec.dest())
+			if obj == nil {
+				obj = map[string]any{}
+			}
+			setDotted(obj, key, parseLooseJSON(val))
+			res.set(spec.dest(), obj)
+			continue
+		}
+		ref, err := lookupFlag(name)
+		if err != nil {
+			return nil, err
+		}
+		spec, negated := ref.spec, ref.neg
+		if spec == nil {
+			extras = append(extras, tok)
+			continue
+		}
+		switch spec.kind {
+		case kHelp:
+			res.Help = "short"
+			if hasVal {
+				res.Help = val
+			}
+			return res, nil
+		case kBoolOpt, kStoreTrue:
+			if hasVal {
+				return nil, serveErr("argument %s: ignored explicit argument '%s'", spec.argName(), val)
+			}
+			res.set(spec.dest(), !negated)
+			continue
+		case kIntList, kStrList:
+			var items []string
+			if hasVal {
+				items = append(items, val)
+			}
+			for i+1 < len(args) && !looksLikeOption(args[i+1]) {
+				i++
+				items = append(items, args[i])
+			}
+			if len(items) == 0 {
+				return nil, serveErr("argument %s: expected at least one argument", spec.argName())
+			}
+			if spec.kind == kStrList {
+				res.set(spec.dest(), items)
+				continue
+			}
+			ints := make([]int64, 0, len(items))
+			for _, it := range items {
+				n, err := strconv.ParseInt(it, 10, 64)
+				if err != nil {
+					return nil, serveErr("argument %s: invalid int value: '%s'", spec.argName(), it)
+				}
+				ints = append(ints, n)
+			}
+			res.set(spec.dest(), ints)
+			continue
+		}
+		if !hasVal {
+			if i+1 >= len(args) || (looksLikeOption(args[i+1]) && spec.kind != kJSON) {
+				return nil, serveErr("argument %s: expected one argument", spec.argName())
+			}
+			i++
+			val = args[i]
+		}
+		v, err := convertValue(spec, val)
+		if err != nil {
+			return nil, err
+		}
+		if spec.kind == kJSON {
+			// A whole JSON value replaces earlier dotted keys, then later dotted keys merge into it.
+			if old := res.json(spec.dest()); old != nil {
+				for k, ov := range v.(map[string]any) {
+					old[k] = ov
+				}
+				v = old
+			}
+		}
+		res.set(spec.dest(), v)
+	}
+	if len(extras) > 0 {
+		return nil, &ArgError{Prog: "vllm", Usage: topUsage, Message: "unrecognized arguments: " + strings.Join(extras, " ")}
+	}
+	return res, nil
+}
+
+// CheckServeArgs returns nil when args parse under vLLM 0.15.1's `vllm serve` flag set, otherwise the
+// argparse error text (e.g. "vllm: error: unrecognized arguments: --performance-mode throughput").
+func CheckServeArgs(args []string) error {
+	_, err := ParseServeArgs(args)
+	return err
+}
+
+// preprocessArgs applies FlexibleArgumentParser's rewriting (argparse_utils.py:301-333): underscores in long
+// flag names become dashes, and -O3 / -O=3 become --optimization-level 3.
+func preprocessArgs(args []string) []string {
+	out := make([]string, 0, len(args))
+	for _, a := range args {
+		switch {
+		case strings.HasPrefix(a, "--") && len(a) > 2:
+			name, val, hasVal := strings.Cut(a, "=")
+			base, key, dotted := strings.Cut(name, ".")
+			base = strings.ReplaceAll(base, "_", "-")
+			if dotted {
+				base += "." + key
+			}
+			if hasVal {
+				base += "=" + val
+			}
+			out = append(out, base)
+		case a == "-O":
+			out = append(out, "--optimization-level")
+		case strings.HasPrefix(a, "-O") && !strings.HasPrefix(a, "-O."):
+			out = append(out, "--optimization-level", strings.TrimPrefix(strings.TrimPrefix(a, "-O"), "="))
+		default:
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// looksLikeOption mirrors argparse: a token starting with '-' is an option unless it is a negative number.
+func looksLikeOption(tok string) bool {
+	if !strings.HasPrefix(tok, "-") || tok == "-" {
+		return false
+	}
+	if _, err := strconv.ParseFloat(tok, 64); err == nil {
+		return false
+	}
+	return true
+}
+
+// optRef is one option string: the flag it belongs to and whether it is the --no-x form.
+type optRef struct {
+	spec *flagSpec
+	neg  bool
+}
+
+// lookupFlag resolves an option string: exact match first, then (long options only) a unique prefix, like
+// argparse with allow_abbrev. It returns a nil spec for an unknown option and an *ArgError when ambiguous.
+func lookupFlag(name string) (optRef, error) {
+	if r, ok := flagIndex()[name]; ok {
+		return r, nil
+	}
+	if !strings.HasPrefix(name, "--") {
+		return optRef{}, nil
+	}
+	var matches []string
+	var hit optRef
+	for _, opt := range optionStrings() {
+		if strings.HasPrefix(opt, name) {
+			matches = append(matches, opt)
+			hit = flagIndex()[opt]
+		}
+	}
+	switch len(matches) {
+	case 0:
+		return optRef{}, nil
+	case 1:
+		return hit, nil
+	}
+	return optRef{}, serveErr("ambiguous option: %s could match %s", name, strings.Join(matches, ", "))
+}
+
+func convertValue(spec *flagSpec, val string) (any, error) {
+	switch spec.kind {
+	case kStr:
+		if len(spec.choices) > 0 && !contains(spec.choices, val) {
+			return nil, serveErr("argument %s: invalid choice: '%s' (choose from %s)", spec.argName(), val, quoteChoices(spec.choices))
+		}
+		return val, nil
+	case kInt:
+		n, err := strconv.ParseInt(val, 10, 64)
+		if err != nil {
+			return nil, serveErr("argument %s: invalid int value: '%s'", spec.argName(), val)
+		}
+		if len(spec.choices) > 0 && !contains(spec.choices, strconv.FormatInt(n, 10)) {
+			return nil, serveErr("argument %s: invalid choice: %d (choose from %s)", spec.argName(), n, strings.Join(spec.choices, ", "))
+		}
+		return n, nil
+	case kFloat:
+		f, err := strconv.ParseFloat(val, 64)
+		if err != nil || strings.ContainsAny(val, "xX") {
+			return nil, serveErr("argument %s: invalid float value: '%s'", spec.argName(), val)
+		}
+		return f, nil
+	case kHInt:
+		n, ok := parseHumanInt(val)
+		if !ok {
+			return nil, serveErr("argument %s: invalid human_readable_int value: '%s'", spec.argName(), val)
+		}
+		return n, nil
+	case kMaxLen:
+		if v := strings.ToLower(val); v == "auto" || v == "-1" {
+			return int64(-1), nil
+		}
+		n, ok := parseHumanInt(val)
+		if !ok {
+			return nil, serveErr("argument %s: invalid human_readable_int value: '%s'", spec.argName(), val)
+		}
+		return n, nil
+	case kJSON:
+		var obj map[string]any
+		dec := json.NewDecoder(strings.NewReader(val))
+		dec.UseNumber()
+		if err := dec.Decode(&obj); err != nil || obj == nil {
+			return nil, serveErr("argument %s: invalid loads value: '%s'", spec.argName(), val)
+		}
+		return normalizeJSON(obj).(map[string]any), nil
+	}
+	return nil, serveErr("argument %s: unsupported", spec.argName())
+}
+
+// parseHumanInt accepts 2048, 2k (2000), 2K (2048), 25.6k, 1m, 1M, 1g, 1G (argparse_utils.py:29-91).
+// Decimals are allowed with decimal (lower-case) suffixes only.
+func parseHumanInt(s string) (int64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, true
+	}
+	last := s[len(s)-1]
+	num := s[:len(s)-1]
+	dec := map[byte]float64{'k': 1e3, 'm': 1e6, 'g': 1e9, 't': 1e12}
+	bin := map[byte]int64{'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30, 'T': 1 << 40}
+	if m, ok := dec[last]; ok {
+		f, err := strconv.ParseFloat(num, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return 0, false
+		}
+		return int64(math.Round(f * m)), true
+	}
+	if m, ok := bin[last]; ok {
+		n, err := strconv.ParseInt(num, 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		return n * m, true
+	}
+	return 0, false
+}
+
+// parseLooseJSON reads a dotted-key value: JSON if it parses, else the plain string.
+func parseLooseJSON(s string) any {
+	var v any
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err == nil && !dec.More() {
+		return normalizeJSON(v)
+	}
+	return s
+}
+
+// normalizeJSON turns json.Number into int64 or float64.
+func normalizeJSON(v any) any {
+	switch t := v.(type) {
+	case json.Number:
+		if n, err := t.Int64(); err == nil {
+			return n
+		}
+		f, _ := t.Float64()
+		return f
+	case map[string]any:
+		for k, x := range t {
+			t[k] = normalizeJSON(x)
+		}
+		return t
+	case []any:
+		for i, x := range t {
+			t[i] = normalizeJSON(x)
+		}
+		return t
+	}
+	return v
+}
+
+// setDotted sets obj[a][b]... = v for key "a.b"; a trailing "+" appends to a list (argparse_utils.py:117-125).
+func setDotted(obj map[string]any, key string, v any) {
+	parts := strings.Split(key, ".")
+	for _, p := range parts[:len(parts)-1] {
+		p = strings.ReplaceAll(p, "-", "_")
+		next, ok := obj[p].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			obj[p] = next
+		}
+		obj = next
+	}
+	last := strings.ReplaceAll(parts[len(parts)-1], "-", "_")
+	if strings.HasSuffix(last, "+") {
+		last = strings.TrimSuffix(last, "+")
+		list, _ := obj[last].([]any)
+		obj[last] = append(list, v)
+		return
+	}
+	obj[last] = v
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func quoteChoices(choices []string) string {
+	q := make([]string, len(choices))
+	for i, c := range choices {
+		q[i] = "'" + c + "'"
+	}
+	return strings.Join(q, ", ")
+}
+
+// pyRepr renders a parsed value like Python's repr, for the "non-default args" log line.
+func pyRepr(v any) string {
+	switch t := v.(type) {
+	case string:
+		return "'" + t + "'"
+	case bool:
+		if t {
+			return "True"
+		}
+		return "False"
+	case int64:
+		return strconv.FormatInt(t, 10)
+	case float64:
+		s := strconv.FormatFloat(t, 'g', -1, 64)
+		if !strings.ContainsAny(s, ".e") {
+			s += ".0"
+		}
+		return s
+	case []int64:
+		parts := make([]string, len(t))
+		for i, x := range t {
+			parts[i] = strconv.FormatInt(x, 10)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case []string:
+		parts := make([]string, len(t))
+		for i, x := range t {
+			parts[i] = "'" + x + "'"
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case []any:
+		parts := make([]string, len(t))
+		for i, x := range t {
+			parts[i] = pyRepr(x)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = "'" + k + "': " + pyRepr(t[k])
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	case nil:
+		return "None"
+	}
+	return fmt.Sprint(v)
+}
