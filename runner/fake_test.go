@@ -106,14 +106,15 @@ func fakeVLLM(args []string) int {
 }
 
 // fakeHelp prints a long help for --help=all and a short one for --help; RUNNER_FAKE_HELP=filter makes
-// --help=all a keyword filter (vLLM 0.10.2), =fail makes both fail (no GPU), =allfail only --help=all.
+// --help=all a keyword filter and --help complete (vLLM 0.10.2), =fail makes both fail (no GPU), =allfail
+// only --help=all.
 func fakeHelp(arg string) int {
 	mode := os.Getenv("RUNNER_FAKE_HELP")
 	if mode == "fail" || (mode == "allfail" && arg == "--help=all") {
 		fmt.Fprintln(os.Stderr, "RuntimeError: Failed to infer device type")
 		return 1
 	}
-	short := arg == "--help" || (arg == "--help=all" && mode == "filter")
+	short := (arg == "--help") != (mode == "filter") // 0.10.2: --help=all filters, --help lists everything
 	fmt.Println("usage: vllm serve [model_tag] [options]")
 	fmt.Println("  --host HOST           Host name.")
 	fmt.Println("  --port PORT           Port number.")

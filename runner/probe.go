@@ -20,9 +20,11 @@ const minHelpFlags = 60
 // version (`vllm --version`), the flags `vllm serve` accepts (`vllm serve --help=all`, falling back to
 // `--help`), and whether optional packages import (`<python> -c "import arctic_inference"`).
 //
-// On error the Probe still holds every part that succeeded, and the error names each command that failed.
-// ServeFlags is nil when no help could be read: that must not be taken as "flag absent" (some versions need a
-// GPU even to print help). A package that does not import is simply false.
+// The error names each command that failed among nvidia-smi and `vllm --version`, the facts a study cannot do
+// without; the Probe still holds every part that succeeded. The other parts never make an error: ServeFlags is
+// nil when no help could be read, which must not be taken as "flag absent" (some versions need a GPU even to
+// print help: use a table of flags by version instead), and a package whose import fails, or whose python
+// cannot run, is false.
 func (r *Runner) Probe(ctx context.Context) (Probe, error) {
 	var p Probe
 	var errs []error
@@ -40,25 +42,10 @@ func (r *Runner) Probe(ctx context.Context) (Probe, error) {
 			strings.Join(r.vllmArgv("--version"), " "), lastLine(out)))
 	}
 
-	help, flags, err := r.serveHelp(ctx)
-	p.ServeHelp, p.ServeFlags = help, flags
-	if err != nil {
-		errs = append(errs, fmt.Errorf("probe vllm serve flags: %w", err))
-	}
+	p.ServeHelp, p.ServeFlags = r.serveHelp(ctx)
 
-	p.Packages = map[string]bool{}
-	python := r.python()
-	_, err = r.capture(ctx, append(append([]string{}, python...), "-c", "import arctic_inference"), r.smiTimeout)
-	var failed *exitStatusError
-	switch {
-	case err == nil:
-		p.Packages["arctic-inference"] = true
-	case errors.As(err, &failed):
-		p.Packages["arctic-inference"] = false // it ran: ImportError
-	default:
-		p.Packages["arctic-inference"] = false
-		errs = append(errs, fmt.Errorf("probe packages: %w", err))
-	}
+	_, err := r.capture(ctx, append(append([]string{}, r.python()...), "-c", "import arctic_inference"), r.smiTimeout)
+	p.Packages = map[string]bool{"arctic-inference": err == nil}
 	return p, errors.Join(errs...)
 }
 
@@ -67,22 +54,22 @@ func (r *Runner) vllmArgv(args ...string) []string {
 }
 
 // serveHelp reads `vllm serve --help=all`, and `vllm serve --help` when that fails or lists few flags; it keeps
-// the answer that lists more flags.
-func (r *Runner) serveHelp(ctx context.Context) (string, map[string]bool, error) {
+// the answer that lists more flags. Both failing gives "", nil.
+func (r *Runner) serveHelp(ctx context.Context) (string, map[string]bool) {
 	all, errAll := r.capture(ctx, r.vllmArgv("serve", "--help=all"), r.vllmTimeout)
 	flagsAll := parseFlags(all)
 	if errAll == nil && len(flagsAll) >= minHelpFlags {
-		return string(all), flagsAll, nil
+		return string(all), flagsAll
 	}
 	plain, errPlain := r.capture(ctx, r.vllmArgv("serve", "--help"), r.vllmTimeout)
 	flagsPlain := parseFlags(plain)
 	switch {
 	case errPlain == nil && (errAll != nil || len(flagsPlain) > len(flagsAll)):
-		return string(plain), flagsPlain, nil
+		return string(plain), flagsPlain
 	case errAll == nil:
-		return string(all), flagsAll, nil
+		return string(all), flagsAll
 	}
-	return "", nil, errors.Join(errAll, errPlain)
+	return "", nil
 }
 
 // python is Options.Python, else python3 next to the vllm executable when that file exists, else python3.

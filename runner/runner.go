@@ -117,9 +117,9 @@ type verdict struct {
 type postCheck int
 
 const (
-	noCheck      postCheck = iota
-	startupExit            // exited during startup: classify server.log with the exit status
-	benchCrash             // died or turned unhealthy during the benchmark: out of memory, or a crash
+	noCheck     postCheck = iota
+	startupExit           // exited during startup: classify server.log with the exit status
+	benchCrash            // died or turned unhealthy during the benchmark: out of memory, or a crash
 )
 
 // Run runs one trial: checks, start, readiness, benchmark, stop, release, classification. It never panics; every

@@ -512,4 +512,3 @@ func BenchmarkRunOverhead(b *testing.B) {
 	b.ReportMetric(float64(startup.Milliseconds())/float64(b.N), "startup-ms/trial")
 	b.ReportMetric(float64(bench.Milliseconds())/float64(b.N), "bench-ms/trial")
 }
-

@@ -1,0 +1,132 @@
+package runner
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The texts are vLLM's own, from reference/vllm.md (section in the comment), with the prefixes vLLM logs.
+func TestClassifyStartup(t *testing.T) {
+	const ec = "(EngineCore_DP0 pid=812) "
+	cases := []struct {
+		log  string
+		exit int
+		want Class
+	}{
+		// §2.1 argparse, exit 2
+		{"usage: vllm serve [model_tag] [options]\nvllm: error: unrecognized arguments: --num-scheduler-steps 8", 2, InvalidFlag},
+		{"vllm serve: error: argument --dtype: invalid choice: 'bf8' (choose from auto, half, float16, bfloat16, float, float32)", 2, InvalidFlag},
+		{"vllm serve: error: ambiguous option: --max could match --max-model-len, --max-num-seqs", 2, InvalidFlag},
+		{"vllm: error: unrecognized arguments: --foo", 1, StartupCrash}, // not argparse's exit status
+		{"usage: vllm serve\nsome other exit 2", 2, StartupCrash},
+		// §10.1 scheduler / field validation
+		{ec + "ValueError: max_num_batched_tokens (1024) is smaller than max_model_len (2048). This effectively limits the maximum sequence length to max_num_batched_tokens and makes vLLM reject longer sequences. Please increase max_num_batched_tokens or decrease max_model_len.", 1, ConfigRefused},
+		{"pydantic_core._pydantic_core.ValidationError: 1 validation error for SchedulerConfig\n  Value error, max_num_batched_tokens (32) must be greater than or equal to max_num_seqs (64). [type=value_error]", 1, ConfigRefused},
+		{"pydantic_core._pydantic_core.ValidationError: 1 validation error for CacheConfig\ngpu_memory_utilization\n  Input should be less than or equal to 1 [type=less_than_equal]", 1, ConfigRefused},
+		{"ValueError: User-specified max_model_len (65536) is greater than the derived max_model_len (max_position_embeddings=32768 in model's config.json). To allow overriding this maximum, set the env var VLLM_ALLOW_LONG_MAX_MODEL_LEN=1.", 1, ConfigRefused},
+		{"NotImplementedError: Concurrent Partial Prefill is not supported. We recommend to remove Concurrent Partial Prefill from your config.", 1, ConfigRefused},
+		{"ValueError: Cannot find the config file for awq", 1, ConfigRefused},
+		{"ValueError: Quantization method specified in the model config (awq) does not match the quantization method specified in the `quantization` argument (gptq).", 1, ConfigRefused},
+		{"ValueError: Unknown quantization method: int3. Must be one of ['awq', 'fp8', ...].", 1, ConfigRefused},
+		{"ValueError: torch.float32 is not supported for quantization method awq. Supported dtypes: [torch.float16]", 1, ConfigRefused},
+		{"ValueError: Currently, async scheduling is only supported with EAGLE/MTP/Draft Model/NGram GPU kind of speculative decoding", 1, ConfigRefused},
+		{"ValueError: prompt_lookup_min=4 must be <= prompt_lookup_max=2", 1, ConfigRefused},
+		{"ValueError: --spec-method and --speculative-config['method'] are mutually exclusive", 1, ConfigRefused},
+		{"ValueError: Consider increasing max_num_batched_tokens or decreasing num_speculative_tokens", 1, ConfigRefused},
+		// §4, §3.1, §9, §6.2, §8, §7, §16.2: this GPU or install cannot
+		{ec + "ValueError: Bfloat16 is only supported on GPUs with compute capability of at least 8.0. Your Tesla T4 GPU has compute capability 7.5. You can use float16 instead by explicitly setting the `dtype` flag in CLI, for example: --dtype=half.", 1, UnsupportedOnGPU},
+		{"ValueError: The quantization method modelopt is not supported for the current GPU. Minimum capability: 89. Current capability: 75.", 1, UnsupportedOnGPU},
+		{"ValueError: No valid attention backend found for cuda with head_size=64, dtype=torch.float16. Reasons: {...}", 1, UnsupportedOnGPU},
+		{"ValueError: Selected backend AttentionBackendEnum.FLASH_ATTN is not valid for this configuration. Reason: ['compute capability not supported']", 1, UnsupportedOnGPU},
+		{"ValueError: CUDAGraphMode.FULL is not supported with FlexAttentionBackend backend; please try cudagraph_mode=PIECEWISE, and make sure compilation mode is VLLM_COMPILE", 1, UnsupportedOnGPU},
+		{ec + "triton.compiler.errors.CompilationError: type fp8e4nv not supported in this architecture", 1, UnsupportedOnGPU},
+		{"ImportError: Arctic Inference is required for suffix decoding. Install via `pip install arctic-inference==0.1.1`.", 1, UnsupportedOnGPU},
+		{ec + "RuntimeError: CUDA error: invalid argument", 1, UnsupportedOnGPU},
+		// memory
+		{ec + "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total capacity of 14.56 GiB", 1, OutOfMemory},
+		{ec + "RuntimeError: CUDA error: out of memory", 1, OutOfMemory},
+		{ec + "ValueError: Free memory on device cuda:0 (13.1/14.56 GiB) on startup is less than desired GPU memory utilization (0.98, 14.27 GiB). Decrease GPU memory utilization or reduce GPU memory used by other processes.", 1, OutOfMemory},
+		{ec + "ValueError: No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when initializing the engine.", 1, KVCacheTooSmall},
+		{ec + "ValueError: To serve at least one request with the model's max seq len (32768), (0.38 GiB KV cache is needed, which is larger than the available KV cache memory (0.20 GiB). Based on the available memory, the estimated maximum model length is 17000. Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when initializing the engine.", 1, KVCacheTooSmall},
+		{ec + "ValueError: Cannot auto-fit max_model_len: not enough GPU memory available to serve even a single token.", 1, KVCacheTooSmall},
+		// not the config's fault
+		{"ImportError: libcudart.so.13: cannot open shared object file: No such file or directory", 1, Harness},
+		{"OSError: [Errno 98] Address already in use", 1, Harness},
+		{ec + "AssertionError: Error in memory profiling. Initial free memory 14.2 GiB, current free memory 14.4 GiB. This happens when other processes sharing the same container release GPU memory while vLLM is profiling during initialization.", 1, Harness},
+		// warnings are not evidence; the generic engine failure is no known cause
+		{"WARNING 05-19 10:15:02 [compilation.py:1400] CUDAGraphMode.FULL is not supported with FlexAttentionBackend backend; setting cudagraph_mode=PIECEWISE\n" +
+			ec + "ERROR EngineCore failed to start.\nRuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): {'EngineCore_DP0': 1}", 1, StartupCrash},
+		{"WARNING 05-19 10:15:02 [x.py:1] lowering utilization to avoid out of memory\nKilled", -1, StartupCrash},
+	}
+	for _, c := range cases {
+		got := StartupCrash
+		rl, line, ok := classify([]byte(c.log), c.exit, startupRules)
+		if ok {
+			got = rl.class
+			if !strings.Contains(c.log, line) || line == "" {
+				t.Errorf("evidence %q is not a line of the log", line)
+			}
+		}
+		if got != c.want {
+			t.Errorf("classify(exit %d, %q) = %q (rule %q), want %q", c.exit, clip(c.log, 80), got, rl.pattern(), c.want)
+		}
+	}
+}
+
+// The most specific rule wins over a generic one that wraps it, whatever the line order.
+func TestClassifyPriority(t *testing.T) {
+	log := "pydantic_core._pydantic_core.ValidationError: 1 validation error for VllmConfig\n" +
+		"  Value error, Bfloat16 is only supported on GPUs with compute capability of at least 8.0."
+	if rl, _, _ := classify([]byte(log), 1, startupRules); rl.class != UnsupportedOnGPU {
+		t.Errorf("got %q", rl.class)
+	}
+	log = "RuntimeError: CUDA error: out of memory\nRuntimeError: CUDA error: invalid argument"
+	if rl, _, _ := classify([]byte(log), 1, startupRules); rl.class != OutOfMemory {
+		t.Errorf("got %q", rl.class)
+	}
+}
+
+func TestClassifyBenchCrash(t *testing.T) {
+	dir := t.TempDir()
+	write := func(s string) string {
+		p := filepath.Join(dir, "server.log")
+		os.WriteFile(p, []byte(s), 0o644)
+		return p
+	}
+	v := crashVerdict("x", write("INFO ok\n(EngineCore_DP0 pid=1) ERROR EngineCore encountered a fatal error.\ntorch.OutOfMemoryError: CUDA out of memory. Tried to allocate 20.00 MiB\n"))
+	if v.class != OutOfMemory || !strings.Contains(v.evidence, "CUDA out of memory") {
+		t.Errorf("%+v", v)
+	}
+	v = crashVerdict("x", write("INFO ok\nvllm.v1.engine.exceptions.EngineDeadError: EngineCore encountered an issue.\n"))
+	if v.class != CrashedDuringBenchmark || !strings.Contains(v.evidence, "EngineDeadError") {
+		t.Errorf("%+v", v)
+	}
+}
+
+func TestLogTail(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "server.log")
+	var b strings.Builder
+	b.WriteString("ValueError: the cause, far up\n")
+	for i := 0; i < 5000; i++ {
+		b.WriteString("INFO a line of the server log that goes on for a while\n")
+	}
+	os.WriteFile(p, []byte(b.String()), 0o644)
+	tail := logTail(p, "ValueError: the cause, far up")
+	lines := strings.Split(tail, "\n")
+	if !strings.Contains(lines[0], "ValueError: the cause, far up") {
+		t.Errorf("first line %q does not hold the evidence", lines[0])
+	}
+	if len(lines) > tailLines+2 || len(tail) > tailBytes+1200 {
+		t.Errorf("tail of %d lines / %d bytes", len(lines), len(tail))
+	}
+	if !strings.HasSuffix(tail, "goes on for a while") {
+		t.Errorf("tail does not end with the log's end: %q", tail[len(tail)-40:])
+	}
+	// Evidence already in the tail is not repeated.
+	if tail := logTail(p, "INFO a line of the server log that goes on for a while"); strings.Contains(tail, "[matched") {
+		t.Errorf("evidence repeated: %q", tail[:80])
+	}
+}
