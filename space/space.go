@@ -427,7 +427,9 @@ func (s *Space) Baseline() Config {
 	a, _ := s.defaults0(nil, false)
 	r, err := s.render(a)
 	if err != nil {
-		r = rendered{env: maps.Clone(s.fileEnv)}
+		// A fixed value that needs drawn parameters (speculative fixed to ngram) cannot be rendered
+		// without them: the baseline is then vLLM's plain defaults, and not a point of the space.
+		a, r = assignment{}, rendered{env: maps.Clone(s.fileEnv)}
 	}
 	args := r.args
 	if args == nil {
