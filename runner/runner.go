@@ -28,7 +28,9 @@ type Runner struct {
 	vllmTimeout  time.Duration // bound on `vllm --version` and `vllm serve --help`
 }
 
-// New returns a Runner; zero fields of opts take their documented defaults.
+// New returns a Runner; zero fields of opts take their documented defaults (VLLM: {"vllm"}). Options.Env is
+// the whole environment of the server, the benchmark and the probes: nil means an empty one, never this
+// process's.
 func New(opts Options) *Runner {
 	if len(opts.VLLM) == 0 {
 		opts.VLLM = []string{"vllm"}
@@ -122,9 +124,21 @@ const (
 	benchCrash            // died or turned unhealthy during the benchmark: out of memory, or a crash
 )
 
-// Run runs one trial: checks, start, readiness, benchmark, stop, release, classification. It never panics; every
-// failure is a Class with a one-line Message and the log lines that prove it. The server is stopped on every
-// path, a cancelled ctx included (the result is then Interrupted).
+// Run runs one trial: checks, start, readiness, benchmark, stop, release, classification (see the package
+// doc). It never panics; every failure is a Class with a one-line Message and the log lines that prove it. The
+// server is stopped on every path, a cancelled ctx included (the result is then Interrupted).
+//
+// The server is `<VLLM...> serve MODEL --host H --port P <Trial.Args>`, MODEL being Trial.Model or else
+// Workload.Model. The benchmark is
+//
+//	<VLLM...> bench serve --backend openai --base-url http://H:P/v1 --endpoint /completions --model M
+//	  --tokenizer T --dataset-name random --max-concurrency 50 --num-prompts 200 --random-input-len 512
+//	  --random-output-len 512 --ignore-eos --request-rate inf --save-result --result-dir <Trial.Dir>
+//	  --result-filename bench.json --percentile-metrics ttft,tpot,itl,e2el --metric-percentiles 50,90,99
+//	  <Workload.ExtraArgs>
+//
+// with the values of Trial.Workload, whose zero fields take DefaultWorkload's (the zero Workload is
+// DefaultWorkload). The benchmark gets Options.Env only; Trial.Env is for the server.
 func (r *Runner) Run(ctx context.Context, t Trial) (res Result) {
 	defer func() {
 		if v := recover(); v != nil {

@@ -88,6 +88,18 @@ func (f *fake) assertClean(res Result) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
+	// The benchmark's group is not in Result: find its processes by the trial directory in their argv.
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, file := range procs {
+		cmdline, err := os.ReadFile(file)
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(file)))
+		if err != nil || pid == os.Getpid() || !strings.Contains(string(cmdline), f.dir) {
+			continue
+		}
+		if st, err := readStat(pid); err == nil && st.live() {
+			f.t.Errorf("process %d survives the trial: %q", pid, strings.ReplaceAll(string(cmdline), "\x00", " "))
+		}
+	}
 	if err := checkPort("127.0.0.1", f.port); err != nil {
 		f.t.Errorf("port not free after the trial: %v", err)
 	}
@@ -424,6 +436,7 @@ func TestRunGPUBusyBeforeStart(t *testing.T) {
 	g := newFake(t, "RUNNER_FAKE_IDLE_MIB=400")
 	res = g.runner().Run(context.Background(), g.trial([]string{"--fake-hold", "3000"}))
 	wantClass(t, res, OK)
+	g.assertClean(res)
 }
 
 // The engine escapes the server's process group: its memory is never released, which is a harness fault
