@@ -21,10 +21,10 @@ func (r *Refusal) Error() string { return fmt.Sprintf("%s [%s; %s]", r.Message, 
 
 // Rule describes one constraint: what vLLM refuses, and how the space keeps sampled configs clear of it.
 type Rule struct {
-	ID       string
-	Source   string
-	Message  string // the refusal text, with <placeholders>
-	Enforced string // how sampling avoids it: "domain", "condition", "repair", "pruning", "render"
+	ID       string `json:"id"`
+	Source   string `json:"source"`
+	Message  string `json:"message"`  // the refusal text, with <placeholders>
+	Enforced string `json:"enforced"` // how sampling avoids it: "domain", "condition", "repair", "pruning", "render"
 }
 
 type rule struct {

@@ -12,11 +12,11 @@ import (
 // concurrency, a token budget of one full prefill wave, a max-model-len that fits a request), so it is an
 // input rather than a constant.
 type Workload struct {
-	Model       string // the model `vllm bench serve --model` requests; a model variant is served under it
-	Concurrency int    // --max-concurrency of the benchmark
-	InputLen    int    // --random-input-len
-	OutputLen   int    // --random-output-len
-	ModelMaxLen int    // the model's own maximum length (32768 for Qwen2.5-0.5B, §16.4); 0 when unknown
+	Model       string `json:"model"`         // the model `vllm bench serve --model` requests; a variant is served under it
+	Concurrency int    `json:"concurrency"`   // --max-concurrency of the benchmark
+	InputLen    int    `json:"input_len"`     // --random-input-len
+	OutputLen   int    `json:"output_len"`    // --random-output-len
+	ModelMaxLen int    `json:"model_max_len"` // the model's own maximum length (32768 for Qwen2.5-0.5B, §16.4); 0 when unknown
 }
 
 // DefaultWorkload is the scored workload of the seed guide (§13.1).

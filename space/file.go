@@ -29,9 +29,9 @@ func (e *FileError) Error() string {
 	return fmt.Sprintf("%s: %s: %s", e.File, e.Path, e.Msg)
 }
 
-// LoadFile reads a space file (YAML or JSON) and returns the default space for this platform and workload
+// Load reads a space file (YAML or JSON) and returns the default space for this platform and workload
 // with the file's changes applied. It is the only I/O of this package.
-func LoadFile(path string, p Platform, w Workload) (*Space, error) {
+func Load(path string, p Platform, w Workload) (*Space, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("space: %w", err)
@@ -39,7 +39,7 @@ func LoadFile(path string, p Platform, w Workload) (*Space, error) {
 	return Parse(filepath.Base(path), data, p, w)
 }
 
-// Parse is LoadFile on data already read; name is used in error messages.
+// Parse is Load on data already read; name is used in error messages.
 func Parse(name string, data []byte, p Platform, w Workload) (*Space, error) {
 	f, err := parseFile(name, data)
 	if err != nil {

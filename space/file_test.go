@@ -8,7 +8,7 @@ import (
 )
 
 func TestExampleSpaceFile(t *testing.T) {
-	s, err := LoadFile("../examples/space.yaml", withHelp(t, tesla("0.15.1"), "testdata/vllm-0.15.1-help.txt"), DefaultWorkload())
+	s, err := Load("../examples/space.yaml", withHelp(t, tesla("0.15.1"), "testdata/vllm-0.15.1-help.txt"), DefaultWorkload())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestSpaceFileErrors(t *testing.T) {
 }
 
 func TestLoadFileMissing(t *testing.T) {
-	_, err := LoadFile("testdata/nope.yaml", tesla("0.15.1"), DefaultWorkload())
+	_, err := Load("testdata/nope.yaml", tesla("0.15.1"), DefaultWorkload())
 	if err == nil || !os.IsNotExist(unwrapAll(err)) {
 		t.Errorf("err %v", err)
 	}

@@ -1,6 +1,7 @@
 package space
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -288,5 +289,28 @@ func TestWorkloadDerivedLevels(t *testing.T) {
 		if _, err := Default(tesla("0.15.1"), bad); err == nil {
 			t.Errorf("workload %+v accepted", bad)
 		}
+	}
+}
+
+func TestJSONRecord(t *testing.T) {
+	s := mustDefault(t, tesla("0.15.1"))
+	var rec struct {
+		VLLMVersion string `json:"vllm_version"`
+		Fingerprint string `json:"fingerprint"`
+		Params      []struct {
+			Name   string `json:"name"`
+			Domain string `json:"domain"`
+		} `json:"params"`
+		Dropped []struct{ Param, Value, Reason string } `json:"dropped"`
+		Rules   []Rule                                  `json:"rules"`
+	}
+	if err := json.Unmarshal([]byte(s.JSON()), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.VLLMVersion != "0.15.1" || rec.Fingerprint != s.Fingerprint() || len(rec.Params) != len(s.params) || len(rec.Dropped) != len(s.dropped) || len(rec.Rules) != len(rules) {
+		t.Errorf("record %+v", rec)
+	}
+	if rec.Dropped[0].Reason == "" {
+		t.Error("dropped reasons missing from the record")
 	}
 }

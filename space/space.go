@@ -30,10 +30,10 @@ type Space struct {
 
 // Variant is a model variant from a space file: other weights, served under the study's model name.
 type Variant struct {
-	Name  string
-	Model string            // positional model of `vllm serve` (a hub id or a path)
-	Args  []string          // extra flags this checkpoint needs (e.g. --quantization awq_marlin)
-	Env   map[string]string // extra environment variables
+	Name  string            `json:"name"`
+	Model string            `json:"model"`          // positional model of `vllm serve` (a hub id or a path)
+	Args  []string          `json:"args,omitempty"` // extra flags this checkpoint needs (e.g. --quantization awq_marlin)
+	Env   map[string]string `json:"env,omitempty"`  // extra environment variables
 }
 
 // build assembles a space: built-in parameters, space-file edits, then pruning for the platform.
@@ -573,39 +573,61 @@ func (s *Space) Encode(params map[string]string) (map[string]float64, error) {
 
 // Description is the space in force, for `autotune space` and for the study record.
 type Description struct {
-	VLLMVersion string // the version the space was built for ("0.15.1 (assumed)" when unknown)
-	GPU         string
-	ComputeCap  float64
-	MemoryMiB   int
-	Workload    Workload
-	Source      string // space file, "" for the default space
-	Fingerprint string
-	Params      []ParamInfo
-	Dropped     []Dropped
-	Env         map[string]string // environment set on every server (space file)
-	Variants    []Variant
-	KnownGood   []string // labels of the enqueued starting points
-	Skipped     []string // known-good points left out, with why
-	Rules       []Rule
-	Notes       []string
+	VLLMVersion string            `json:"vllm_version"` // the version the space was built for ("0.15.1 (assumed)" when unknown)
+	GPU         string            `json:"gpu"`
+	ComputeCap  float64           `json:"compute_capability"`
+	MemoryMiB   int               `json:"memory_mib"`
+	Workload    Workload          `json:"workload"`
+	Source      string            `json:"source,omitempty"` // space file, "" for the default space
+	Fingerprint string            `json:"fingerprint"`
+	Params      []ParamInfo       `json:"params"`
+	Dropped     []Dropped         `json:"-"`             // in JSON as "dropped", see JSON
+	Env         map[string]string `json:"env,omitempty"` // environment set on every server (space file)
+	Variants    []Variant         `json:"variants,omitempty"`
+	KnownGood   []string          `json:"known_good"`        // labels of the enqueued starting points
+	Skipped     []string          `json:"skipped,omitempty"` // known-good points left out, with why
+	Rules       []Rule            `json:"rules"`
+	Notes       []string          `json:"notes,omitempty"`
+}
+
+// JSON is Describe as JSON: what the study records as the space it ran with.
+func (s *Space) JSON() string {
+	d := s.Describe()
+	type dropped struct {
+		Param  string `json:"param"`
+		Value  string `json:"value,omitempty"`
+		Reason string `json:"reason"`
+	}
+	out := struct {
+		Description
+		Dropped []dropped `json:"dropped"`
+	}{Description: d, Dropped: []dropped{}}
+	for _, x := range d.Dropped {
+		out.Dropped = append(out.Dropped, dropped(x))
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return fmt.Sprintf(`{"error":%q}`, err.Error())
+	}
+	return string(b)
 }
 
 // ParamInfo describes one parameter in force.
 type ParamInfo struct {
-	Name      string `json:"name"`
-	Flag      string `json:"flag,omitempty"`
-	Env       string `json:"env,omitempty"`
-	Kind      string `json:"kind"`
-	Domain    string `json:"domain"`
-	Choices   []string
-	Low       float64 `json:"low,omitempty"`
-	High      float64 `json:"high,omitempty"`
-	Step      float64 `json:"step,omitempty"`
-	Default   string  `json:"default,omitempty"`
-	Fixed     string  `json:"fixed,omitempty"`
-	Condition string  `json:"condition,omitempty"`
-	Help      string  `json:"help,omitempty"`
-	Source    string  `json:"source,omitempty"`
+	Name      string   `json:"name"`
+	Flag      string   `json:"flag,omitempty"`
+	Env       string   `json:"env,omitempty"`
+	Kind      string   `json:"kind"`
+	Domain    string   `json:"domain"`
+	Choices   []string `json:"choices,omitempty"`
+	Low       float64  `json:"low,omitempty"`
+	High      float64  `json:"high,omitempty"`
+	Step      float64  `json:"step,omitempty"`
+	Default   string   `json:"default,omitempty"`
+	Fixed     string   `json:"fixed,omitempty"`
+	Condition string   `json:"condition,omitempty"`
+	Help      string   `json:"help,omitempty"`
+	Source    string   `json:"source,omitempty"`
 }
 
 // Describe returns the parameters in force (name, flag, domain, condition), what was dropped and why,
