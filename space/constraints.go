@@ -47,7 +47,8 @@ var asyncSpecOK = map[string]bool{"eagle": true, "eagle3": true, "mtp": true, "d
 var rules = []rule{
 	{Rule{"unknown-flag", "§2.1, §2.2, §2.4", "vllm: error: unrecognized arguments: <flag>", "pruning"}, func(c *checkCtx) string {
 		for _, f := range c.sa.order {
-			if !c.env.hasFlag(f) {
+			base, _, _ := strings.Cut(f, ".")
+			if !strings.HasPrefix(base, "--") || !c.env.hasFlag(base) {
 				return "vllm: error: unrecognized arguments: " + f
 			}
 		}
@@ -250,7 +251,7 @@ var rules = []rule{
 		return ""
 	}},
 	{Rule{"attention-config-exclusive", "§2.3 (arg_utils.py:2069-2079)", "--attention-backend and --attention-config backend are mutually exclusive", "render"}, func(c *checkCtx) string {
-		if c.sa.has("--attention-backend") && (c.sa.has("--attention-config") || c.sa.has("-ac.backend")) {
+		if c.sa.has("--attention-backend") && (c.sa.has("--attention-config") || c.sa.has("--attention-config.backend")) {
 			return "--attention-backend and --attention-config's backend are mutually exclusive"
 		}
 		return ""
@@ -265,7 +266,8 @@ var rules = []rule{
 		if !c.sa.has("--cudagraph-capture-sizes") {
 			return ""
 		}
-		if c.sa.has("-cc.cudagraph_capture_sizes") || strings.Contains(c.sa.last("--compilation-config"), "cudagraph_capture_sizes") {
+		if c.sa.has("--compilation-config.cudagraph_capture_sizes") || c.sa.has("--compilation-config.cudagraph_capture_sizes+") ||
+			strings.Contains(c.sa.last("--compilation-config"), "cudagraph_capture_sizes") {
 			return "ValueError: --cudagraph-capture-sizes and compilation_config.cudagraph_capture_sizes are mutually exclusive"
 		}
 		return ""
@@ -474,6 +476,20 @@ func (s *Space) parseArgs(args []string) (*serveArgs, error) {
 	}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
+		if strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && !strings.HasPrefix(a, "-O") {
+			// Short aliases (§2.3): -q, -sc, -cc, -ac, -asc, also with dotted JSON keys (-cc.mode 3).
+			name, rest, _ := strings.Cut(a, "=")
+			base, key, dotted := strings.Cut(name, ".")
+			if long, ok := shortFlags[base]; ok {
+				a = long
+				if dotted {
+					a += "." + key
+				}
+				if rest != "" || strings.Contains(args[i], "=") {
+					a += "=" + rest
+				}
+			}
+		}
 		switch {
 		case strings.HasPrefix(a, "-O"):
 			v := strings.TrimPrefix(strings.TrimPrefix(a, "-O"), "=")
@@ -487,7 +503,11 @@ func (s *Space) parseArgs(args []string) (*serveArgs, error) {
 			add("--optimization-level", v)
 		case strings.HasPrefix(a, "--"):
 			name, val, hasVal := strings.Cut(a, "=")
-			name = "--" + strings.ReplaceAll(strings.TrimPrefix(name, "--"), "_", "-")
+			base, key, dotted := strings.Cut(name, ".")
+			name = "--" + strings.ReplaceAll(strings.TrimPrefix(base, "--"), "_", "-")
+			if dotted {
+				name += "." + key // a JSON key of the flag, as given (§2.1)
+			}
 			if hasVal {
 				add(name, val)
 				continue
@@ -514,11 +534,25 @@ func (s *Space) parseArgs(args []string) (*serveArgs, error) {
 				continue
 			}
 			add(name) // an unknown flag without a value
+		case strings.HasPrefix(a, "-") && !isNumber(a):
+			// An unknown short option: argparse would refuse it; keep it so the flag rule reports it.
+			if i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+				i++
+				add(a, args[i])
+			} else {
+				add(a)
+			}
 		default:
 			return nil, fmt.Errorf("unrecognized arguments: %s", a)
 		}
 	}
 	return sa, nil
+}
+
+// shortFlags are the short aliases of §2.3.
+var shortFlags = map[string]string{
+	"-q": "--quantization", "-sc": "--speculative-config", "-cc": "--compilation-config",
+	"-ac": "--attention-config", "-asc": "--api-server-count",
 }
 
 func isNumber(s string) bool { _, err := strconv.ParseFloat(s, 64); return err == nil }

@@ -96,6 +96,10 @@ func TestCheckRules(t *testing.T) {
 			msg: "Unknown vLLM environment variable detected: VLLM_ATTENTION_BACKEND"},
 		{name: "env var on 0.10.2", p: withHelp(t, tesla("0.10.2"), "testdata/vllm-0.10.2-help.txt"), env: map[string]string{"VLLM_ATTENTION_BACKEND": "TRITON_ATTN"}},
 		{name: "duplicate flag", p: t4, args: []string{"--max-num-seqs", "64", "--max_num_seqs", "64"}, rule: "duplicate-flag", msg: "flag given twice: --max-num-seqs"},
+		{name: "short aliases", p: t4, model: "Qwen/Qwen2.5-0.5B-Instruct-AWQ", args: []string{"--served-model-name", "Qwen/Qwen2.5-0.5B", "-q", "awq_marlin", "-cc.mode", "3"}},
+		{name: "short alias refused like its long form", p: t4, args: []string{"-q", "awq"}, rule: "quantization-config-file"},
+		{name: "dotted capture sizes and the flag", p: t4, args: []string{"--cudagraph-capture-sizes", "1", "2", "-cc.cudagraph_capture_sizes", "[1,2]"}, rule: "capture-sizes-exclusive"},
+		{name: "unknown short option", p: t4, args: []string{"-z", "1"}, rule: "unknown-flag", msg: "vllm: error: unrecognized arguments: -z"},
 		{name: "-O form", p: t4, args: []string{"-O4"}, rule: "invalid-choice", msg: "argument --optimization-level: invalid choice: '4' (choose from '0', '1', '2', '3')"},
 	}
 	for _, tc := range tests {

@@ -3,6 +3,7 @@ package space
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -568,6 +569,17 @@ func (s *Space) addParam(w walker, name, path string, key *yaml.Node, fields [][
 		}
 		p.Domain.Kind = k
 	}
+	switch {
+	case p.Domain.isInt():
+		p.check = intAtLeast(math.MinInt)
+	case p.Domain.Kind != Categorical:
+		p.check = func(v string) error {
+			if _, err := strconv.ParseFloat(v, 64); err != nil {
+				return fmt.Errorf("%q is not a number", v)
+			}
+			return nil
+		}
+	}
 	if p.Render == renderSwitch {
 		p.check = oneOf("on", "off", "true", "false")
 		if p.Domain.Kind != Categorical {
@@ -645,6 +657,9 @@ func (s *Space) parseWhen(w walker, n *yaml.Node, path string) ([]Cond, error) {
 		for i := range vals {
 			if !parent.Added {
 				vals[i] = normalize(vals[i])
+			}
+			if parent.Domain.Kind == Categorical && vals[i] != parent.Default && !slices.Contains(parent.Domain.Choices, vals[i]) {
+				return nil, w.err(kv[1], fp, "%q is not a value of %s (%s)", vals[i], parent.Name, parent.Domain)
 			}
 		}
 		conds = append(conds, Cond{Param: parent.Name, In: vals})

@@ -139,6 +139,8 @@ func TestSpaceFileErrors(t *testing.T) {
 		{"params:\n  foo: {flag: --foo, render: xml, choices: [a]}\n", `space.yaml: params.foo.render: "xml" is not one of value, switch, list, json`},
 		{"params:\n  foo: {flag: --foo, render: json, choices: [\"{x\"]}\n", `space.yaml: params.foo.choices[0]: "{x" is not valid JSON`},
 		{"params:\n  foo: {flag: --foo, choices: [a], when: {bar: [x]}}\n", `space.yaml: params.foo.when.bar: "bar" is not a parameter defined before this one`},
+		{"params:\n  foo: {flag: --foo, choices: [a], when: {attention_backend: [defualt]}}\n", `space.yaml: params.foo.when.attention_backend: "defualt" is not a value of attention_backend (default | FLASH_ATTN | FLASHINFER | TRITON_ATTN | FLEX_ATTENTION)`},
+		{"params:\n  foo: {flag: --foo, type: int, fix: x}\n", `space.yaml: params.foo.fix: "x" is not an integer`},
 		{"params:\n  Foo: {flag: --foo, choices: [a]}\n", `space.yaml: params.Foo: "Foo" is not a usable parameter name (lower case letters, digits and _)`},
 		{"env:\n  1X: a\n", `space.yaml: env.1X: "1X" is not an environment variable name`},
 		{"models:\n  awq: {args: [--quantization, awq_marlin]}\n", `space.yaml: models.awq.model: is required: the checkpoint to serve`},
