@@ -232,6 +232,7 @@ CREATE TABLE IF NOT EXISTS autotune_trials (
 	server_start    INTEGER NOT NULL DEFAULT 0,
 	server_host     TEXT NOT NULL DEFAULT '',
 	server_port     INTEGER NOT NULL DEFAULT 0,
+	server_token    TEXT NOT NULL DEFAULT '',
 	started_at      TEXT NOT NULL DEFAULT '',
 	finished_at     TEXT NOT NULL DEFAULT ''
 );

@@ -110,7 +110,7 @@ func TestTrialRoundTrip(t *testing.T) {
 		BenchJSON: `{"output_throughput":4123.5}`, Feasible: true, Objective: &obj, Failure: "", Message: "m",
 		LogTail: "tail", Startup: 46 * time.Second, Benchmark: 30500 * time.Millisecond, Teardown: time.Second,
 		ServerLog: "/x/server.log", DuplicateOf: &dup, OwnerHost: "h", OwnerPID: 9, ServerPID: 10, ServerPGID: 10,
-		ServerStart: 12345, ServerHost: "127.0.0.1", ServerPort: 8000,
+		ServerStart: 12345, ServerHost: "127.0.0.1", ServerPort: 8000, ServerToken: "tok",
 		StartedAt: time.Date(2026, 11, 28, 1, 2, 3, 0, time.UTC), FinishedAt: time.Date(2026, 11, 28, 1, 3, 3, 0, time.UTC),
 	}
 	if err := db.PutTrial(in); err != nil {

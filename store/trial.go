@@ -54,6 +54,7 @@ type Trial struct {
 	ServerStart uint64
 	ServerHost  string
 	ServerPort  int
+	ServerToken string // the random token in the server's environment, to recognise its orphans
 
 	StartedAt, FinishedAt time.Time
 }
@@ -69,23 +70,33 @@ func (db *DB) PutTrial(t Trial) error {
 		config_key, params_json, args_json, env_json, model, serve_argv_json, bench_argv_json, bench_json, feasible,
 		objective, violation, failure, message, log_tail, startup_s, benchmark_s, teardown_s, server_log, bench_log,
 		bench_path, duplicate_of, owner_host, owner_pid, server_pid, server_pgid, server_start, server_host,
-		server_port, started_at, finished_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		server_port, server_token, started_at, finished_at)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		t.TrialID, t.StudyID, t.Number, t.State, t.Label, t.ConfigKey, string(params), string(args), string(env),
 		t.Model, string(serve), string(bench), t.BenchJSON, t.Feasible, t.Objective, t.Violation, t.Failure,
 		t.Message, t.LogTail, t.Startup.Seconds(), t.Benchmark.Seconds(), t.Teardown.Seconds(), t.ServerLog,
 		t.BenchLog, t.BenchPath, t.DuplicateOf, t.OwnerHost, t.OwnerPID, t.ServerPID, t.ServerPGID,
-		int64(t.ServerStart), t.ServerHost, t.ServerPort, formatTime(t.StartedAt), formatTime(t.FinishedAt))
+		int64(t.ServerStart), t.ServerHost, t.ServerPort, t.ServerToken, formatTime(t.StartedAt), formatTime(t.FinishedAt))
 	if err != nil {
 		return fmt.Errorf("record trial %d: %w", t.Number, err)
 	}
 	return nil
 }
 
-// SetServer records the server process of a running trial, so that a later run can stop it if we die.
-func (db *DB) SetServer(trialID, pid, pgid int, start uint64, host string, port int) error {
+// Server identifies the vLLM server of a trial, so that a later run can stop it if we die.
+type Server struct {
+	PID, PGID int
+	Start     uint64
+	Host      string
+	Port      int
+	Token     string
+}
+
+// SetServer records the server process of a running trial.
+func (db *DB) SetServer(trialID int, s Server) error {
 	_, err := db.sql.Exec(`UPDATE autotune_trials SET server_pid = ?, server_pgid = ?, server_start = ?,
-		server_host = ?, server_port = ? WHERE trial_id = ?`, pid, pgid, int64(start), host, port, trialID)
+		server_host = ?, server_port = ?, server_token = ? WHERE trial_id = ?`,
+		s.PID, s.PGID, int64(s.Start), s.Host, s.Port, s.Token, trialID)
 	if err != nil {
 		return fmt.Errorf("record server of trial: %w", err)
 	}
@@ -134,7 +145,8 @@ func (db *DB) TrialByID(trialID int) (Trial, error) {
 const trialSelect = `SELECT trial_id, study_id, number, state, label, config_key, params_json, args_json, env_json,
 	model, serve_argv_json, bench_argv_json, bench_json, feasible, objective, violation, failure, message, log_tail,
 	startup_s, benchmark_s, teardown_s, server_log, bench_log, bench_path, duplicate_of, owner_host, owner_pid,
-	server_pid, server_pgid, server_start, server_host, server_port, started_at, finished_at FROM autotune_trials`
+	server_pid, server_pgid, server_start, server_host, server_port, server_token, started_at, finished_at
+	FROM autotune_trials`
 
 func scanTrial(row scanner) (Trial, error) {
 	var t Trial
@@ -146,7 +158,7 @@ func scanTrial(row scanner) (Trial, error) {
 	err := row.Scan(&t.TrialID, &t.StudyID, &t.Number, &t.State, &t.Label, &t.ConfigKey, &params, &args, &env,
 		&t.Model, &serve, &bench, &t.BenchJSON, &t.Feasible, &objective, &t.Violation, &t.Failure, &t.Message,
 		&t.LogTail, &startup, &benchmark, &teardown, &t.ServerLog, &t.BenchLog, &t.BenchPath, &dup, &t.OwnerHost,
-		&t.OwnerPID, &t.ServerPID, &t.ServerPGID, &serverStart, &t.ServerHost, &t.ServerPort, &started, &finished)
+		&t.OwnerPID, &t.ServerPID, &t.ServerPGID, &serverStart, &t.ServerHost, &t.ServerPort, &t.ServerToken, &started, &finished)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Trial{}, err

@@ -32,6 +32,8 @@ func (t *Tuner) Run(ctx context.Context) (Summary, error) {
 		return Summary{}, err
 	}
 	defer t.db.ReleaseLock(t.study.ID, t.opts.Owner)
+	stopBeat := t.heartbeat()
+	defer stopBeat()
 	sum := Summary{StudyID: t.study.ID}
 	var err error
 	if err = t.recoverStale(ctx); err != nil {
@@ -63,7 +65,6 @@ func (t *Tuner) Run(ctx context.Context) (Summary, error) {
 				return sum, nil
 			}
 		}
-		_ = t.db.Heartbeat(t.study.ID, t.opts.Owner)
 		began := t.opts.Now()
 		// After a few duplicates in a row the sampler is stuck on measured configs (TPE picks categorical values
 		// by argmax, so it can propose the same point forever): draw the next trial at random instead.
@@ -98,6 +99,30 @@ func (t *Tuner) Run(ctx context.Context) (Summary, error) {
 		sum.Ran++
 		durations = append(durations, t.opts.Now().Sub(began))
 	}
+}
+
+// heartbeatEvery is how often a running study refreshes its lock, so that a run on another host (a reset Colab
+// VM) can tell a dead holder from a live one within minutes.
+const heartbeatEvery = 20 * time.Second
+
+// heartbeat refreshes the study lock in the background until the returned function is called.
+func (t *Tuner) heartbeat() (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(heartbeatEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				_ = t.db.Heartbeat(t.study.ID, t.opts.Owner)
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 func longest(ds []time.Duration) time.Duration {
@@ -185,13 +210,19 @@ func (t *Tuner) runOne(ctx context.Context, finishedBefore int) (outcome, error)
 		return outcome{}, fmt.Errorf("read trial: %w", err)
 	}
 	var cfg space.Config
+	gt := goptuna.Trial{Study: t.study, ID: id}
+	if err := gt.CallRelativeSampler(); err != nil {
+		return outcome{}, t.failTrial(id, fmt.Errorf("sample trial %d: %w", number, err))
+	}
 	if label == "baseline" {
+		// Register the enqueued default values with goptuna, then run vLLM's defaults exactly.
 		cfg = t.space.Baseline()
-	} else {
-		gt := goptuna.Trial{Study: t.study, ID: id}
-		if err := gt.CallRelativeSampler(); err != nil {
-			return outcome{}, t.failTrial(id, fmt.Errorf("sample trial %d: %w", number, err))
+		if ft, err := t.db.Storage.GetTrial(id); err == nil && ft.SystemAttrs["fixed_params"] != "" && ft.SystemAttrs["fixed_params"] != "{}" {
+			if sampled, err := t.space.Sample(&gt); err == nil {
+				cfg.Params = sampled.Params
+			}
 		}
+	} else {
 		cfg, err = t.space.Sample(&gt)
 		if err != nil {
 			return outcome{}, t.failTrial(id, fmt.Errorf("sample trial %d: %w", number, err))
@@ -235,7 +266,7 @@ func (t *Tuner) runOne(ctx context.Context, finishedBefore int) (outcome, error)
 		Number: number, Dir: t.trialDir(number), Model: model, Args: cfg.Args, Env: cfg.Env,
 		Workload: t.opts.Workload,
 		OnStart: func(p runner.Process) {
-			_ = t.db.SetServer(id, p.PID, p.PGID, p.StartTicks, p.Host, p.Port)
+			_ = t.db.SetServer(id, store.Server{PID: p.PID, PGID: p.PGID, Start: p.StartTicks, Host: p.Host, Port: p.Port, Token: p.Token})
 		},
 	})
 	score := Evaluate(res, t.opts.SLA, t.opts.Workload.NumPrompts)
@@ -349,6 +380,7 @@ func fillResult(rec *store.Trial, res runner.Result, s Score) {
 	if res.Process.PID != 0 {
 		rec.ServerPID, rec.ServerPGID = res.Process.PID, res.Process.PGID
 		rec.ServerStart, rec.ServerHost, rec.ServerPort = res.Process.StartTicks, res.Process.Host, res.Process.Port
+		rec.ServerToken = res.Process.Token
 	}
 }
 

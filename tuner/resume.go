@@ -46,7 +46,7 @@ func (t *Tuner) recoverStale(ctx context.Context) error {
 		if rec.ServerPID != 0 && t.opts.StopStale != nil {
 			stopped, err := t.opts.StopStale(ctx, runner.Process{
 				PID: rec.ServerPID, PGID: rec.ServerPGID, StartTicks: rec.ServerStart,
-				Host: rec.ServerHost, Port: rec.ServerPort,
+				Host: rec.ServerHost, Port: rec.ServerPort, Token: rec.ServerToken,
 			})
 			if err != nil {
 				return fmt.Errorf("stop the server left by trial %d (pid %d): %w", ft.Number, rec.ServerPID, err)

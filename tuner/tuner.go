@@ -232,7 +232,13 @@ const labelAttr = "autotune:label"
 
 // enqueueStart enqueues the baseline and the space's known-good points.
 func (t *Tuner) enqueueStart() error {
-	if err := t.enqueue(nil, "baseline"); err != nil {
+	// The baseline is enqueued at the space's default values when the space can express them, so that it is
+	// also a point TPE learns from; it runs with no tuned flags either way.
+	internal, err := t.space.Encode(t.space.Baseline().Params)
+	if err != nil {
+		internal = nil
+	}
+	if err := t.enqueue(internal, "baseline"); err != nil {
 		return err
 	}
 	for _, c := range t.space.KnownGood() {
