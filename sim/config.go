@@ -74,7 +74,8 @@ type Engine struct {
 	Warnings   []string // WARNING log lines produced while resolving
 	Infos      []string // INFO log lines (config phase)
 	NonDefault string   // the "non-default args" dict
-	// KVFail is an engine-side failure decided by the config but surfacing late (fp8e4nv).
+	// LateFail is an engine-side refusal decided by the config that surfaces only once the engine core runs
+	// (bf16 at device init, a backend or quantization config at load, fp8e4nv at compile).
 	LateFail *Failure
 }
 
@@ -290,7 +291,11 @@ func ResolveEngine(a *ServeArgs, env Env) (*Engine, *Failure) {
 
 	// Attention backend (vllm.md §9).
 	if f := resolveBackend(e, a); f != nil {
-		return nil, f
+		if !f.Engine {
+			return nil, f
+		}
+		e.setLate(f)
+		e.Backend = "FLASHINFER" // for the log lines before the failure
 	}
 
 	// Compilation and CUDA graphs (vllm.md §6).
@@ -301,14 +306,21 @@ func ResolveEngine(a *ServeArgs, env Env) (*Engine, *Failure) {
 	// Late, engine-side refusals that depend on the resolved config.
 	switch {
 	case e.TP > 1:
-		return nil, engineFail(PhaseDevice, fmt.Sprintf("ValueError: tensor_parallel_size=%d needs %d GPUs, but the simulated machine has 1 Tesla T4.", e.TP, e.TP))
+		e.setLate(engineFail(PhaseDevice, fmt.Sprintf("ValueError: tensor_parallel_size=%d needs %d GPUs, but the simulated machine has 1 Tesla T4.", e.TP, e.TP)))
 	case e.Dtype == "bfloat16":
-		return nil, engineFail(PhaseDevice, "ValueError: Bfloat16 is only supported on GPUs with compute capability of at least 8.0. Your Tesla T4 GPU has compute capability 7.5. You can use float16 instead by explicitly setting the `dtype` flag in CLI, for example: --dtype=half.")
+		e.setLate(engineFail(PhaseDevice, "ValueError: Bfloat16 is only supported on GPUs with compute capability of at least 8.0. Your Tesla T4 GPU has compute capability 7.5. You can use float16 instead by explicitly setting the `dtype` flag in CLI, for example: --dtype=half."))
 	}
-	if (e.KVDtype == "fp8" || e.KVDtype == "fp8_e4m3") && e.LateFail == nil {
-		e.LateFail = engineFail(PhaseCompile, "triton.compiler.errors.CompilationError: at 1:0: fp8e4nv data type is not supported on CUDA arch < 89")
+	if e.KVDtype == "fp8" || e.KVDtype == "fp8_e4m3" {
+		e.setLate(engineFail(PhaseCompile, "triton.compiler.errors.CompilationError: at 1:0: fp8e4nv data type is not supported on CUDA arch < 89"))
 	}
 	return e, nil
+}
+
+// setLate records an engine-side failure, keeping the one that surfaces first.
+func (e *Engine) setLate(f *Failure) {
+	if e.LateFail == nil || f.Phase < e.LateFail.Phase {
+		e.LateFail = f
+	}
 }
 
 func resolveQuant(e *Engine, a *ServeArgs) *Failure {
@@ -344,7 +356,7 @@ func resolveQuant(e *Engine, a *ServeArgs) *Failure {
 	}
 	e.Quant = method
 	if ckpt == "" && !quantNoConfigFile[method] {
-		e.LateFail = engineFail(PhaseLoad, "ValueError: Cannot find the config file for "+method)
+		e.setLate(engineFail(PhaseLoad, "ValueError: Cannot find the config file for "+method))
 		return nil
 	}
 	switch method {
@@ -365,14 +377,14 @@ func resolveQuant(e *Engine, a *ServeArgs) *Failure {
 	case "compressed-tensors", "quark":
 		e.Weights = "int8"
 	case "gguf":
-		e.LateFail = engineFail(PhaseLoad, "ValueError: GGUF quantization needs a .gguf checkpoint; "+e.Model+" has none.")
+		e.setLate(engineFail(PhaseLoad, "ValueError: GGUF quantization needs a .gguf checkpoint; "+e.Model+" has none."))
 	default:
 		e.Weights = "fp16"
 	}
 	return nil
 }
 
-var specKeys = map[string]bool{"method": true, "num_speculative_tokens": true, "prompt_lookup_max": true,
+var specConfigKeys = map[string]bool{"method": true, "num_speculative_tokens": true, "prompt_lookup_max": true,
 	"prompt_lookup_min": true, "model": true, "suffix_decoding_max_tree_depth": true,
 	"suffix_decoding_max_cached_requests": true, "suffix_decoding_max_spec_factor": true,
 	"suffix_decoding_min_token_prob": true, "draft_tensor_parallel_size": true, "quantization": true,
@@ -387,7 +399,7 @@ func resolveSpec(e *Engine, a *ServeArgs, env Env) *Failure {
 		return nil
 	}
 	for _, k := range sortedKeysAny(sc) {
-		if !specKeys[k] {
+		if !specConfigKeys[k] {
 			return pydanticField("SpeculativeConfig", k, "Extra inputs are not permitted", "extra_forbidden", pyRepr(sc[k]), pyType(sc[k]))
 		}
 	}

@@ -37,6 +37,8 @@ type logEvent struct {
 	Msg     string
 	HoldGiB float64 // when > 0: from now on the process holds this much GPU memory
 	Stderr  bool    // tracebacks go to stderr
+	Listen  bool    // the API server binds its socket before printing this line
+	Compile bool    // the compile cache entry is written now
 }
 
 // startPlan is the simulated startup of one server.
@@ -87,6 +89,18 @@ func planStartup(a *ServeArgs, e *Engine, fail *Failure, othersGiB float64, cold
 		return p
 	}
 
+	var memFail *Failure
+	at := func(ph Phase) *Failure {
+		for _, f := range []*Failure{fail, memFail} {
+			if f != nil && f.Phase == ph {
+				return f
+			}
+		}
+		if e != nil && e.LateFail != nil && e.LateFail.Phase == ph {
+			return e.LateFail
+		}
+		return nil
+	}
 	model := "?"
 	if e != nil {
 		model = e.Model
@@ -101,6 +115,9 @@ func planStartup(a *ServeArgs, e *Engine, fail *Failure, othersGiB float64, cold
 	if fail != nil && fail.Phase <= PhaseConfig {
 		return failNow(fail)
 	}
+	if fail != nil && e == nil {
+		return failNow(fail)
+	}
 	api("INFO", "model.py:547", "Resolved architecture: Qwen2ForCausalLM")
 	api("INFO", "model.py:1510", fmt.Sprintf("Using max model len %d", e.MaxModelLen))
 	for _, w := range e.Warnings {
@@ -113,26 +130,23 @@ func planStartup(a *ServeArgs, e *Engine, fail *Failure, othersGiB float64, cold
 	eng("INFO", "core.py:93", fmt.Sprintf("Initializing a V1 LLM engine (v%s) with config: model='%s', served_model_name=%s, dtype=torch.%s, max_seq_len=%d, quantization=%s, enforce_eager=%s, kv_cache_dtype=%s, compilation_config={'mode': %d, 'cudagraph_mode': %s, 'max_cudagraph_capture_size': %d}",
 		simVersion, e.Model, e.ServedName, e.Dtype, e.MaxModelLen, pyNone(e.Quant), pyBool(e.Eager()), e.KVDtype, e.CompileMode, e.CGMode, e.MaxCaptureSize()))
 	t += j(tDeviceInit)
-	if fail != nil && fail.Phase == PhaseDevice {
-		return failNow(fail)
-	}
-	mem, memFail := planMemory(e, othersGiB)
-	p.Mem = mem
-	if memFail != nil && memFail.Phase == PhaseDevice {
-		return failNow(memFail)
+	mem, mf := planMemory(e, othersGiB)
+	p.Mem, memFail = mem, mf
+	if f := at(PhaseDevice); f != nil {
+		return failNow(f)
 	}
 	hold(ctxInitGiB)
 	eng("INFO", "gpu_model_runner.py:5007", "Starting to load model "+e.Model+"...")
 	if e.Backend == "FLASHINFER" {
 		eng("INFO", "cuda.py:290", "FA2 is only supported on devices with compute capability >= 8")
 	}
-	if fail != nil && fail.Phase == PhaseLoad {
-		return failNow(fail)
+	if e.LateFail != nil && e.LateFail.Phase == PhaseLoad && strings.Contains(e.LateFail.Message, "backend") {
+		return failNow(e.LateFail)
 	}
 	eng("INFO", "cuda.py:372", fmt.Sprintf("Using %s attention backend out of potential backends: ('FLASHINFER', 'TRITON_ATTN', 'FLEX_ATTENTION')", e.Backend))
-	if e.LateFail != nil && e.LateFail.Phase == PhaseLoad {
+	if f := at(PhaseLoad); f != nil {
 		t += j(1.0)
-		return failNow(e.LateFail)
+		return failNow(f)
 	}
 	load := tWeightLoad
 	if e.LoadFormat == "dummy" {
@@ -147,9 +161,6 @@ func planStartup(a *ServeArgs, e *Engine, fail *Failure, othersGiB float64, cold
 	rest := j(tModelLoadRest)
 	t += load
 	eng("INFO", "default_loader.py:398", fmt.Sprintf("Loading weights took %.2f seconds", load))
-	if memFail != nil && memFail.Phase == PhaseLoad {
-		return failNow(memFail)
-	}
 	t += rest
 	eng("INFO", "gpu_model_runner.py:5102", fmt.Sprintf("Model loading took %.2f GiB memory and %.2f seconds", mem.WeightsGiB, load+rest))
 	hold(ctxInitGiB + mem.WeightsGiB)
@@ -173,15 +184,16 @@ func planStartup(a *ServeArgs, e *Engine, fail *Failure, othersGiB float64, cold
 		}
 		p.CompileSeconds = dyn + comp
 		p.Cold = cold && e.CompileMode == 3
+		p.Events = append(p.Events, logEvent{At: t, Compile: true})
 		eng("INFO", "monitor.py:34", fmt.Sprintf("torch.compile takes %.2f s in total", p.CompileSeconds))
 	}
-	if e.LateFail != nil && e.LateFail.Phase == PhaseCompile {
+	if f := at(PhaseCompile); f != nil {
 		t += j(0.5)
-		return failNow(e.LateFail)
+		return failNow(f)
 	}
 	t += j(tProfileKV)
-	if memFail != nil && memFail.Phase == PhaseProfile {
-		return failNow(memFail)
+	if f := at(PhaseProfile); f != nil {
+		return failNow(f)
 	}
 	eng("INFO", "gpu_worker.py:462", fmt.Sprintf("Available KV cache memory: %.2f GiB", mem.KVGiB))
 	eng("INFO", "kv_cache_utils.py:1733", fmt.Sprintf("GPU KV cache size: %s tokens", withCommas(mem.KVTokens)))
@@ -199,8 +211,8 @@ func planStartup(a *ServeArgs, e *Engine, fail *Failure, othersGiB float64, cold
 			eng("INFO", "gpu_model_runner.py:6479", fmt.Sprintf("Capturing CUDA graphs (decode, FULL): 100%%|██████████| %d/%d", full, full))
 		}
 		t += capT
-		if memFail != nil && memFail.Phase == PhaseCapture {
-			return failNow(memFail)
+		if f := at(PhaseCapture); f != nil {
+			return failNow(f)
 		}
 		eng("INFO", "gpu_model_runner.py:6418", fmt.Sprintf("Graph capturing finished in %.0f secs, took %.2f GiB", capT, mem.GraphGiB))
 	}
@@ -213,7 +225,8 @@ func planStartup(a *ServeArgs, e *Engine, fail *Failure, othersGiB float64, cold
 		host = "0.0.0.0"
 	}
 	api("INFO", "api_server.py:1350", "Supported tasks: ['generate']")
-	api("INFO", "api_server.py:599", fmt.Sprintf("Starting vLLM API server 0 on http://%s:%d", host, e.Port))
+	p.Events = append(p.Events, logEvent{At: t, Proc: "APIServer", Level: "INFO", Src: "api_server.py:599",
+		Msg: fmt.Sprintf("Starting vLLM API server 0 on http://%s:%d", host, e.Port), Listen: true})
 	api("INFO", "launcher.py:37", "Available routes are:")
 	for _, r := range []string{"/health, Methods: GET", "/ping, Methods: GET, POST", "/metrics, Methods: GET", "/version, Methods: GET",
 		"/v1/models, Methods: GET", "/v1/completions, Methods: POST", simulatedRoute + ", Methods: POST"} {

@@ -1,0 +1,151 @@
+package sim
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+)
+
+// nvidiaSMI answers the query the runner makes (and a few neighbours) for one simulated Tesla T4:
+//
+//	nvidia-smi --query-gpu=name,compute_cap,memory.total,memory.used --format=csv,noheader,nounits
+//	Tesla T4, 7.5, 15360, 13690
+//
+// memory.used is the sum of the live simulated processes' records in the state directory.
+func nvidiaSMI(args []string, stdout, stderr io.Writer) int {
+	var query, format string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case strings.HasPrefix(a, "--query-gpu="):
+			query = strings.TrimPrefix(a, "--query-gpu=")
+		case a == "--query-gpu" && i+1 < len(args):
+			i++
+			query = args[i]
+		case strings.HasPrefix(a, "--format="):
+			format = strings.TrimPrefix(a, "--format=")
+		case a == "--format" && i+1 < len(args):
+			i++
+			format = args[i]
+		default:
+			fmt.Fprintf(stderr, "Invalid combination of input arguments. Please run 'nvidia-smi -h' for help.\n(autotune sim: only --query-gpu=... --format=csv[,noheader][,nounits] is simulated)\n")
+			return 2
+		}
+	}
+	st, err := OpenState()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	used := st.GPUUsedMiB(-1)
+	if query == "" {
+		fmt.Fprintf(stdout, "autotune sim: SIMULATED nvidia-smi\n| GPU 0: Tesla T4 (compute capability 7.5) | %dMiB / %dMiB |\n", used, nvsmiTotalMiB)
+		return 0
+	}
+	if !strings.HasPrefix(format, "csv") {
+		fmt.Fprintf(stderr, "Invalid combination of input arguments. Please run 'nvidia-smi -h' for help.\n")
+		return 2
+	}
+	noheader := strings.Contains(format, "noheader")
+	nounits := strings.Contains(format, "nounits")
+	fields := strings.Split(query, ",")
+	var vals, heads []string
+	for _, f := range fields {
+		f = strings.TrimSpace(f)
+		var v, unit string
+		switch f {
+		case "name", "gpu_name":
+			v = "Tesla T4"
+		case "compute_cap":
+			v = "7.5"
+		case "memory.total":
+			v, unit = fmt.Sprint(nvsmiTotalMiB), "MiB"
+		case "memory.used":
+			v, unit = fmt.Sprint(used), "MiB"
+		case "memory.free":
+			v, unit = fmt.Sprint(nvsmiTotalMiB-used), "MiB"
+		case "index":
+			v = "0"
+		case "driver_version":
+			v = "550.90.07" // t4-calibration.md §2.1
+		case "count":
+			v = "1"
+		case "uuid", "gpu_uuid":
+			v = "GPU-00000000-0000-0000-0000-autotunesim0"
+		default:
+			fmt.Fprintf(stderr, "Field \"%s\" is not a valid field to query.\n\n", f)
+			return 2
+		}
+		h := f
+		if unit != "" {
+			h += " [" + unit + "]"
+			if !nounits {
+				v += " " + unit
+			}
+		}
+		vals, heads = append(vals, v), append(heads, h)
+	}
+	if !noheader {
+		fmt.Fprintln(stdout, strings.Join(heads, ", "))
+	}
+	fmt.Fprintln(stdout, strings.Join(vals, ", "))
+	return 0
+}
+
+var importRE = regexp.MustCompile(`(?:^|[;\s])(?:import|from)\s+([A-Za-z_][A-Za-z0-9_]*)|find_spec\(\s*["']([A-Za-z_][A-Za-z0-9_.\-]*)["']|__import__\(\s*["']([A-Za-z_][A-Za-z0-9_\-]*)["']|import_module\(\s*["']([A-Za-z_][A-Za-z0-9_\-]*)["']`)
+
+// simPackages is the simulated Python install: vLLM and its dependencies, plus AUTOTUNE_SIM_PACKAGES
+// (comma-separated; unset means arctic_inference, empty means none of the optional packages).
+func simPackages() map[string]bool {
+	pk := map[string]bool{}
+	v, ok := os.LookupEnv("AUTOTUNE_SIM_PACKAGES")
+	if !ok {
+		v = "arctic_inference"
+	}
+	for _, p := range strings.Split(v, ",") {
+		p = strings.TrimSpace(strings.ReplaceAll(p, "-", "_"))
+		if p != "" {
+			pk[p] = true
+		}
+	}
+	return pk
+}
+
+var basePackages = map[string]string{"vllm": simVersion, "torch": "", "transformers": "", "sys": "", "os": "",
+	"importlib": "", "json": "", "flashinfer": "", "numpy": "", "triton": ""}
+
+// python simulates `python -c CODE`: it succeeds when every module the code imports (import X, from X import,
+// importlib.util.find_spec("X"), __import__("X")) is installed; otherwise it prints ModuleNotFoundError and
+// exits 1 (also for find_spec, which the runner uses as "is it installed").
+func python(args []string, stdout, stderr io.Writer) int {
+	if len(args) < 2 || args[0] != "-c" {
+		fmt.Fprintln(stderr, "autotune sim: only `python -c CODE` is simulated")
+		return 2
+	}
+	code := args[1]
+	pk := simPackages()
+	for _, m := range importRE.FindAllStringSubmatch(code, -1) {
+		name := m[1]
+		if name == "" {
+			name = m[2] + m[3] + m[4]
+		}
+		name = strings.ReplaceAll(strings.Split(name, ".")[0], "-", "_")
+		_, base := basePackages[name]
+		if base || pk[name] {
+			continue
+		}
+		fmt.Fprintf(stderr, "Traceback (most recent call last):\n  File \"<string>\", line 1, in <module>\nModuleNotFoundError: No module named '%s'\n", name)
+		return 1
+	}
+	if strings.Contains(code, "__version__") && strings.Contains(code, "print") {
+		switch {
+		case strings.Contains(code, "vllm.__version__"):
+			fmt.Fprintln(stdout, simVersion)
+		case strings.Contains(code, "arctic_inference.__version__"):
+			fmt.Fprintln(stdout, "0.1.1")
+		}
+	}
+	return 0
+}
