@@ -147,10 +147,7 @@ func pyFloat(f float64) string {
 	}
 	a := math.Abs(f)
 	if a != 0 && (a < 1e-4 || a >= 1e16) {
-		s := strconv.FormatFloat(f, 'e', -1, 64)
-		s = strings.Replace(s, "e-0", "e-", 1)
-		s = strings.Replace(s, "e+0", "e+", 1)
-		return s
+		return strconv.FormatFloat(f, 'e', -1, 64) // Go, like Python, prints at least two exponent digits
 	}
 	s := strconv.FormatFloat(f, 'f', -1, 64)
 	if !strings.Contains(s, ".") {
