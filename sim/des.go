@@ -106,6 +106,19 @@ type simReq struct {
 	recompute bool
 }
 
+// runBench is one benchmark run against a started server, as both Predict and the HTTP server see it: a
+// request for another model than the served one fails like vLLM's 404, everything else goes to the DES.
+func runBench(e *Engine, mem MemPlan, w Workload, noise float64, rng *rand.Rand) ([]RequestResult, RunStats) {
+	if w.Model != "" && w.Model != e.ServedName {
+		results := make([]RequestResult, w.NumPrompts)
+		for i := range results {
+			results[i] = RequestResult{Start: float64(i) * clientStagger, Error: "Not Found"}
+		}
+		return results, RunStats{Duration: float64(w.NumPrompts)*clientStagger + 2*netDelay}
+	}
+	return simulate(e, mem, w, noise, rng)
+}
+
 // simulate runs the workload through the engine. noise multiplies every step (run-to-run variation) and rng
 // drives the per-step jitter, the spec-decode acceptance and the dataset lengths.
 func simulate(e *Engine, mem MemPlan, w Workload, noise float64, rng *rand.Rand) ([]RequestResult, RunStats) {

@@ -67,12 +67,8 @@ func predictEnv(args []string, w Workload, seed int64, env Env) Outcome {
 	cold := planStartup(a, e, fail, 0, true, "", nil)
 	out.Memory = warm.Mem
 	out.StartupSeconds, out.StartupColdSeconds = warm.ReadyAt, cold.ReadyAt
-	if w.Model != "" && w.Model != e.ServedName {
-		out.Failure = &Failure{Phase: PhaseReady, ExitCode: 0, Message: "every request failed: The model `" + w.Model + "` does not exist."}
-		return out
-	}
 	out.Noise = runNoise(seed, e)
-	rs, st := simulate(e, warm.Mem, w, out.Noise, runRNG(seed, e))
+	rs, st := runBench(e, warm.Mem, w, out.Noise, runRNG(seed, e))
 	out.Stats = st
 	out.BenchmarkSeconds = st.Duration
 	out.Metrics = computeMetrics(rs, st.Duration, []string{"ttft", "tpot", "itl", "e2el"}, []float64{50, 99}, nil)

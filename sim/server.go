@@ -399,17 +399,7 @@ func (s *server) handleBench(w http.ResponseWriter, r *http.Request) {
 	}
 	run := s.runs.Add(1)
 	rng := rand.New(rand.NewPCG(s.seed, uint64(run)))
-	var results []RequestResult
-	var stats RunStats
-	if wl.Model != "" && wl.Model != s.e.ServedName {
-		results = make([]RequestResult, wl.NumPrompts)
-		for i := range results {
-			results[i] = RequestResult{Start: float64(i) * clientStagger, Error: "Not Found"}
-		}
-		stats.Duration = float64(wl.NumPrompts)*clientStagger + 2*netDelay
-	} else {
-		results, stats = simulate(s.e, s.mem, wl, s.noise, rng)
-	}
+	results, stats := runBench(s.e, s.mem, wl, s.noise, rng)
 	order := make([]int, len(results))
 	end := make([]float64, len(results))
 	for i := range results {
