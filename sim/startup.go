@@ -240,6 +240,9 @@ func planStartup(a *ServeArgs, e *Engine, fail *Failure, othersGiB float64, cold
 }
 
 func indentDetail(f *Failure) string {
+	if f.Engine {
+		return "  File \"vllm/v1/engine/core.py\", line 1148, in run_engine_core\n" + f.Text()
+	}
 	return "  File \"vllm/engine/arg_utils.py\", in create_engine_config\n" + f.Text()
 }
 
