@@ -1,9 +1,50 @@
+// Command autotune finds the fastest `vllm serve` configuration for one GPU under latency SLAs.
+//
+// It runs a goptuna study (TPE by default) over vLLM's serving flags: each trial restarts the server with a
+// new configuration, benchmarks it with `vllm bench serve` exactly as the user scores it, and records the
+// output throughput under the SLA in SQLite (tuning.db). Rerunning the same command resumes the study.
+// `autotune --simulate` runs the same code against autotune's built-in simulator of vLLM 0.15.1 on a Tesla T4;
+// its numbers are not measurements.
+//
+// Usage:
+//
+//	autotune [run] [flags]            run, or resume, the study in --db until it has --trials finished trials
+//	autotune best [--export FILE]     best feasible trial against the baseline
+//	autotune trials [--format table|json|csv]
+//	autotune show N                   one trial: command line, metrics, failure, logs
+//	autotune space                    the search space in force for this GPU and vLLM, and what was left out
+//	autotune sim ...                  the simulated vLLM behind --simulate
+//
+// Results go to stdout; progress, logs and warnings to stderr. Exit codes: 0 done, 1 failed, 2 bad usage or
+// input, 130 interrupted.
 package main
 
 import (
-	_ "github.com/c-bata/goptuna/tpe"
-	_ "github.com/olekukonko/tablewriter"
-	_ "github.com/spf13/pflag"
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/autotune/autotune/sim"
 )
 
-func main() {}
+func main() {
+	if isSimChild(os.Args[1:]) {
+		// The simulator plays vLLM and nvidia-smi: it handles signals the way they do.
+		os.Exit(sim.Main(context.Background(), os.Args[2:], os.Stdout, os.Stderr))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		fmt.Fprintln(os.Stderr, "autotune: interrupted; stopping the current trial's server cleanly (press Ctrl-C again to stop at once)")
+		cancel()
+		<-sigs
+		// A second signal: kill what we started, now, and leave.
+		servers.killAll()
+		os.Exit(exitInterrupted)
+	}()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// cli runs autotune in-process and returns its exit code, stdout and stderr.
+func cli(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+type trialsJSON struct {
+	Study struct {
+		Name      string `json:"name"`
+		Simulated bool   `json:"simulated"`
+		Finished  int    `json:"finished_trials"`
+	} `json:"study"`
+	Trials []struct {
+		Number           int               `json:"number"`
+		State            string            `json:"state"`
+		Label            string            `json:"label"`
+		Feasible         bool              `json:"feasible"`
+		OutputThroughput *float64          `json:"output_throughput"`
+		P99TPOTms        *float64          `json:"p99_tpot_ms"`
+		P99TTFTms        *float64          `json:"p99_ttft_ms"`
+		MeanTPOTms       *float64          `json:"mean_tpot_ms"`
+		MeanTTFTms       *float64          `json:"mean_ttft_ms"`
+		Failure          *string           `json:"failure"`
+		Args             []string          `json:"args"`
+		Params           map[string]string `json:"params"`
+	} `json:"trials"`
+}
+
+func readTrials(t *testing.T, db string) trialsJSON {
+	t.Helper()
+	code, out, errs := cli(t, "trials", "--db", db, "--format", "json")
+	if code != 0 {
+		t.Fatalf("trials: exit %d: %s", code, errs)
+	}
+	var tj trialsJSON
+	if err := json.Unmarshal([]byte(out), &tj); err != nil {
+		t.Fatalf("trials --format json is not JSON: %v\n%s", err, out)
+	}
+	return tj
+}
+
+// TestStudyAgainstFakeVLLM runs the whole CLI in-process against a fake vllm: study, report, export, and the
+// exported script run with a stand-in vllm that prints its arguments.
+func TestStudyAgainstFakeVLLM(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "tuning.db")
+	args := append([]string{"--trials", "6", "--db", db, "--seed", "3"}, fakeMachine(t)...)
+	code, out, errs := cli(t, args...)
+	if code != 0 {
+		t.Fatalf("run: exit %d\nstderr:\n%s", code, errs)
+	}
+	if !strings.Contains(out, "output throughput") {
+		t.Errorf("run printed no best-vs-baseline table on stdout:\n%s", out)
+	}
+	if !strings.Contains(errs, "trial 0") {
+		t.Errorf("no progress line on stderr:\n%s", errs)
+	}
+	tj := readTrials(t, db)
+	if tj.Study.Finished != 6 {
+		t.Errorf("finished_trials = %d, want 6", tj.Study.Finished)
+	}
+	if tj.Trials[0].Label != "baseline" || len(tj.Trials[0].Args) != 0 || tj.Trials[0].OutputThroughput == nil {
+		t.Errorf("trial 0 = %+v, want the measured baseline with no flags", tj.Trials[0])
+	}
+	for _, tr := range tj.Trials {
+		if tr.Failure == nil || tr.Args == nil || tr.Params == nil {
+			t.Errorf("trial %d lacks a DESIGN.md key: %+v", tr.Number, tr)
+		}
+	}
+
+	script := filepath.Join(dir, "flags.sh")
+	code, bestOut, errs := cli(t, "best", "--db", db, "--export", script, "--format", "json")
+	if code != 0 {
+		t.Fatalf("best: exit %d: %s", code, errs)
+	}
+	var best struct {
+		Best struct {
+			Number int      `json:"number"`
+			Args   []string `json:"args"`
+		} `json:"best"`
+		DeltaPct map[string]float64 `json:"delta_pct"`
+	}
+	if err := json.Unmarshal([]byte(bestOut), &best); err != nil {
+		t.Fatalf("best --format json: %v\n%s", err, bestOut)
+	}
+	if best.DeltaPct["output_throughput"] <= 0 {
+		t.Errorf("best does not beat the baseline: %+v", best.DeltaPct)
+	}
+	// The script must start vllm with exactly the best trial's flags.
+	echo := filepath.Join(dir, "echo-vllm")
+	os.WriteFile(echo, []byte("#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done\n"), 0o755)
+	cmd := exec.Command("bash", script, "--extra")
+	cmd.Env = append(os.Environ(), "VLLM="+echo, "PORT=8123")
+	got, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("run exported script: %v", err)
+	}
+	want := append(append([]string{"serve", "Qwen/Qwen2.5-0.5B"}, best.Best.Args...), "--port", "8123", "--extra")
+	if lines := strings.Split(strings.TrimSuffix(string(got), "\n"), "\n"); !reflect.DeepEqual(lines, want) {
+		t.Errorf("script ran vllm with\n%q\nwant\n%q", lines, want)
+	}
+	text, _ := os.ReadFile(script)
+	for _, s := range []string{"set -euo pipefail", "tok/s", "Baseline", "vLLM 0.15.1", "Tesla T4", "--max-concurrency 50"} {
+		if !strings.Contains(string(text), s) {
+			t.Errorf("script header lacks %q:\n%s", s, text)
+		}
+	}
+}
+
+func TestShellQuoteSurvivesBash(t *testing.T) {
+	for _, s := range []string{`{"method":"ngram","num_speculative_tokens":4}`, "it's", "a b", "$HOME", "", "--x", "[1,2,4,50]", `"\`} {
+		out, err := exec.Command("bash", "-c", "printf '%s' "+shellQuote(s)).Output()
+		if err != nil || string(out) != s {
+			t.Errorf("shellQuote(%q) = %s: bash gave %q (%v)", s, shellQuote(s), out, err)
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	notDB := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notDB, []byte("my notes, not a database"), 0o644)
+	empty := filepath.Join(dir, "missing.db")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown flag", []string{"--trails", "40"}, "unknown flag: --trails"},
+		{"unknown command", []string{"bset"}, `unknown command "bset"`},
+		{"zero trials", []string{"--trials", "0"}, "--trials 0"},
+		{"bad sampler", []string{"--sampler", "bayes"}, `--sampler "bayes"`},
+		{"bad port", []string{"--port", "70000"}, "--port 70000"},
+		{"bad SLA", []string{"--max-p99-tpot-ms", "-1"}, "--max-p99-tpot-ms"},
+		{"db not SQLite", []string{"--db", notDB, "--simulate"}, "not an SQLite database"},
+		{"best without a study", []string{"best", "--db", empty}, "no such file"},
+		{"trials bad format", []string{"trials", "--format", "xml"}, `--format "xml"`},
+		{"show not a number", []string{"show", "seven"}, `"seven" is not a trial number`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before, _ := os.ReadFile(notDB)
+			code, _, errs := cli(t, tc.args...)
+			if code != 2 {
+				t.Errorf("exit %d, want 2; stderr: %s", code, errs)
+			}
+			if !strings.Contains(errs, tc.want) {
+				t.Errorf("stderr %q does not say %q", errs, tc.want)
+			}
+			if lines := strings.Count(strings.TrimSpace(errs), "\n"); tc.name != "unknown flag" && lines > 0 {
+				t.Errorf("error is not one line: %q", errs)
+			}
+			after, _ := os.ReadFile(notDB)
+			if !bytes.Equal(before, after) {
+				t.Errorf("the file was changed")
+			}
+		})
+	}
+	if _, err := os.Stat(empty); err == nil {
+		t.Errorf("best created %s", empty)
+	}
+}
+
+func TestIncompatibleRerunIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "tuning.db")
+	machine := fakeMachine(t)
+	if code, _, errs := cli(t, append([]string{"--trials", "2", "--db", db}, machine...)...); code != 0 {
+		t.Fatalf("first run: %s", errs)
+	}
+	before, _ := os.ReadFile(db)
+	code, _, errs := cli(t, append([]string{"--trials", "4", "--db", db, "--max-p99-tpot-ms", "30"}, machine...)...)
+	if code != 2 || !strings.Contains(errs, "SLA") {
+		t.Fatalf("exit %d, stderr %q; want 2 and an explanation naming the SLA", code, errs)
+	}
+	after, _ := os.ReadFile(db)
+	if !bytes.Equal(before, after) {
+		t.Errorf("the refused run changed the database")
+	}
+	if tj := readTrials(t, db); tj.Study.Finished != 2 {
+		t.Errorf("finished = %d, want 2", tj.Study.Finished)
+	}
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// shellQuote quotes s for bash so that it reaches the program as one argument, byte for byte: JSON values such
+// as --speculative-config '{"method":"ngram"}' survive.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// exportScript renders the best trial as an executable bash script that starts vllm serve with exactly its flags.
+func exportScript(ls *loadedStudy, best, baseline *trialView, now time.Time) string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w("#!/usr/bin/env bash\n")
+	w("# Start vLLM with the fastest configuration autotune found (trial %d of study %q in %s).\n", best.Number, ls.study.Name, ls.view.DB)
+	w("# Generated %s by autotune %s.\n", now.Format("2006-01-02 15:04 MST"), version)
+	w("#\n")
+	if ls.view.Simulated {
+		w("# %s\n#\n", simulatedNote)
+	}
+	w("# Measured: output throughput %s tok/s, P99 TPOT %s ms, P99 TTFT %s ms, mean TPOT %s ms.\n",
+		fmtNum(best.OutputThroughput, "%.1f"), fmtNum(best.P99TPOTms, "%.1f"), fmtNum(best.P99TTFTms, "%.0f"), fmtNum(best.MeanTPOTms, "%.2f"))
+	if baseline != nil {
+		w("# Baseline (vLLM defaults, trial %d): %s tok/s, P99 TPOT %s ms, P99 TTFT %s ms (throughput %s).\n",
+			baseline.Number, fmtNum(baseline.OutputThroughput, "%.1f"), fmtNum(baseline.P99TPOTms, "%.1f"),
+			fmtNum(baseline.P99TTFTms, "%.0f"), fmtDelta(best.OutputThroughput, baseline.OutputThroughput))
+	}
+	w("# SLA: %s.\n", slaText(ls.view.SLA))
+	w("# vLLM %s on %s.\n", orUnknown(ls.view.VLLMVersion), orUnknown(ls.view.GPU))
+	w("# Workload: %s\n", workloadText(ls.view.Workload))
+	w("#\n# Override the port with PORT=8001, the executable with VLLM=/path/to/vllm; extra arguments are passed on.\n")
+	w("set -euo pipefail\n\n")
+	w("PORT=\"${PORT:-8000}\"\n")
+	w("VLLM=\"${VLLM:-vllm}\"\n")
+	if env := best.rec.Env; len(env) > 0 {
+		keys := make([]string, 0, len(env))
+		for k := range env {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			w("export %s=%s\n", k, shellQuote(env[k]))
+		}
+	}
+	model := ls.view.Model
+	if best.rec.Model != "" {
+		model = best.rec.Model
+	}
+	w("\nexec \"$VLLM\" serve %s \\\n", shellQuote(model))
+	for i := 0; i < len(best.Args); i++ {
+		arg := shellQuote(best.Args[i])
+		// Keep a flag and its value on one line when the value is not itself a flag.
+		if strings.HasPrefix(best.Args[i], "--") && i+1 < len(best.Args) && !strings.HasPrefix(best.Args[i+1], "-") {
+			arg += " " + shellQuote(best.Args[i+1])
+			i++
+		}
+		w("  %s \\\n", arg)
+	}
+	w("  --port \"$PORT\" \"$@\"\n")
+	return b.String()
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(unknown)"
+	}
+	return s
+}

@@ -1,0 +1,299 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/autotune/autotune/runner"
+	"github.com/autotune/autotune/space"
+	"github.com/autotune/autotune/store"
+	"github.com/autotune/autotune/tuner"
+)
+
+// machineFlags are the flags that say how to reach vLLM and the GPU; `run` and `space` share them.
+type machineFlags struct {
+	vllm, nvidiaSMI, python string
+	simulate                bool
+	simSpeed                float64
+	host                    string
+	port                    int
+	model, tokenizer        string
+	concurrency             int
+	numPrompts              int
+	inputLen, outputLen     int
+	requestRate             string
+	spaceFile               string
+}
+
+func (m *machineFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&m.vllm, "vllm", "vllm", "the vllm executable, optionally with leading arguments")
+	fs.StringVar(&m.nvidiaSMI, "nvidia-smi", "nvidia-smi", "the nvidia-smi executable")
+	fs.StringVar(&m.python, "python", "", "the python that runs vLLM, for package probes (default: next to --vllm)")
+	fs.BoolVar(&m.simulate, "simulate", false, "run against autotune's simulated vLLM 0.15.1 on a Tesla T4 instead of a GPU")
+	fs.Float64Var(&m.simSpeed, "sim-speed", 200, "with --simulate: how many times faster than real time the simulator runs")
+	fs.StringVar(&m.host, "host", "127.0.0.1", "address the vLLM server listens on")
+	fs.IntVar(&m.port, "port", 8000, "port the vLLM server listens on")
+	fs.StringVar(&m.model, "model", "Qwen/Qwen2.5-0.5B", "model to serve and benchmark")
+	fs.StringVar(&m.tokenizer, "tokenizer", "", "benchmark tokenizer (default: the model)")
+	fs.IntVar(&m.concurrency, "max-concurrency", 50, "benchmark: concurrent requests")
+	fs.IntVar(&m.numPrompts, "num-prompts", 200, "benchmark: number of prompts")
+	fs.IntVar(&m.inputLen, "random-input-len", 512, "benchmark: prompt length in tokens")
+	fs.IntVar(&m.outputLen, "random-output-len", 512, "benchmark: output length in tokens")
+	fs.StringVar(&m.requestRate, "request-rate", "inf", "benchmark: request rate (inf sends all at once, limited by --max-concurrency)")
+	fs.StringVar(&m.spaceFile, "space", "", "search space file (YAML or JSON) that changes the default space")
+}
+
+func (m *machineFlags) validate() error {
+	switch {
+	case strings.TrimSpace(m.vllm) == "":
+		return usagef("--vllm: empty")
+	case m.simSpeed <= 0:
+		return usagef("--sim-speed %g: must be > 0", m.simSpeed)
+	case m.port < 1 || m.port > 65535:
+		return usagef("--port %d: must be 1..65535", m.port)
+	case m.model == "":
+		return usagef("--model: empty")
+	case m.concurrency < 1:
+		return usagef("--max-concurrency %d: must be >= 1", m.concurrency)
+	case m.numPrompts < 1:
+		return usagef("--num-prompts %d: must be >= 1", m.numPrompts)
+	case m.inputLen < 1:
+		return usagef("--random-input-len %d: must be >= 1", m.inputLen)
+	case m.outputLen < 1:
+		return usagef("--random-output-len %d: must be >= 1", m.outputLen)
+	}
+	if m.requestRate != "inf" {
+		if r, err := strconv.ParseFloat(m.requestRate, 64); err != nil || r <= 0 {
+			return usagef("--request-rate %q: must be inf or a positive number", m.requestRate)
+		}
+	}
+	return nil
+}
+
+func (m *machineFlags) workload() runner.Workload {
+	w := runner.DefaultWorkload()
+	w.Model, w.Tokenizer = m.model, m.tokenizer
+	if w.Tokenizer == "" {
+		w.Tokenizer = m.model
+	}
+	w.MaxConcurrency, w.NumPrompts, w.InputLen, w.OutputLen = m.concurrency, m.numPrompts, m.inputLen, m.outputLen
+	w.RequestRate = m.requestRate
+	return w
+}
+
+// runnerOptions builds the runner's options; with --simulate, this very binary plays vllm, nvidia-smi and python.
+func (m *machineFlags) runnerOptions(workDir string, seed int64) (runner.Options, error) {
+	o := runner.Options{
+		VLLM: strings.Fields(m.vllm), NvidiaSMI: strings.Fields(m.nvidiaSMI), Host: m.host, Port: m.port,
+		Env: os.Environ(),
+	}
+	if m.python != "" {
+		o.Python = strings.Fields(m.python)
+	}
+	if m.simulate {
+		exe, err := os.Executable()
+		if err != nil {
+			return o, fmt.Errorf("--simulate: find autotune's own executable: %w", err)
+		}
+		o.VLLM = []string{exe, "sim"}
+		o.NvidiaSMI = []string{exe, "sim", "nvidia-smi"}
+		o.Python = []string{exe, "sim", "python"}
+		o.Env = append(o.Env,
+			"AUTOTUNE_SIM_SPEED="+strconv.FormatFloat(m.simSpeed, 'g', -1, 64),
+			"AUTOTUNE_SIM_STATE="+filepath.Join(workDir, "sim-state"),
+			"AUTOTUNE_SIM_SEED="+strconv.FormatInt(seed, 10))
+	}
+	return o, nil
+}
+
+// platform probes the machine and builds the search space in force.
+func (m *machineFlags) platform(ctx context.Context, r *runner.Runner) (space.Platform, runner.Probe, error) {
+	probe, err := r.Probe(ctx)
+	if err != nil {
+		hint := ""
+		if !m.simulate {
+			hint = " (no GPU or no vLLM here? `autotune --simulate` runs against the built-in simulator)"
+		}
+		return space.Platform{}, probe, fmt.Errorf("probe the machine: %w%s", err, hint)
+	}
+	p := space.Platform{VLLMVersion: probe.VLLMVersion, ServeFlags: probe.ServeFlags, Packages: probe.Packages}
+	if len(probe.GPUs) > 0 {
+		g := probe.GPUs[0]
+		p.GPUName, p.ComputeCap, p.MemoryMiB = g.Name, g.ComputeCap, g.MemoryTotalMiB
+	}
+	return p, probe, nil
+}
+
+func (m *machineFlags) space(p space.Platform) (*space.Space, error) {
+	w := space.DefaultWorkload()
+	w.Model, w.Concurrency, w.InputLen, w.OutputLen = m.model, m.concurrency, m.inputLen, m.outputLen
+	if m.spaceFile != "" {
+		sp, err := space.Load(m.spaceFile, p, w)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		return sp, nil
+	}
+	return space.Default(p, w)
+}
+
+func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("run", stderr)
+	trials := fs.Int("trials", 40, "finished trials the study should have, counting earlier runs")
+	dbPath := fs.String("db", "tuning.db", "study database (SQLite); rerunning with the same --db resumes")
+	workDir := fs.String("workdir", "", "where trial logs and benchmark JSON go (default: next to --db, in <db>.trials)")
+	studyName := fs.String("study", "default", "study name inside --db")
+	sampler := fs.String("sampler", "tpe", "search algorithm: tpe, random or grid")
+	seed := fs.Int64("seed", 1, "random seed of the sampler (stored with the study)")
+	startup := fs.Int("startup-trials", 0, "TPE: finished trials before it starts modelling (default 10)")
+	tpot := fs.Float64("max-p99-tpot-ms", 50, "SLA: P99 time per output token must stay below this")
+	ttft := fs.Float64("max-p99-ttft-ms", 2000, "SLA: P99 time to first token must stay below this")
+	startupTimeout := fs.Duration("startup-timeout", 10*time.Minute, "give up on a server that is not ready after this long")
+	benchTimeout := fs.Duration("bench-timeout", 20*time.Minute, "give up on a benchmark that runs longer than this")
+	stopGrace := fs.Duration("stop-grace", 30*time.Second, "time between SIGTERM and SIGKILL when stopping a server")
+	budget := fs.Duration("time-budget", 0, "stop starting trials that cannot finish within this time (e.g. 3h30m)")
+	var m machineFlags
+	m.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("run: unexpected argument %q", fs.Arg(0))
+	}
+	if err := m.validate(); err != nil {
+		return err
+	}
+	switch {
+	case *trials < 1:
+		return usagef("--trials %d: must be >= 1", *trials)
+	case *tpot <= 0:
+		return usagef("--max-p99-tpot-ms %g: must be > 0", *tpot)
+	case *ttft <= 0:
+		return usagef("--max-p99-ttft-ms %g: must be > 0", *ttft)
+	case *startupTimeout <= 0:
+		return usagef("--startup-timeout %s: must be > 0", *startupTimeout)
+	case *benchTimeout <= 0:
+		return usagef("--bench-timeout %s: must be > 0", *benchTimeout)
+	case *budget < 0:
+		return usagef("--time-budget %s: must be >= 0", *budget)
+	case *startup < 0:
+		return usagef("--startup-trials %d: must be >= 0", *startup)
+	}
+	if !contains(tuner.Samplers, *sampler) {
+		return usagef("--sampler %q: must be one of %s", *sampler, strings.Join(tuner.Samplers, ", "))
+	}
+
+	db, err := store.Open(*dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if *workDir == "" {
+		*workDir = strings.TrimSuffix(*dbPath, filepath.Ext(*dbPath)) + ".trials"
+	}
+	if err := os.MkdirAll(*workDir, 0o755); err != nil {
+		return usagef("--workdir %s: %v", *workDir, err)
+	}
+
+	ropts, err := m.runnerOptions(*workDir, *seed)
+	if err != nil {
+		return err
+	}
+	ropts.StartupTimeout, ropts.BenchTimeout, ropts.StopGrace = *startupTimeout, *benchTimeout, *stopGrace
+	if m.simulate {
+		// Simulated time runs --sim-speed times faster: scale the defaults the user did not set.
+		scale := func(name string, d *time.Duration) {
+			if !fs.Changed(name) {
+				*d = time.Duration(float64(*d) / m.simSpeed)
+				if *d < 2*time.Second {
+					*d = 2 * time.Second
+				}
+			}
+		}
+		scale("startup-timeout", &ropts.StartupTimeout)
+		scale("bench-timeout", &ropts.BenchTimeout)
+		scale("stop-grace", &ropts.StopGrace)
+		fmt.Fprintln(stderr, "autotune: --simulate: running against the built-in simulator of vLLM 0.15.1 on a Tesla T4; no number it reports is a measurement")
+	}
+	r := runner.New(ropts)
+	plat, probe, err := m.platform(ctx, r)
+	if err != nil {
+		return err
+	}
+	sp, err := m.space(plat)
+	if err != nil {
+		return err
+	}
+	gpu := plat.GPUName
+	if gpu != "" {
+		gpu = fmt.Sprintf("%s (compute %.1f, %d MiB)", plat.GPUName, plat.ComputeCap, plat.MemoryMiB)
+	}
+	if m.simulate {
+		gpu = "simulated " + gpu
+	}
+	me := selfOwner()
+	opts := tuner.Options{
+		StudyName: *studyName, Trials: *trials, Sampler: *sampler, Seed: *seed, StartupTrials: *startup,
+		SLA: tuner.SLA{MaxP99TPOTms: *tpot, MaxP99TTFTms: *ttft}, Workload: m.workload(), WorkDir: *workDir,
+		Simulated: m.simulate, VLLMVersion: probe.VLLMVersion, GPU: gpu, SpaceJSON: sp.JSON(), TimeBudget: *budget,
+		Version: version, Owner: me, OwnerDead: ownerDead(me), StopStale: r.StopStale, Progress: stderr,
+	}
+	tu := tuner.New(db, trackingRunner{inner: r}, sp, opts)
+	fmt.Fprintf(stderr, "autotune: study %q in %s: %d trials, sampler %s, vLLM %s on %s\n",
+		*studyName, *dbPath, *trials, *sampler, orUnknown(probe.VLLMVersion), orUnknown(gpu))
+	sum, runErr := tu.Run(ctx)
+	interrupted := errors.Is(runErr, context.Canceled) || ctx.Err() != nil
+	if runErr != nil && !interrupted {
+		return runErr
+	}
+	if sum.Stopped != "" {
+		fmt.Fprintf(stderr, "autotune: stopped early: %s\n", sum.Stopped)
+	}
+	if sum.Finished < *trials {
+		fmt.Fprintf(stderr, "autotune: the study has %d of %d finished trials; run the same command again to continue\n",
+			sum.Finished, *trials)
+	}
+	db.Close()
+	if err := summarize(*dbPath, *studyName, stdout, stderr); err != nil && !errors.Is(err, errNoFeasible) {
+		return err
+	}
+	if interrupted {
+		return errInterrupted
+	}
+	return nil
+}
+
+// summarize prints the best trial so far against the baseline.
+func summarize(dbPath, study string, stdout, stderr io.Writer) error {
+	ls, err := loadStudy(dbPath, study)
+	if err != nil {
+		return err
+	}
+	defer ls.Close()
+	best, baseline := ls.bestAndBaseline()
+	if best == nil {
+		fmt.Fprintf(stderr, "autotune: no trial has met the SLA (%s) yet\n", slaText(ls.view.SLA))
+		return errNoFeasible
+	}
+	writeBestTable(stdout, ls, best, baseline)
+	fmt.Fprintf(stderr, "autotune: export it with: autotune best --db %s --export flags.sh\n", dbPath)
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/c-bata/goptuna"
+
+	"github.com/autotune/autotune/store"
+)
+
+// studyView is the study as reports show it.
+type studyView struct {
+	Name        string          `json:"name"`
+	DB          string          `json:"db"`
+	Simulated   bool            `json:"simulated"`
+	Model       string          `json:"model"`
+	Workload    json.RawMessage `json:"workload"`
+	SLA         json.RawMessage `json:"sla"`
+	Sampler     string          `json:"sampler"`
+	Seed        int64           `json:"seed"`
+	VLLMVersion string          `json:"vllm_version"`
+	GPU         string          `json:"gpu"`
+	Space       string          `json:"space_fingerprint"`
+	CreatedAt   time.Time       `json:"created_at"`
+	Finished    int             `json:"finished_trials"`
+}
+
+// trialView is one trial as reports show it. The JSON names are a stable interface (DESIGN.md).
+type trialView struct {
+	Number           int               `json:"number"`
+	State            string            `json:"state"`
+	Label            string            `json:"label,omitempty"`
+	Feasible         bool              `json:"feasible"`
+	OutputThroughput *float64          `json:"output_throughput"`
+	P99TPOTms        *float64          `json:"p99_tpot_ms"`
+	P99TTFTms        *float64          `json:"p99_ttft_ms"`
+	MeanTPOTms       *float64          `json:"mean_tpot_ms"`
+	MeanTTFTms       *float64          `json:"mean_ttft_ms"`
+	Failure          string            `json:"failure"`
+	Violation        string            `json:"violation,omitempty"`
+	Message          string            `json:"message,omitempty"`
+	Args             []string          `json:"args"`
+	Params           map[string]string `json:"params"`
+	Objective        *float64          `json:"objective"`
+	DuplicateOf      *int              `json:"duplicate_of,omitempty"`
+	StartupS         float64           `json:"startup_s"`
+	BenchmarkS       float64           `json:"benchmark_s"`
+	TeardownS        float64           `json:"teardown_s"`
+
+	rec     store.Trial
+	metrics map[string]any
+}
+
+// loadedStudy is a study read for a report.
+type loadedStudy struct {
+	db     *store.DB
+	study  store.Study
+	view   studyView
+	trials []trialView
+}
+
+// openExisting opens a database that must already exist: reports never create one.
+func openExisting(path string) (*store.DB, error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, usagef("--db %s: no such file; run `autotune --trials N` first (or name the database with --db)", path)
+	}
+	return store.Open(path)
+}
+
+// loadStudy reads the study called name (or the only study in the file) with all its trials.
+func loadStudy(path, name string) (*loadedStudy, error) {
+	db, err := openExisting(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := pickStudy(db, name)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	ls := &loadedStudy{db: db, study: st}
+	gts, err := db.Storage.GetAllTrials(st.ID)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("read study: %w", err)
+	}
+	recs, err := db.Trials(st.ID)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	byID := map[int]store.Trial{}
+	for _, r := range recs {
+		byID[r.TrialID] = r
+	}
+	for _, ft := range gts {
+		v := newTrialView(ft, byID[ft.ID])
+		if v.State == "complete" && v.DuplicateOf == nil {
+			ls.view.Finished++
+		}
+		ls.trials = append(ls.trials, v)
+	}
+	sort.Slice(ls.trials, func(i, j int) bool { return ls.trials[i].Number < ls.trials[j].Number })
+	ls.view = studyView{
+		Name: st.Name, DB: path, Simulated: st.Simulated, Model: st.Model, Workload: json.RawMessage(st.WorkloadJSON),
+		SLA: json.RawMessage(st.SLAJSON), Sampler: st.Sampler, Seed: st.Seed, VLLMVersion: st.VLLMVersion, GPU: st.GPU,
+		Space: st.SpaceFingerprint, CreatedAt: st.CreatedAt, Finished: ls.view.Finished,
+	}
+	return ls, nil
+}
+
+func (ls *loadedStudy) Close() { ls.db.Close() }
+
+func pickStudy(db *store.DB, name string) (store.Study, error) {
+	if name != "" {
+		st, err := db.StudyByName(name)
+		if errors.Is(err, store.ErrNoStudy) {
+			return st, fmt.Errorf("--study %q: %w in %s", name, store.ErrNoStudy, db.Path)
+		}
+		return st, err
+	}
+	all, err := db.Studies()
+	if err != nil {
+		return store.Study{}, err
+	}
+	switch len(all) {
+	case 0:
+		return store.Study{}, fmt.Errorf("%s holds %w yet; run `autotune --trials N` first", db.Path, store.ErrNoStudy)
+	case 1:
+		return all[0], nil
+	}
+	for _, s := range all {
+		if s.Name == "default" {
+			return s, nil
+		}
+	}
+	var names []string
+	for _, s := range all {
+		names = append(names, s.Name)
+	}
+	return store.Study{}, usagef("%s holds several studies (%s); choose one with --study", db.Path, strings.Join(names, ", "))
+}
+
+var stateNames = map[goptuna.TrialState]string{
+	goptuna.TrialStateRunning: "running", goptuna.TrialStateComplete: "complete", goptuna.TrialStatePruned: "pruned",
+	goptuna.TrialStateFail: "failed", goptuna.TrialStateWaiting: "waiting",
+}
+
+func newTrialView(ft goptuna.FrozenTrial, rec store.Trial) trialView {
+	v := trialView{
+		Number: ft.Number, State: stateNames[ft.State], Label: rec.Label, Feasible: rec.Feasible,
+		Failure: rec.Failure, Violation: rec.Violation, Message: rec.Message, Args: rec.Args, Params: rec.Params,
+		DuplicateOf: rec.DuplicateOf, StartupS: rec.Startup.Seconds(), BenchmarkS: rec.Benchmark.Seconds(),
+		TeardownS: rec.Teardown.Seconds(), rec: rec,
+	}
+	if v.Label == "" {
+		v.Label = ft.SystemAttrs["autotune:label"]
+	}
+	if v.Args == nil {
+		v.Args = []string{}
+	}
+	if v.Params == nil {
+		v.Params = map[string]string{}
+	}
+	if ft.State == goptuna.TrialStateComplete {
+		val := ft.Value
+		v.Objective = &val
+	}
+	if rec.BenchJSON != "" {
+		var m map[string]any
+		if json.Unmarshal([]byte(rec.BenchJSON), &m) == nil {
+			v.metrics = m
+			v.OutputThroughput = number(m, "output_throughput")
+			v.P99TPOTms = number(m, "p99_tpot_ms")
+			v.P99TTFTms = number(m, "p99_ttft_ms")
+			v.MeanTPOTms = number(m, "mean_tpot_ms")
+			v.MeanTTFTms = number(m, "mean_ttft_ms")
+		}
+	}
+	return v
+}
+
+func number(m map[string]any, key string) *float64 {
+	f, ok := m[key].(float64)
+	if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil
+	}
+	return &f
+}
+
+// verdict is a short word on a trial for tables.
+func (v trialView) verdict() string {
+	switch {
+	case v.State == "waiting" || v.State == "running":
+		return v.State
+	case v.DuplicateOf != nil:
+		return fmt.Sprintf("same as #%d", *v.DuplicateOf)
+	case v.Feasible:
+		return "feasible"
+	case v.State == "failed":
+		return "not counted: " + v.Failure
+	case v.Violation != "" && v.OutputThroughput != nil:
+		return "infeasible: " + v.Violation
+	case v.Failure != "":
+		return v.Failure
+	}
+	return v.State
+}
+
+// flagsText is the trial's flags for people.
+func (v trialView) flagsText() string {
+	if v.Label == "baseline" {
+		return "(vLLM defaults)"
+	}
+	if len(v.Args) == 0 {
+		return "(no flags)"
+	}
+	return strings.Join(v.Args, " ")
+}
+
+// bestAndBaseline finds the best feasible trial and the baseline (trial 0's config).
+func (ls *loadedStudy) bestAndBaseline() (best, baseline *trialView) {
+	for i := range ls.trials {
+		t := &ls.trials[i]
+		if t.State != "complete" || t.DuplicateOf != nil {
+			continue
+		}
+		if t.Label == "baseline" && t.OutputThroughput != nil && baseline == nil {
+			baseline = t
+		}
+		if t.Feasible && t.OutputThroughput != nil && (best == nil || *t.OutputThroughput > *best.OutputThroughput) {
+			best = t
+		}
+	}
+	return best, baseline
+}
+
+func fmtNum(p *float64, format string) string {
+	if p == nil {
+		return "-"
+	}
+	return fmt.Sprintf(format, *p)
+}
+
+// simulatedNote is printed wherever a simulated study's numbers appear.
+const simulatedNote = "SIMULATED: these numbers come from autotune's simulator of vLLM 0.15.1 on a Tesla T4, not from a GPU."
