@@ -26,6 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/c-bata/goptuna"
 	rdb "github.com/c-bata/goptuna/rdb.v2"
@@ -93,30 +94,27 @@ func (db *DB) Close() error { return db.sql.Close() }
 func checkFile(path string) error {
 	st, err := os.Stat(path)
 	switch {
-	case errors.Is(err, os.ErrNotExist):
+	case errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+		// A new study: create its folder (on Drive, say) if needed, and make sure we can write there.
 		dir := filepath.Dir(path)
-		dst, derr := os.Stat(dir)
-		if derr != nil {
-			return fmt.Errorf("--db %s: directory %s: %w", path, dir, derr)
-		}
-		if !dst.IsDir() {
-			return fmt.Errorf("--db %s: %s is not a directory", path, dir)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("--db %s: cannot create directory %s: %v: %w", path, dir, err, ErrBadDatabase)
 		}
 		f, cerr := os.CreateTemp(dir, ".autotune-write-test-*")
 		if cerr != nil {
-			return fmt.Errorf("--db %s: cannot create files in %s: %w", path, dir, cerr)
+			return fmt.Errorf("--db %s: cannot create files in %s: %v: %w", path, dir, cerr, ErrBadDatabase)
 		}
 		f.Close()
 		os.Remove(f.Name())
 		return nil
 	case err != nil:
-		return fmt.Errorf("--db %s: %w", path, err)
+		return fmt.Errorf("--db %s: %v: %w", path, err, ErrBadDatabase)
 	case st.IsDir():
 		return fmt.Errorf("--db %s: is a directory: %w", path, ErrBadDatabase)
 	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
-		return fmt.Errorf("--db %s: cannot open for writing: %w", path, err)
+		return fmt.Errorf("--db %s: cannot open for writing: %v: %w", path, err, ErrBadDatabase)
 	}
 	defer f.Close()
 	if st.Size() == 0 {
@@ -129,7 +127,7 @@ func checkFile(path string) error {
 	// Refuse a directory we cannot write a journal into: SQLite would fail later, mid-trial.
 	f2, err := os.CreateTemp(filepath.Dir(path), ".autotune-write-test-*")
 	if err != nil {
-		return fmt.Errorf("--db %s: cannot create the journal next to it: %w", path, err)
+		return fmt.Errorf("--db %s: cannot create the journal next to it: %v: %w", path, err, ErrBadDatabase)
 	}
 	f2.Close()
 	os.Remove(f2.Name())

@@ -47,7 +47,7 @@ func TestOpenRefusesBadFiles(t *testing.T) {
 		{newer, "newer autotune"},
 		{truncated, "--db " + truncated},
 		{dir, "is a directory"},
-		{filepath.Join(dir, "missing", "tuning.db"), "directory"},
+		{filepath.Join(notSQLite, "tuning.db"), "cannot create directory"},
 	}
 	for _, tc := range tests {
 		before, _ := os.ReadFile(tc.path)
