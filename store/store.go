@@ -244,8 +244,7 @@ CREATE TABLE IF NOT EXISTS autotune_locks (
 );
 `
 
-// migrate creates goptuna's tables and ours, and stamps the schema version, in that order, so that a crash
-// part-way leaves a database that the next Open completes.
+// migrate creates goptuna's tables and ours and stamps the schema version, all in one transaction.
 func (db *DB) migrate() error {
 	// An up-to-date database is left byte for byte as it is: a command that is refused must not touch it.
 	var version, ours int
@@ -258,21 +257,18 @@ func (db *DB) migrate() error {
 	if version == SchemaVersion && ours == 3 {
 		return nil
 	}
-	if err := rdb.RunAutoMigrate(db.gorm); err != nil {
-		return fmt.Errorf("--db %s: create goptuna tables: %w", db.Path, err)
-	}
-	tx, err := db.sql.Begin()
+	// One transaction (BEGIN IMMEDIATE, see _txlock): another autotune opening the same new file either sees
+	// nothing or every table, never goptuna's tables without ours, which it would refuse as foreign.
+	err := db.gorm.Transaction(func(tx *gorm.DB) error {
+		if err := rdb.RunAutoMigrate(tx); err != nil {
+			return fmt.Errorf("create goptuna tables: %w", err)
+		}
+		if err := tx.Exec(schema).Error; err != nil {
+			return fmt.Errorf("create autotune tables: %w", err)
+		}
+		return tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion)).Error
+	})
 	if err != nil {
-		return fmt.Errorf("--db %s: %w", db.Path, err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.Exec(schema); err != nil {
-		return fmt.Errorf("--db %s: create autotune tables: %w", db.Path, err)
-	}
-	if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion)); err != nil {
-		return fmt.Errorf("--db %s: %w", db.Path, err)
-	}
-	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("--db %s: %w", db.Path, err)
 	}
 	return nil

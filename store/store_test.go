@@ -186,3 +186,26 @@ func TestReopenLeavesFileUntouched(t *testing.T) {
 		t.Errorf("reopening changed the file")
 	}
 }
+
+// TestConcurrentCreate: several autotunes opening the same new file at once all succeed; none sees goptuna's
+// tables without autotune's and refuses the file as foreign.
+func TestConcurrentCreate(t *testing.T) {
+	for round := 0; round < 5; round++ {
+		path := filepath.Join(t.TempDir(), "tuning.db")
+		errs := make(chan error, 6)
+		for i := 0; i < 6; i++ {
+			go func() {
+				db, err := Open(path)
+				if err == nil {
+					db.Close()
+				}
+				errs <- err
+			}()
+		}
+		for i := 0; i < 6; i++ {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+	}
+}

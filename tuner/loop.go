@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"time"
 
 	"github.com/c-bata/goptuna"
@@ -174,16 +175,31 @@ type outcome struct {
 	message                          string
 }
 
-// nextTrial pops the oldest waiting trial, or creates a new one.
+// nextTrial pops a waiting trial, or creates a new one. Retries of interrupted or failed trials (and the
+// baseline) go first, so that a resumed study runs the config it lost before anything else; then the rest in
+// the order they were queued.
 func (t *Tuner) nextTrial() (id int, label string, err error) {
 	trials, err := t.study.GetTrials()
 	if err != nil {
 		return 0, "", fmt.Errorf("read study: %w", err)
 	}
+	var waiting []goptuna.FrozenTrial
 	for _, ft := range trials {
-		if ft.State != goptuna.TrialStateWaiting {
-			continue
+		if ft.State == goptuna.TrialStateWaiting {
+			waiting = append(waiting, ft)
 		}
+	}
+	first := func(ft goptuna.FrozenTrial) bool {
+		l := ft.SystemAttrs[labelAttr]
+		return l == "baseline" || isRetry(l)
+	}
+	sort.SliceStable(waiting, func(i, j int) bool {
+		if first(waiting[i]) != first(waiting[j]) {
+			return first(waiting[i])
+		}
+		return waiting[i].ID < waiting[j].ID
+	})
+	for _, ft := range waiting {
 		if err := t.db.Storage.SetTrialState(ft.ID, goptuna.TrialStateRunning); err != nil {
 			if errors.Is(err, goptuna.ErrTrialCannotBeUpdated) {
 				continue

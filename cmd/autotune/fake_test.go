@@ -31,6 +31,10 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		case "sim":
 			main()
+		case "autotune":
+			// A child autotune, for tests that kill or interrupt it.
+			os.Args = append(os.Args[:1], os.Args[2:]...)
+			main()
 		}
 	}
 	os.Setenv("AUTOTUNE_TEST_MAIN", "1")
