@@ -66,6 +66,11 @@ func (t *Tuner) Run(ctx context.Context) (Summary, error) {
 				return sum, nil
 			}
 		}
+		if t.opts.Preflight != nil {
+			if err := t.opts.Preflight(); err != nil {
+				return sum, err
+			}
+		}
 		began := t.opts.Now()
 		// After a few duplicates in a row the sampler is stuck on measured configs (TPE picks categorical values
 		// by argmax, so it can propose the same point forever): draw the next trial at random instead.

@@ -55,6 +55,9 @@ type Options struct {
 	// StopStale stops the server of a trial left running by a dead autotune, if it is still there.
 	StopStale func(ctx context.Context, p runner.Process) (bool, error)
 
+	// Preflight, when set, runs before every trial; an error stops the study (e.g. the disk is full).
+	Preflight func() error
+
 	Progress io.Writer // one line per trial; nil discards
 	Now      func() time.Time
 }

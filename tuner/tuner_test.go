@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/c-bata/goptuna"
 
@@ -297,5 +299,29 @@ func TestSecondRunnerIsLockedOut(t *testing.T) {
 	opts.OwnerDead = func(l store.Lock) bool { return l.Owner == other }
 	if _, err := New(db, &fakeRunner{fn: smooth}, newFakeSpace(), opts).Run(context.Background()); err != nil {
 		t.Fatalf("a dead owner's lock should be taken over: %v", err)
+	}
+}
+
+// TestTimeBudget: with trials that take ten minutes each, a 35-minute budget starts only the trials that can
+// finish in time, and says why it stopped.
+func TestTimeBudget(t *testing.T) {
+	db := openDB(t)
+	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	slow := func(ctx context.Context, tr runner.Trial, call int) runner.Result {
+		now = now.Add(10 * time.Minute)
+		return smooth(ctx, tr, call)
+	}
+	opts := testOptions(t, 10)
+	opts.TimeBudget = 35 * time.Minute
+	opts.Now = func() time.Time { return now }
+	sum, err := New(db, &fakeRunner{fn: slow}, newFakeSpace(), opts).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Finished != 3 {
+		t.Errorf("finished = %d, want 3 (a fourth would end at 40 min)", sum.Finished)
+	}
+	if !strings.Contains(sum.Stopped, "time budget") {
+		t.Errorf("stopped = %q, want a time-budget reason", sum.Stopped)
 	}
 }

@@ -399,3 +399,27 @@ func TestFaultsInsideTrials(t *testing.T) {
 		}
 	})
 }
+
+// TestDiskFull: a --workdir on a full disk stops the study before a trial with an error naming the folder, and
+// the database keeps what it had.
+func TestDiskFull(t *testing.T) {
+	dir := t.TempDir()
+	full := filepath.Join(dir, "full")
+	os.Mkdir(full, 0o755)
+	if err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", full).Run(); err != nil {
+		t.Skipf("cannot mount a small tmpfs here: %v", err)
+	}
+	defer exec.Command("umount", full).Run()
+	db := filepath.Join(dir, "tuning.db")
+	flags := simFlags(t, db, "400")
+	if code, _, errs := cli(t, append(flags, "--trials", "2")...); code != 0 {
+		t.Fatalf("first run: %s", errs)
+	}
+	code, _, errs := cli(t, append(flags, "--trials", "4", "--workdir", filepath.Join(full, "work"))...)
+	if code != 1 || !strings.Contains(errs, "--workdir "+filepath.Join(full, "work")) || !strings.Contains(errs, "KiB free") {
+		t.Errorf("exit %d, stderr:\n%s\nwant 1 and an error naming --workdir and the free space", code, errs)
+	}
+	if tj := readTrials(t, db); tj.Study.Finished != 2 {
+		t.Errorf("finished = %d, want the 2 trials of the first run", tj.Study.Finished)
+	}
+}

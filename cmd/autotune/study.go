@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -246,6 +247,9 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		SLA: tuner.SLA{MaxP99TPOTms: *tpot, MaxP99TTFTms: *ttft}, Workload: m.workload(), WorkDir: *workDir,
 		Simulated: m.simulate, VLLMVersion: probe.VLLMVersion, GPU: gpu, SpaceJSON: sp.JSON(), TimeBudget: *budget,
 		Version: version, Owner: me, OwnerDead: ownerDead(me), StopStale: r.StopStale, Progress: stderr,
+		Preflight: func() error {
+			return checkDisk(map[string]string{"--workdir": *workDir, "--db": filepath.Dir(*dbPath)})
+		},
 	}
 	tu := tuner.New(db, trackingRunner{inner: r}, sp, opts)
 	fmt.Fprintf(stderr, "autotune: study %q in %s: %d trials, sampler %s, vLLM %s on %s\n",
@@ -296,4 +300,23 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// minFreeDisk is the free space a trial needs: vLLM's server log, the benchmark log and JSON, and the database
+// update. A real server log is a few MiB; the margin keeps a full disk from breaking a trial half-way.
+const minFreeDisk = 64 << 20
+
+// checkDisk fails when a folder autotune writes to is on a nearly full disk, naming the flag and the folder.
+func checkDisk(dirs map[string]string) error {
+	for flag, dir := range dirs {
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(dir, &st); err != nil {
+			continue // not knowing is not a reason to stop
+		}
+		if free := st.Bavail * uint64(st.Bsize); free < minFreeDisk {
+			return fmt.Errorf("%s %s: only %d KiB free on its disk, and a trial needs about %d MiB for logs and results; free some space, then run the same command again",
+				flag, dir, free>>10, minFreeDisk>>20)
+		}
+	}
+	return nil
 }

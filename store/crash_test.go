@@ -1,0 +1,132 @@
+package store
+
+import (
+	"bufio"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/c-bata/goptuna"
+)
+
+// TestMain lets the test binary act as a writer process that the crash test kills.
+func TestMain(m *testing.M) {
+	if os.Getenv("STORE_TEST_WRITER") != "" {
+		os.Exit(writer(os.Getenv("STORE_TEST_WRITER")))
+	}
+	os.Exit(m.Run())
+}
+
+// writer records trials as the tuner does (goptuna trial, autotune record, value, state) and prints the
+// number of each trial once all of it is committed.
+func writer(path string) int {
+	db, err := Open(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	study, err := goptuna.CreateStudy("crash", goptuna.StudyOptionStorage(db.Storage), goptuna.StudyOptionLoadIfExists(true),
+		goptuna.StudyOptionLogger(nil))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	for {
+		id, err := db.Storage.CreateNewTrial(study.ID)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		n, _ := db.Storage.GetTrialNumberFromID(id)
+		v := float64(n)
+		rec := Trial{TrialID: id, StudyID: study.ID, Number: n, State: StateComplete, Objective: &v,
+			Args: []string{"--max-num-seqs", strconv.Itoa(n)}, BenchJSON: strings.Repeat("x", 4096), LogTail: strings.Repeat("log line\n", 200)}
+		if err := db.PutTrial(rec); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if err := db.Storage.SetTrialValue(id, v); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if err := db.Storage.SetTrialState(id, goptuna.TrialStateComplete); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Println(n)
+	}
+}
+
+// TestKilledWriterLosesNothingCommitted kills a writer at random points of its writes, again and again, and
+// checks each time that the database opens and holds every trial reported committed before the kill.
+func TestKilledWriterLosesNothingCommitted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tuning.db")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(1))
+	var reported []int // every trial a writer said it committed, over all rounds
+	for round := 0; round < 8; round++ {
+		cmd := exec.Command(exe, "-test.run=^$")
+		cmd.Env = append(os.Environ(), "STORE_TEST_WRITER="+path)
+		out, _ := cmd.StdoutPipe()
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		committed := make(chan int, 1024)
+		go func() {
+			sc := bufio.NewScanner(out)
+			for sc.Scan() {
+				if n, err := strconv.Atoi(sc.Text()); err == nil {
+					committed <- n
+				}
+			}
+			close(committed)
+		}()
+		time.Sleep(time.Duration(100+rng.Intn(400)) * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		before := len(reported)
+		for n := range committed {
+			reported = append(reported, n)
+		}
+
+		db, err := Open(path)
+		if err != nil {
+			t.Fatalf("round %d: the database does not open after a kill: %v", round, err)
+		}
+		st, err := goptuna.LoadStudy("crash", goptuna.StudyOptionStorage(db.Storage), goptuna.StudyOptionLogger(nil))
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		trials, err := st.GetTrials()
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		complete := map[int]bool{}
+		for _, ft := range trials {
+			if ft.State == goptuna.TrialStateComplete && ft.Value == float64(ft.Number) {
+				complete[ft.Number] = true
+			}
+		}
+		for _, n := range reported {
+			rec, err := db.TrialByNumber(st.ID, n)
+			if !complete[n] || err != nil || rec.State != StateComplete {
+				t.Fatalf("round %d: trial %d was committed before the kill but is not complete (%v)", round, n, err)
+			}
+		}
+		if len(reported) == before {
+			t.Logf("round %d: killed before any trial committed", round)
+		}
+		db.Close()
+	}
+}
