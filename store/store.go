@@ -53,16 +53,27 @@ type DB struct {
 // sqliteMagic is the first 16 bytes of every SQLite 3 database file.
 const sqliteMagic = "SQLite format 3\x00"
 
-// Open opens (creating if needed) the study database at path. It checks the file before it writes anything.
-func Open(path string) (*DB, error) {
+// Open opens (creating if needed) the study database at path for a study run. It checks the file before it
+// writes anything.
+func Open(path string) (*DB, error) { return open(path, false) }
+
+// OpenReadOnly opens an existing study database for reports: it never writes, so it works on a read-only copy
+// or location, and while a study is running.
+func OpenReadOnly(path string) (*DB, error) { return open(path, true) }
+
+func open(path string, readOnly bool) (*DB, error) {
 	if path == "" {
 		return nil, fmt.Errorf("--db: empty path: %w", ErrBadDatabase)
 	}
-	if err := checkFile(path); err != nil {
+	if err := checkFile(path, readOnly); err != nil {
 		return nil, err
 	}
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
-		"?_journal_mode=DELETE&_synchronous=FULL&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate"
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_busy_timeout=10000&_foreign_keys=on"
+	if readOnly {
+		dsn += "&mode=ro"
+	} else {
+		dsn += "&_journal_mode=DELETE&_synchronous=FULL&_txlock=immediate"
+	}
 	g, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
 		return nil, fmt.Errorf("--db %s: cannot open: %v: %w", path, err, ErrBadDatabase)
@@ -79,7 +90,13 @@ func Open(path string) (*DB, error) {
 		sqlDB.Close()
 		return nil, err
 	}
-	if err := db.migrate(); err != nil {
+	if readOnly {
+		var ours int
+		if err := sqlDB.QueryRow("SELECT count(*) FROM sqlite_master WHERE name = 'autotune_studies'").Scan(&ours); err != nil || ours == 0 {
+			sqlDB.Close()
+			return nil, fmt.Errorf("--db %s: holds no autotune study yet: %w", path, ErrBadDatabase)
+		}
+	} else if err := db.migrate(); err != nil {
 		sqlDB.Close()
 		return nil, err
 	}
@@ -91,9 +108,11 @@ func Open(path string) (*DB, error) {
 func (db *DB) Close() error { return db.sql.Close() }
 
 // checkFile refuses paths that are directories, not SQLite, or not writable, without creating anything.
-func checkFile(path string) error {
+func checkFile(path string, readOnly bool) error {
 	st, err := os.Stat(path)
 	switch {
+	case readOnly && err != nil:
+		return fmt.Errorf("--db %s: %v: %w", path, err, ErrBadDatabase)
 	case errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
 		// A new study: create its folder (on Drive, say) if needed, and make sure we can write there.
 		dir := filepath.Dir(path)
@@ -112,7 +131,11 @@ func checkFile(path string) error {
 	case st.IsDir():
 		return fmt.Errorf("--db %s: is a directory: %w", path, ErrBadDatabase)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	mode := os.O_RDWR
+	if readOnly {
+		mode = os.O_RDONLY
+	}
+	f, err := os.OpenFile(path, mode, 0)
 	if err != nil {
 		return fmt.Errorf("--db %s: cannot open for writing: %v: %w", path, err, ErrBadDatabase)
 	}
@@ -123,6 +146,9 @@ func checkFile(path string) error {
 	head := make([]byte, len(sqliteMagic))
 	if _, err := io.ReadFull(f, head); err != nil || string(head) != sqliteMagic {
 		return fmt.Errorf("--db %s: not an SQLite database (a study database is an SQLite file): %w", path, ErrBadDatabase)
+	}
+	if readOnly {
+		return nil
 	}
 	// Refuse a directory we cannot write a journal into: SQLite would fail later, mid-trial.
 	f2, err := os.CreateTemp(filepath.Dir(path), ".autotune-write-test-*")

@@ -209,3 +209,37 @@ func TestConcurrentCreate(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenReadOnly(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.db")
+	if _, err := OpenReadOnly(missing); !errors.Is(err, ErrBadDatabase) {
+		t.Errorf("missing file: %v", err)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Errorf("OpenReadOnly created %s", missing)
+	}
+	path := filepath.Join(dir, "tuning.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.CreateStudy(Study{ID: 1, Name: "default", Model: "m", WorkloadJSON: "{}", SLAJSON: "{}", Sampler: "tpe"})
+	db.Close()
+	os.Chmod(path, 0o444)
+	before, _ := os.ReadFile(path)
+	ro, err := OpenReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ro.StudyByName("default"); err != nil {
+		t.Errorf("read: %v", err)
+	}
+	if err := ro.PutTrial(Trial{TrialID: 1, StudyID: 1}); err == nil {
+		t.Errorf("a read-only database accepted a write")
+	}
+	ro.Close()
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Errorf("OpenReadOnly changed the file")
+	}
+}

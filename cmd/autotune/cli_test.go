@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -195,5 +196,57 @@ func TestIncompatibleRerunIsRefused(t *testing.T) {
 	}
 	if tj := readTrials(t, db); tj.Study.Finished != 2 {
 		t.Errorf("finished = %d, want 2", tj.Study.Finished)
+	}
+}
+
+// TestChangedSpaceOnResumeIsRefused: resuming with a space file that changes the space is refused, exit 2, the
+// database untouched.
+func TestChangedSpaceOnResumeIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "tuning.db")
+	flags := []string{"--simulate", "--db", db, "--sim-speed", "400", "--port", strconv.Itoa(freePort(t))}
+	if code, _, errs := cli(t, append(flags, "--trials", "2")...); code != 0 {
+		t.Fatalf("first run: %s", errs)
+	}
+	spaceFile := filepath.Join(dir, "space.yaml")
+	os.WriteFile(spaceFile, []byte("params:\n  max_num_seqs:\n    choices: [default, 64]\n"), 0o644)
+	before, _ := os.ReadFile(db)
+	code, _, errs := cli(t, append(flags, "--trials", "4", "--space", spaceFile)...)
+	if code != 2 || !strings.Contains(errs, "search space") {
+		t.Errorf("exit %d, stderr %q; want 2 and an explanation naming the search space", code, errs)
+	}
+	if after, _ := os.ReadFile(db); !bytes.Equal(before, after) {
+		t.Errorf("the refused run changed the database")
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("params:\n  max_num_seqs:\n    choices: [default, lots]\n"), 0o644)
+	code, _, errs = cli(t, append(flags, "--trials", "4", "--space", bad)...)
+	if code != 2 || !strings.Contains(errs, "bad.yaml") || !strings.Contains(errs, "max_num_seqs") {
+		t.Errorf("bad space file: exit %d, stderr %q; want 2 naming the file and the field", code, errs)
+	}
+}
+
+// TestReadOnlyDatabase: a database on a read-only file system is refused with a clear error, exit 2.
+func TestReadOnlyDatabase(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ro")
+	os.Mkdir(dir, 0o755)
+	if err := exec.Command("mount", "-t", "tmpfs", "-o", "size=100m", "tmpfs", dir).Run(); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v", err)
+	}
+	defer exec.Command("umount", dir).Run()
+	db := filepath.Join(dir, "tuning.db")
+	flags := []string{"--simulate", "--db", db, "--sim-speed", "400", "--port", strconv.Itoa(freePort(t)), "--workdir", t.TempDir()}
+	if code, _, errs := cli(t, append(flags, "--trials", "1")...); code != 0 {
+		t.Fatalf("first run: %s", errs)
+	}
+	if err := exec.Command("mount", "-o", "remount,ro", dir).Run(); err != nil {
+		t.Skipf("cannot remount read-only: %v", err)
+	}
+	code, _, errs := cli(t, append(flags, "--trials", "2")...)
+	if code != 2 || !strings.Contains(errs, "--db "+db) {
+		t.Errorf("exit %d, stderr %q; want 2 and an error naming the database", code, errs)
+	}
+	if code, out, errs := cli(t, "trials", "--db", db, "--format", "csv"); code != 0 || !strings.Contains(out, "number") {
+		t.Errorf("reports on a read-only database: exit %d: %s", code, errs)
 	}
 }

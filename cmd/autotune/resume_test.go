@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -106,7 +107,7 @@ func runningServer(db string) (store.Trial, bool) {
 	if _, err := os.Stat(db); err != nil {
 		return store.Trial{}, false
 	}
-	d, err := store.Open(db)
+	d, err := store.OpenReadOnly(db)
 	if err != nil {
 		return store.Trial{}, false
 	}
@@ -227,13 +228,18 @@ func TestInterruptTwice(t *testing.T) {
 		victim, ok = runningServer(db)
 		return ok
 	})
+	// The server ignores SIGTERM only once it has set itself up: wait for its first log line.
+	waitFor(t, 30*time.Second, "the server to log", func() bool {
+		data, _ := os.ReadFile(filepath.Join(dir, "tuning.trials", fmt.Sprintf("trial-%04d", victim.Number), "server.log"))
+		return len(data) > 0
+	})
 	c.cmd.Process.Signal(syscall.SIGINT)
 	waitFor(t, 10*time.Second, "the first interrupt to be acknowledged", func() bool {
 		return strings.Contains(c.stderr.String(), "interrupted")
 	})
 	select {
 	case <-c.done:
-		t.Fatalf("autotune exited on the first interrupt, before its server (which ignores SIGTERM) was stopped")
+		t.Fatalf("autotune exited on the first interrupt, before its server (which ignores SIGTERM) was stopped:\n%s", c.stderr.String())
 	case <-time.After(time.Second):
 	}
 	start := time.Now()

@@ -71,7 +71,7 @@ func openExisting(path string) (*store.DB, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil, usagef("--db %s: no such file; run `autotune --trials N` first (or name the database with --db)", path)
 	}
-	return store.Open(path)
+	return store.OpenReadOnly(path)
 }
 
 // loadStudy reads the study called name (or the only study in the file) with all its trials.
