@@ -29,8 +29,13 @@ func exportScript(ls *loadedStudy, best, baseline *trialView, now time.Time) str
 	if ls.view.Simulated {
 		w("# %s\n#\n", simulatedNote)
 	}
-	w("# Measured: output throughput %s tok/s, P99 TPOT %s ms, P99 TTFT %s ms, mean TPOT %s ms.\n",
-		fmtNum(best.OutputThroughput, "%.1f"), fmtNum(best.P99TPOTms, "%.1f"), fmtNum(best.P99TTFTms, "%.0f"), fmtNum(best.MeanTPOTms, "%.2f"))
+	measured := "Measured"
+	if ls.view.Simulated {
+		measured = "Simulated (not measured)"
+	}
+	w("# %s: output throughput %s tok/s, P99 TPOT %s ms, P99 TTFT %s ms, mean TPOT %s ms.\n",
+		measured, fmtNum(best.OutputThroughput, "%.1f"), fmtNum(best.P99TPOTms, "%.1f"), fmtNum(best.P99TTFTms, "%.0f"),
+		fmtNum(best.MeanTPOTms, "%.2f"))
 	if baseline != nil {
 		w("# Baseline (vLLM defaults, trial %d): %s tok/s, P99 TPOT %s ms, P99 TTFT %s ms (throughput %s).\n",
 			baseline.Number, fmtNum(baseline.OutputThroughput, "%.1f"), fmtNum(baseline.P99TPOTms, "%.1f"),
@@ -58,14 +63,13 @@ func exportScript(ls *loadedStudy, best, baseline *trialView, now time.Time) str
 		model = best.rec.Model
 	}
 	w("\nexec \"$VLLM\" serve %s \\\n", shellQuote(model))
-	for i := 0; i < len(best.Args); i++ {
-		arg := shellQuote(best.Args[i])
-		// Keep a flag and its value on one line when the value is not itself a flag.
-		if strings.HasPrefix(best.Args[i], "--") && i+1 < len(best.Args) && !strings.HasPrefix(best.Args[i+1], "-") {
-			arg += " " + shellQuote(best.Args[i+1])
-			i++
+	// One line per flag, with its values (a capture-size list has several).
+	for i := 0; i < len(best.Args); {
+		line := shellQuote(best.Args[i])
+		for i++; i < len(best.Args) && !strings.HasPrefix(best.Args[i], "-"); i++ {
+			line += " " + shellQuote(best.Args[i])
 		}
-		w("  %s \\\n", arg)
+		w("  %s \\\n", line)
 	}
 	w("  --port \"$PORT\" \"$@\"\n")
 	return b.String()
