@@ -257,3 +257,13 @@ func signalGroup(pgid int, sig syscall.Signal) error {
 	}
 	return nil
 }
+
+// StartTicks is a live process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat): with the
+// PID, it identifies a process across PID reuse. Callers use it to identify themselves (the study lock).
+func StartTicks(pid int) (uint64, error) {
+	st, err := readStat(pid)
+	if err != nil {
+		return 0, err
+	}
+	return st.start, nil
+}

@@ -3,11 +3,10 @@ package main
 import (
 	"errors"
 	"os"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/store"
 )
 
@@ -36,22 +35,8 @@ func ownerDead(me store.Owner) func(store.Lock) bool {
 	}
 }
 
-// startTicks reads a process's start time (field 22 of /proc/<pid>/stat), or 0 when it cannot.
+// startTicks is a process's start time, or 0 when it cannot be read (the process is gone).
 func startTicks(pid int) uint64 {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	// The command name (field 2) may contain spaces and parentheses: fields start after the last ')'.
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	fields := strings.Fields(s[i+1:])
-	if len(fields) < 20 {
-		return 0
-	}
-	n, _ := strconv.ParseUint(fields[19], 10, 64)
+	n, _ := runner.StartTicks(pid)
 	return n
 }
