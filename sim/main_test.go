@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -12,5 +13,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("AUTOTUNE_SIM_HELPER") == "1" {
 		os.Exit(Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 	}
+	// Children re-exec this binary; built with -race, each would sleep 1 s at exit (TSan's atexit_sleep_ms).
+	os.Setenv("GORACE", strings.TrimSpace("atexit_sleep_ms=0 "+os.Getenv("GORACE")))
 	os.Exit(m.Run())
 }

@@ -38,6 +38,8 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Setenv("AUTOTUNE_TEST_MAIN", "1")
+	// Children re-exec this binary; built with -race, each would sleep 1 s at exit (TSan's atexit_sleep_ms).
+	os.Setenv("GORACE", strings.TrimSpace("atexit_sleep_ms=0 "+os.Getenv("GORACE")))
 	os.Exit(m.Run())
 }
 
