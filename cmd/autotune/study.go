@@ -226,6 +226,7 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, "autotune: --simulate: running against the built-in simulator of vLLM 0.15.1 on a Tesla T4; no number it reports is a measurement")
 	}
 	r := runner.New(ropts)
+	fmt.Fprintln(stderr, "autotune: probing the GPU and vLLM (nvidia-smi, vllm --version, vllm serve --help=all)")
 	plat, probe, err := m.platform(ctx, r)
 	if err != nil {
 		return err
