@@ -250,3 +250,22 @@ func TestReadOnlyDatabase(t *testing.T) {
 		t.Errorf("reports on a read-only database: exit %d: %s", code, errs)
 	}
 }
+
+// TestProbeFailureLeavesNothingBehind: on a machine without a GPU or vLLM the run fails with one line naming
+// the commands, and leaves no empty database or trial folder.
+func TestProbeFailureLeavesNothingBehind(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "tuning.db")
+	code, _, errs := cli(t, "--trials", "2", "--db", db, "--vllm", "/nonexistent/vllm", "--nvidia-smi", "/nonexistent/nvidia-smi")
+	if code != 1 || !strings.Contains(errs, "/nonexistent/nvidia-smi") || !strings.Contains(errs, "--simulate") {
+		t.Errorf("exit %d, stderr %q; want 1, the failing command and the --simulate hint", code, errs)
+	}
+	if n := strings.Count(strings.TrimSpace(errs), "\n"); n != 1 { // the "probing" line, then the error
+		t.Errorf("want the error on one line, got:\n%s", errs)
+	}
+	for _, p := range []string{db, filepath.Join(dir, "tuning.trials")} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s was left behind", p)
+		}
+	}
+}

@@ -93,7 +93,8 @@ func report(err error, stderr io.Writer) int {
 	if errors.Is(err, errInterrupted) || errors.Is(err, context.Canceled) {
 		return exitInterrupted
 	}
-	fmt.Fprintf(stderr, "autotune: %v\n", err)
+	// One line: joined errors (several probes failing) are separated by "; ".
+	fmt.Fprintf(stderr, "autotune: %s\n", strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; "))
 	var ue usageError
 	if errors.As(err, &ue) || errors.Is(err, store.ErrBadDatabase) || errors.Is(err, tuner.ErrIncompatible) ||
 		errors.Is(err, store.ErrNoStudy) || errors.Is(err, store.ErrNoTrial) || errors.Is(err, store.ErrLocked) {

@@ -193,6 +193,8 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("--sampler %q: must be one of %s", *sampler, strings.Join(tuner.Samplers, ", "))
 	}
 
+	_, statErr := os.Stat(*dbPath)
+	newDB := errors.Is(statErr, os.ErrNotExist)
 	db, err := store.Open(*dbPath)
 	if err != nil {
 		return err
@@ -201,9 +203,25 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *workDir == "" {
 		*workDir = strings.TrimSuffix(*dbPath, filepath.Ext(*dbPath)) + ".trials"
 	}
+	_, statErr = os.Stat(*workDir)
+	newWorkDir := errors.Is(statErr, os.ErrNotExist)
 	if err := os.MkdirAll(*workDir, 0o755); err != nil {
 		return usagef("--workdir %s: %v", *workDir, err)
 	}
+	// If the machine cannot be probed or the space not built, leave no empty database or folder behind.
+	started := false
+	defer func() {
+		if started {
+			return
+		}
+		if newDB {
+			db.Close()
+			os.Remove(*dbPath)
+		}
+		if newWorkDir {
+			os.RemoveAll(*workDir)
+		}
+	}()
 
 	ropts, err := m.runnerOptions(*workDir, *seed)
 	if err != nil {
@@ -253,6 +271,7 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		},
 	}
 	tu := tuner.New(db, trackingRunner{inner: r}, sp, opts)
+	started = true
 	fmt.Fprintf(stderr, "autotune: study %q in %s: %d trials, sampler %s, vLLM %s on %s\n",
 		*studyName, *dbPath, *trials, *sampler, orUnknown(probe.VLLMVersion), orUnknown(gpu))
 	sum, runErr := tu.Run(ctx)
