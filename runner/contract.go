@@ -16,18 +16,18 @@ import "time"
 
 // Workload is the `vllm bench serve` load, exactly as the user scores it. Defaults: the seed's command.
 type Workload struct {
-	Model          string // positional model of `vllm serve` and --model of the benchmark
-	Tokenizer      string // --tokenizer; empty means the model
-	Backend        string // "openai"
-	Endpoint       string // "/completions"
-	Dataset        string // "random"
-	MaxConcurrency int    // 50
-	NumPrompts     int    // 200
-	InputLen       int    // 512
-	OutputLen      int    // 512
-	IgnoreEOS      bool   // true
-	RequestRate    string // "inf"
-	ExtraArgs      []string
+	Model          string   `json:"model"`             // positional model of `vllm serve` and --model of the benchmark
+	Tokenizer      string   `json:"tokenizer"`         // --tokenizer; empty means the model
+	Backend        string   `json:"backend"`           // "openai"
+	Endpoint       string   `json:"endpoint"`          // "/completions"
+	Dataset        string   `json:"dataset_name"`      // "random"
+	MaxConcurrency int      `json:"max_concurrency"`   // 50
+	NumPrompts     int      `json:"num_prompts"`       // 200
+	InputLen       int      `json:"random_input_len"`  // 512
+	OutputLen      int      `json:"random_output_len"` // 512
+	IgnoreEOS      bool     `json:"ignore_eos"`        // true
+	RequestRate    string   `json:"request_rate"`      // "inf"
+	ExtraArgs      []string `json:"extra_args,omitempty"`
 }
 
 // DefaultWorkload is the seed guide's benchmark for Qwen/Qwen2.5-0.5B.

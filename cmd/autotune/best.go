@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/autotune/autotune/runner"
 )
 
 // errNoFeasible: the study has results, but none met the SLA. Exit code 1: nothing is wrong with the input.
@@ -134,19 +136,7 @@ func slaText(raw json.RawMessage) string {
 
 // workloadText renders the stored workload as the benchmark command it stands for.
 func workloadText(raw json.RawMessage) string {
-	var w struct {
-		Model          string
-		Tokenizer      string
-		Backend        string
-		Endpoint       string
-		Dataset        string
-		MaxConcurrency int
-		NumPrompts     int
-		InputLen       int
-		OutputLen      int
-		IgnoreEOS      bool
-		RequestRate    string
-	}
+	var w runner.Workload
 	if json.Unmarshal(raw, &w) != nil {
 		return string(raw)
 	}

@@ -21,7 +21,7 @@ func TestExportScriptGolden(t *testing.T) {
 		study: store.Study{Name: "default"},
 		view: studyView{
 			Name: "default", DB: "/content/drive/MyDrive/autotune/tuning.db", Model: "Qwen/Qwen2.5-0.5B",
-			Workload:    json.RawMessage(`{"Model":"Qwen/Qwen2.5-0.5B","Tokenizer":"Qwen/Qwen2.5-0.5B","Backend":"openai","Endpoint":"/completions","Dataset":"random","MaxConcurrency":50,"NumPrompts":200,"InputLen":512,"OutputLen":512,"IgnoreEOS":true,"RequestRate":"inf"}`),
+			Workload:    json.RawMessage(`{"model":"Qwen/Qwen2.5-0.5B","tokenizer":"Qwen/Qwen2.5-0.5B","backend":"openai","endpoint":"/completions","dataset_name":"random","max_concurrency":50,"num_prompts":200,"random_input_len":512,"random_output_len":512,"ignore_eos":true,"request_rate":"inf"}`),
 			SLA:         json.RawMessage(`{"max_p99_tpot_ms":50,"max_p99_ttft_ms":2000}`),
 			VLLMVersion: "0.15.1", GPU: "Tesla T4 (compute 7.5, 15360 MiB)",
 		},
