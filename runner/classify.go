@@ -104,6 +104,17 @@ var benchFailRules = []rule{
 	{class: RequestsFailed, frag: "All requests failed", why: "all requests failed"},
 }
 
+// ClassifyStartup classifies the log of a `vllm serve` that exited with exitCode before it was ready, as Run
+// does: the class, and the log line that proves it. With no known cause in the log it returns StartupCrash and
+// an empty line. It is exported for harnesses that reproduce a startup without a process (searchq's in-process
+// simulator), so that they see the same classes the real runner reports.
+func ClassifyStartup(log []byte, exitCode int) (Class, string) {
+	if rl, line, ok := classify(log, exitCode, startupRules); ok {
+		return rl.class, line
+	}
+	return StartupCrash, ""
+}
+
 // maxScan bounds how much of the end of a log the classifier reads: errors that end a process are at its end.
 const maxScan = 2 << 20
 

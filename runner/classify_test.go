@@ -61,16 +61,12 @@ func TestClassifyStartup(t *testing.T) {
 		{"WARNING 05-19 10:15:02 [x.py:1] lowering utilization to avoid out of memory\nKilled", -1, StartupCrash},
 	}
 	for _, c := range cases {
-		got := StartupCrash
-		rl, line, ok := classify([]byte(c.log), c.exit, startupRules)
-		if ok {
-			got = rl.class
-			if !strings.Contains(c.log, line) || line == "" {
-				t.Errorf("evidence %q is not a line of the log", line)
-			}
+		got, line := ClassifyStartup([]byte(c.log), c.exit)
+		if (line == "") != (got == StartupCrash) || !strings.Contains(c.log, line) {
+			t.Errorf("evidence %q for %q is not a line of the log", line, got)
 		}
 		if got != c.want {
-			t.Errorf("classify(exit %d, %q) = %q (rule %q), want %q", c.exit, clip(c.log, 80), got, rl.pattern(), c.want)
+			t.Errorf("ClassifyStartup(exit %d, %q) = %q (line %q), want %q", c.exit, clip(c.log, 80), got, line, c.want)
 		}
 	}
 }
