@@ -1,6 +1,9 @@
 package tuner
 
 import (
+	"math"
+	"math/rand"
+	"strings"
 	"testing"
 
 	"github.com/c-bata/goptuna"
@@ -73,4 +76,133 @@ func TestGridSamplerStaysOnGrid(t *testing.T) {
 	if len(seen) != len(levels) {
 		t.Errorf("100 trials visited %d of %d levels", len(seen), len(levels))
 	}
+}
+
+// historyStudy returns an in-memory study whose completed trials set a categorical "x" and a small integer "k"
+// as listed, with the given values (the study maximises).
+func historyStudy(t *testing.T, xs []int, ks []int, values []float64) *goptuna.Study {
+	t.Helper()
+	st, err := goptuna.CreateStudy("history", goptuna.StudyOptionDirection(goptuna.StudyDirectionMaximize),
+		goptuna.StudyOptionLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range values {
+		if err := st.EnqueueTrial(map[string]float64{"x": float64(xs[i]), "k": float64(ks[i])}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = st.Optimize(func(tr goptuna.Trial) (float64, error) {
+		n, err := tr.Number()
+		if err != nil {
+			return 0, err
+		}
+		if _, err := tr.SuggestCategorical("x", []string{"a", "b", "c", "d"}); err != nil {
+			return 0, err
+		}
+		if _, err := tr.SuggestInt("k", 1, 5); err != nil {
+			return 0, err
+		}
+		return values[n], nil
+	}, len(values))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// tpeSampler models categorical and small integer parameters from the history: it proposes what the best
+// trials had far more often than anything else, still proposes the other choices now and then (goptuna's
+// argmax over every choice never would), and stays on the domain.
+func TestTPESamplerFollowsTheBestTrials(t *testing.T) {
+	// Twenty trials: "c" with k=4 scores 100, everything else 1.
+	var xs, ks []int
+	var values []float64
+	for i := 0; i < 20; i++ {
+		x, k, v := i%4, 1+i%5, 1.0
+		if i%4 == 2 && i%5 == 3 {
+			v = 100
+		}
+		if i%7 == 0 { // a few more good ones so that the best 10% are all c/4
+			x, k, v = 2, 4, 100
+		}
+		xs, ks, values = append(xs, x), append(ks, k), append(values, v)
+	}
+	st := historyStudy(t, xs, ks, values)
+	s := &tpeSampler{rng: rand.New(rand.NewSource(1)), candidates: tpeCandidates}
+	xCount, kCount := map[float64]int{}, map[float64]int{}
+	const draws = 2000
+	for i := 0; i < draws; i++ {
+		x, err := s.Sample(st, goptuna.FrozenTrial{}, "x", goptuna.CategoricalDistribution{Choices: []string{"a", "b", "c", "d"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := s.Sample(st, goptuna.FrozenTrial{}, "k", goptuna.IntUniformDistribution{Low: 1, High: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		xCount[x]++
+		kCount[k]++
+	}
+	if xCount[2] < draws/2 || kCount[4] < draws/2 {
+		t.Errorf("the best trials' values were not proposed most: x %v, k %v", xCount, kCount)
+	}
+	if len(xCount) != 4 || len(kCount) != 5 {
+		t.Errorf("some values were never proposed again: x %v, k %v", xCount, kCount)
+	}
+	for k := range kCount {
+		if k != math.Trunc(k) || k < 1 || k > 5 {
+			t.Errorf("k = %v is off its domain", k)
+		}
+	}
+}
+
+// Same seed, same history, same proposals: goptuna's own TPE draws categorical candidates from the global
+// math/rand, which would make a seeded study irreproducible.
+func TestTPESamplerIsReproducible(t *testing.T) {
+	st := historyStudy(t, []int{0, 1, 2, 3, 0, 1, 2, 3}, []int{1, 2, 3, 4, 5, 1, 2, 3}, []float64{1, 2, 3, 4, 5, 6, 7, 8})
+	draw := func() []float64 {
+		s := &tpeSampler{rng: rand.New(rand.NewSource(7)), candidates: tpeCandidates}
+		var out []float64
+		for i := 0; i < 50; i++ {
+			v, err := s.Sample(st, goptuna.FrozenTrial{}, "x", goptuna.CategoricalDistribution{Choices: []string{"a", "b", "c", "d"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, v)
+		}
+		return out
+	}
+	a, b := draw(), draw()
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("same seed, different proposals: %v vs %v", a, b)
+		}
+	}
+}
+
+// A wide integer range is not modelled as categorical: it goes to goptuna's numeric TPE.
+func TestTPESamplerHandsWideRangesOn(t *testing.T) {
+	st := historyStudy(t, []int{0}, []int{1}, []float64{1})
+	numeric := &recordingSampler{}
+	s := &tpeSampler{rng: rand.New(rand.NewSource(1)), candidates: tpeCandidates, numeric: numeric}
+	if _, err := s.Sample(st, goptuna.FrozenTrial{}, "wide", goptuna.IntUniformDistribution{Low: 1, High: 1 + maxCategoricalInts}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Sample(st, goptuna.FrozenTrial{}, "f", goptuna.UniformDistribution{Low: 0, High: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Sample(st, goptuna.FrozenTrial{}, "narrow", goptuna.IntUniformDistribution{Low: 1, High: maxCategoricalInts}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(numeric.names, ","); got != "wide,f" {
+		t.Errorf("numeric sampler got %q, want wide,f", got)
+	}
+}
+
+type recordingSampler struct{ names []string }
+
+func (r *recordingSampler) Sample(_ *goptuna.Study, _ goptuna.FrozenTrial, name string, _ interface{}) (float64, error) {
+	r.names = append(r.names, name)
+	return 0, nil
 }

@@ -38,7 +38,7 @@ type Options struct {
 	Trials        int    // target number of finished trials, counting earlier runs
 	Sampler       string // tpe, random or grid
 	Seed          int64
-	StartupTrials int // TPE's random startup trials; 0 means goptuna's default
+	StartupTrials int // finished trials (baseline and known-good points included) before TPE models; 0 means DefaultStartupTrials
 	SLA           SLA
 	Workload      runner.Workload
 	WorkDir       string // trial folders go to WorkDir/trial-NNNN

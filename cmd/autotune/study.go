@@ -155,7 +155,7 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	studyName := fs.String("study", "default", "study name inside --db")
 	sampler := fs.String("sampler", "tpe", "search algorithm: tpe, random or grid")
 	seed := fs.Int64("seed", 1, "random seed of the sampler (stored with the study)")
-	startup := fs.Int("startup-trials", 0, "TPE: finished trials before it starts modelling (default 10)")
+	startup := fs.Int("startup-trials", 0, fmt.Sprintf("TPE: finished trials, starting points included, before it models the objective (default %d)", tuner.DefaultStartupTrials))
 	tpot := fs.Float64("max-p99-tpot-ms", 50, "SLA: P99 time per output token must stay below this")
 	ttft := fs.Float64("max-p99-ttft-ms", 2000, "SLA: P99 time to first token must stay below this")
 	startupTimeout := fs.Duration("startup-timeout", 10*time.Minute, "give up on a server that is not ready after this long")
