@@ -1,0 +1,229 @@
+package searchq
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/autotune/autotune/runner"
+	"github.com/autotune/autotune/space"
+	"github.com/autotune/autotune/store"
+	"github.com/autotune/autotune/tuner"
+)
+
+// Threshold is the fraction of the optimum a run must reach to count as "found it".
+const Threshold = 0.95
+
+// Options configure an experiment.
+type Options struct {
+	Seeds         []int64  // experiment seeds: the sampler's seed and the source of each trial's noise
+	Trials        int      // finished trials per study, counting the baseline and the known-good points
+	Samplers      []string // tuner sampler names
+	StartupTrials int      // TPE startup trials; 0 means the tuner's default
+	Workers       int      // studies run at once; 0 means one per CPU
+	TempDir       string   // where the per-study databases go; "" means os.TempDir()
+	Progress      io.Writer
+}
+
+// TrialResult is one trial of a study as the experiment saw it.
+type TrialResult struct {
+	Number    int      `json:"number"`
+	Counted   int      `json:"counted"` // 1-based index among the trials that count toward the budget; 0 for duplicates
+	Label     string   `json:"label,omitempty"`
+	Args      []string `json:"args"`
+	Measured  float64  `json:"measured"` // the objective the sampler was told (noisy)
+	Feasible  bool     `json:"feasible"` // by the noisy measurement
+	Duplicate bool     `json:"duplicate,omitempty"`
+	True      Eval     `json:"true"` // noise-free
+}
+
+// RunResult is one study: a sampler, a seed, and what it found.
+type RunResult struct {
+	Sampler string        `json:"sampler"`
+	Seed    int64         `json:"seed"`
+	Trials  []TrialResult `json:"trials"`
+	// Best is the index in Trials of the feasible trial with the highest measured throughput (what a user would
+	// export), -1 when no trial was feasible.
+	Best int `json:"best"`
+	// Fraction is the noise-free feasible throughput of Best over the optimum (0 without a feasible trial).
+	Fraction float64 `json:"fraction"`
+	// Found is the best noise-free fraction among all the trials: what the search evaluated, before the noise of
+	// the measurement chose among them.
+	Found float64 `json:"found"`
+	// ReachedAt is the first counted trial after which the running best pick's noise-free value was at least
+	// Threshold of the optimum; 0 when it never was.
+	ReachedAt  int           `json:"reached_at"`
+	Counted    int           `json:"counted"`
+	Duplicates int           `json:"duplicates"`
+	Stopped    string        `json:"stopped,omitempty"`
+	Elapsed    time.Duration `json:"elapsed_ns"`
+}
+
+// Experiment runs studies against the simulator and scores them against an optimum.
+type Experiment struct {
+	Space   *space.Space
+	Optimum float64 // noise-free feasible throughput of the best config of the space
+	Eval    *Evaluator
+	Opts    Options
+}
+
+// Run runs every (sampler, seed) study, Opts.Workers at a time, and returns their results ordered by sampler (in
+// Opts.Samplers order) then seed.
+func (x *Experiment) Run(ctx context.Context) ([]RunResult, error) {
+	type job struct {
+		i       int
+		sampler string
+		seed    int64
+	}
+	var jobs []job
+	for _, s := range x.Opts.Samplers {
+		for _, seed := range x.Opts.Seeds {
+			jobs = append(jobs, job{len(jobs), s, seed})
+		}
+	}
+	workers := x.Opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	progress := x.Opts.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
+	results := make([]RunResult, len(jobs))
+	errs := make([]error, len(jobs))
+	next := make(chan job)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				r, err := x.RunOne(ctx, j.sampler, j.seed)
+				results[j.i], errs[j.i] = r, err
+				mu.Lock()
+				done++
+				if err != nil {
+					fmt.Fprintf(progress, "[%d/%d] %s seed %d: %v\n", done, len(jobs), j.sampler, j.seed, err)
+				} else {
+					fmt.Fprintf(progress, "[%d/%d] %s seed %d: best %.1f%% of optimum, 95%% at trial %s, %d duplicates, %s\n",
+						done, len(jobs), j.sampler, j.seed, 100*r.Fraction, reached(r.ReachedAt), r.Duplicates, r.Elapsed.Round(time.Millisecond))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, j := range jobs {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("%s seed %d: %w", jobs[i].sampler, jobs[i].seed, err)
+		}
+	}
+	return results, nil
+}
+
+func reached(n int) string {
+	if n == 0 {
+		return "never"
+	}
+	return fmt.Sprint(n)
+}
+
+// RunOne runs one study with a fresh database and scores it.
+func (x *Experiment) RunOne(ctx context.Context, sampler string, seed int64) (RunResult, error) {
+	began := time.Now()
+	dir, err := os.MkdirTemp(x.Opts.TempDir, fmt.Sprintf("searchq-%s-%d-", sampler, seed))
+	if err != nil {
+		return RunResult{}, fmt.Errorf("temp dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	db, err := store.Open(filepath.Join(dir, "tuning.db"))
+	if err != nil {
+		return RunResult{}, fmt.Errorf("open store: %w", err)
+	}
+	defer db.Close()
+	sp := x.Space
+	w := runner.DefaultWorkload()
+	t := tuner.New(db, &SimRunner{Seed: seed}, sp, tuner.Options{
+		Trials: x.Opts.Trials, Sampler: sampler, Seed: seed, StartupTrials: x.Opts.StartupTrials,
+		SLA: tuner.DefaultSLA(), Workload: w, WorkDir: filepath.Join(dir, "trials"), Simulated: true,
+		VLLMVersion: "0.15.1", GPU: "Tesla T4", SpaceJSON: sp.JSON(),
+		Owner: store.Owner{Host: "searchq", PID: os.Getpid(), Start: 1},
+		Now:   fixedClock(),
+	})
+	sum, err := t.Run(ctx)
+	if err != nil {
+		return RunResult{}, fmt.Errorf("study: %w", err)
+	}
+	recs, err := db.Trials(sum.StudyID)
+	if err != nil {
+		return RunResult{}, fmt.Errorf("read trials: %w", err)
+	}
+	r := x.score(sampler, seed, recs)
+	r.Stopped = sum.Stopped
+	r.Elapsed = time.Since(began)
+	return r, nil
+}
+
+// fixedClock is a clock that advances one second per call, so that nothing in a study depends on wall time.
+func fixedClock() func() time.Time {
+	var mu sync.Mutex
+	t := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		t = t.Add(time.Second)
+		return t
+	}
+}
+
+// score turns a study's records into a RunResult.
+func (x *Experiment) score(sampler string, seed int64, recs []store.Trial) RunResult {
+	sort.Slice(recs, func(i, j int) bool { return recs[i].Number < recs[j].Number })
+	r := RunResult{Sampler: sampler, Seed: seed, Best: -1}
+	for _, rec := range recs {
+		if rec.State != store.StateComplete || rec.Objective == nil {
+			continue
+		}
+		tr := TrialResult{Number: rec.Number, Label: rec.Label, Args: rec.Args, Measured: *rec.Objective,
+			Feasible: rec.Feasible, Duplicate: rec.DuplicateOf != nil, True: x.Eval.Args(rec.Model, rec.Args)}
+		if tr.Duplicate {
+			r.Duplicates++
+		} else {
+			r.Counted++
+			tr.Counted = r.Counted
+		}
+		r.Trials = append(r.Trials, tr)
+		i := len(r.Trials) - 1
+		r.Found = math.Max(r.Found, x.fraction(tr))
+		if !tr.Duplicate && tr.Feasible && (r.Best < 0 || tr.Measured > r.Trials[r.Best].Measured) {
+			r.Best = i
+		}
+		if r.ReachedAt == 0 && !tr.Duplicate && r.Best >= 0 && x.fraction(r.Trials[r.Best]) >= Threshold {
+			r.ReachedAt = tr.Counted
+		}
+	}
+	if r.Best >= 0 {
+		r.Fraction = x.fraction(r.Trials[r.Best])
+	}
+	return r
+}
+
+func (x *Experiment) fraction(t TrialResult) float64 {
+	if x.Optimum <= 0 {
+		return 0
+	}
+	return t.True.Score() / x.Optimum
+}

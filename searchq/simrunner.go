@@ -1,0 +1,143 @@
+package searchq
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/autotune/autotune/runner"
+	"github.com/autotune/autotune/sim"
+	"github.com/autotune/autotune/space"
+)
+
+// Scenarios are the platforms an experiment can run on, by name: "t4" is the simulated Tesla T4 as
+// runner.Probe reports it on `autotune --simulate` (vLLM 0.15.1, the simulator's whole `vllm serve` flag set with
+// leading "--" as Probe parses them out of --help=all, arctic-inference installed); "t4-no-arctic" is the same
+// machine without arctic-inference, so without suffix decoding and its known-good point: a harder search whose
+// optimum needs several flags right at once.
+var Scenarios = []string{"t4", "t4-no-arctic"}
+
+// Platform returns the platform of a scenario.
+func Platform(scenario string) (space.Platform, error) {
+	flags := map[string]bool{}
+	for _, f := range sim.ServeFlagNames() {
+		flags[f] = true
+	}
+	p := space.Platform{GPUName: "Tesla T4", ComputeCap: 7.5, MemoryMiB: 15360, VLLMVersion: "0.15.1",
+		ServeFlags: flags, Packages: map[string]bool{"arctic-inference": true}}
+	switch scenario {
+	case "t4", "":
+	case "t4-no-arctic":
+		p.Packages["arctic-inference"] = false
+	default:
+		return p, fmt.Errorf("unknown scenario %q (want one of %s)", scenario, strings.Join(Scenarios, ", "))
+	}
+	return p, nil
+}
+
+// Space is the default search space of a scenario for the scored workload.
+func Space(scenario string) (*space.Space, error) {
+	p, err := Platform(scenario)
+	if err != nil {
+		return nil, err
+	}
+	sp, err := space.Default(p, space.DefaultWorkload())
+	if err != nil {
+		return nil, fmt.Errorf("space for %s: %w", scenario, err)
+	}
+	return sp, nil
+}
+
+// SimWorkload translates the benchmark the tuner asks for into the simulator's workload.
+func SimWorkload(w runner.Workload) sim.Workload {
+	rate := 0.0
+	if r, err := strconv.ParseFloat(w.RequestRate, 64); err == nil && !math.IsInf(r, 0) {
+		rate = r
+	}
+	return sim.Workload{Model: w.Model, NumPrompts: w.NumPrompts, InputLen: w.InputLen, OutputLen: w.OutputLen,
+		MaxConcurrency: w.MaxConcurrency, RequestRate: rate}
+}
+
+// SimRunner is a tuner.Runner that answers each trial with sim.Predict in process, instead of starting a server
+// and a benchmark. Each trial sees its own run-to-run noise, drawn from (Seed, trial number), as a rerun of a real
+// study would; the same (Seed, trial number, config) always gives the same result.
+type SimRunner struct {
+	Seed int64
+}
+
+// Run implements tuner.Runner.
+func (r *SimRunner) Run(ctx context.Context, t runner.Trial) runner.Result {
+	if err := ctx.Err(); err != nil {
+		return runner.Result{Class: runner.Interrupted, Message: err.Error()}
+	}
+	model := t.Model
+	if model == "" {
+		model = t.Workload.Model
+	}
+	argv := append([]string{model}, t.Args...)
+	out := sim.Predict(argv, SimWorkload(t.Workload), NoiseSeed(r.Seed, t.Number))
+	return Result(out, t.Workload.NumPrompts)
+}
+
+// NoiseSeed is the simulator seed of trial number n in the run with experiment seed seed: never 0, which would
+// switch the noise off.
+func NoiseSeed(seed int64, n int) int64 {
+	h := fnv.New64a()
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], uint64(seed))
+	binary.LittleEndian.PutUint64(b[8:], uint64(n))
+	h.Write(b[:])
+	s := int64(h.Sum64() & math.MaxInt64)
+	if s == 0 {
+		s = 1
+	}
+	return s
+}
+
+// Result turns a simulated outcome into what the real runner would report: a config-fault class for a start vLLM
+// refuses, else the parsed benchmark (RequestsFailed when some requests failed).
+func Result(out sim.Outcome, numPrompts int) runner.Result {
+	if f := out.Failure; f != nil {
+		return runner.Result{Class: Classify(f), Message: firstLine(f.Text())}
+	}
+	m := out.Metrics
+	lat := map[string]float64{}
+	for _, kv := range m.Stats {
+		if v, ok := kv.Value.(float64); ok {
+			lat[kv.Key] = v
+		}
+	}
+	b := &runner.Bench{
+		NumPrompts: numPrompts, Duration: m.Duration, Completed: m.Completed, Failed: m.Failed,
+		TotalInputTokens: m.TotalInput, TotalOutputTokens: m.TotalOutput, RequestThroughput: m.RequestThroughput,
+		OutputThroughput: m.OutputThroughput, TotalTokenThroughput: m.TotalTokenThroughput,
+		MaxOutputTokensPerS: m.MaxOutputTokensPerS, MaxConcurrentRequests: float64(m.MaxConcurrentRequests),
+		RequestRate: "inf", Latency: lat,
+	}
+	res := runner.Result{Bench: b}
+	if m.Failed > 0 || m.Completed < numPrompts {
+		res.Class = runner.RequestsFailed
+		res.Message = "requests failed"
+		if len(m.Errors) > 0 {
+			res.Message = firstLine(m.Errors[0])
+		}
+	}
+	return res
+}
+
+// Classify is the class the real runner would give the log of a start the simulator refused: the simulator
+// prints the same exception lines as vLLM, so runner.ClassifyStartup reads them. Every class it can return
+// for a refused start is a config fault, which is all the tuner acts on.
+func Classify(f *sim.Failure) runner.Class {
+	c, _ := runner.ClassifyStartup([]byte(f.Text()), f.ExitCode)
+	return c
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
