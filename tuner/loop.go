@@ -71,6 +71,9 @@ func (t *Tuner) Run(ctx context.Context) (Summary, error) {
 				return sum, err
 			}
 		}
+		if err := t.queueRepeat(finished); err != nil {
+			return sum, err
+		}
 		began := t.opts.Now()
 		// After a few duplicates in a row the sampler is stuck on measured configs (TPE picks categorical values
 		// by argmax, so it can propose the same point forever): draw the next trial at random instead.
@@ -258,10 +261,11 @@ func (t *Tuner) runOne(ctx context.Context, finishedBefore int) (outcome, error)
 		OwnerHost: t.opts.Owner.Host, OwnerPID: t.opts.Owner.PID, StartedAt: t.opts.Now(),
 	}
 
-	// A config already measured is not run again: the sampler is told the earlier value.
+	// A config already measured is not run again: the sampler is told the earlier value. Repeats (the
+	// confirmation phase) exist to measure it again.
 	if prev, ok, err := t.measured(rec.ConfigKey, id); err != nil {
 		return outcome{}, err
-	} else if ok && prev.Objective != nil {
+	} else if ok && prev.Objective != nil && !isRepeat(cfg.Label) {
 		n := prev.Number
 		rec.DuplicateOf = &n
 		rec.State = store.StateComplete
@@ -330,8 +334,12 @@ func (t *Tuner) runOne(ctx context.Context, finishedBefore int) (outcome, error)
 
 func isRetry(label string) bool { return len(label) >= 9 && label[:9] == "retry of " }
 
-// requeue enqueues the params of trial id to run again, first.
+// requeue enqueues the params of trial id to run again, first. A repeat is not requeued: the confirmation
+// phase chooses what to re-measure afresh before every trial.
 func (t *Tuner) requeue(id int, label string, number int) error {
+	if isRepeat(label) {
+		return nil
+	}
 	ft, err := t.db.Storage.GetTrial(id)
 	if err != nil {
 		return fmt.Errorf("requeue trial %d: %w", number, err)

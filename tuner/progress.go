@@ -26,6 +26,9 @@ func (t *Tuner) progress(rec store.Trial, res runner.Result, finishedBefore int)
 	if len(flags) > 90 {
 		flags = flags[:87] + "..."
 	}
+	if isRepeat(rec.Label) {
+		fmt.Fprintf(&b, "(%s, to confirm it) ", rec.Label)
+	}
 	b.WriteString(flags)
 	if res.Bench != nil {
 		fmt.Fprintf(&b, " | %.0f tok/s, P99 TPOT %.1f ms, P99 TTFT %.0f ms",
@@ -39,7 +42,10 @@ func (t *Tuner) progress(rec store.Trial, res runner.Result, finishedBefore int)
 	case rec.Violation != "":
 		fmt.Fprintf(&b, " | infeasible: %s", rec.Violation)
 	}
-	if rec.State == store.StateFailed {
+	switch {
+	case rec.State == store.StateFailed && isRepeat(rec.Label):
+		b.WriteString(" (not counted)")
+	case rec.State == store.StateFailed:
 		b.WriteString(" (not counted; will retry)")
 	}
 	elapsed := t.opts.Now().Sub(t.started)

@@ -39,15 +39,18 @@ type Options struct {
 	Sampler       string // tpe, random or grid
 	Seed          int64
 	StartupTrials int // finished trials (baseline and known-good points included) before TPE models; 0 means DefaultStartupTrials
-	SLA           SLA
-	Workload      runner.Workload
-	WorkDir       string // trial folders go to WorkDir/trial-NNNN
-	Simulated     bool
-	VLLMVersion   string
-	GPU           string
-	SpaceJSON     string // the space in force, recorded with the study
-	TimeBudget    time.Duration
-	Version       string // autotune's version, recorded with the study
+	// Confirm is how many of the last trials re-measure the best configs (at most one trial in 8 of Trials);
+	// 0 means none. Callers that want the default pass DefaultConfirm.
+	Confirm     int
+	SLA         SLA
+	Workload    runner.Workload
+	WorkDir     string // trial folders go to WorkDir/trial-NNNN
+	Simulated   bool
+	VLLMVersion string
+	GPU         string
+	SpaceJSON   string // the space in force, recorded with the study
+	TimeBudget  time.Duration
+	Version     string // autotune's version, recorded with the study
 
 	Owner store.Owner
 	// OwnerDead tells whether a recorded lock holder is gone; see store.AcquireLock.

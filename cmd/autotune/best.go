@@ -49,7 +49,7 @@ func runBest(args []string, stdout, stderr io.Writer) error {
 		if err := os.WriteFile(*export, []byte(script), 0o755); err != nil {
 			return fmt.Errorf("--export %s: %w", *export, err)
 		}
-		fmt.Fprintf(stderr, "wrote %s: vllm serve with the flags of trial %d\n", *export, best.Number)
+		fmt.Fprintf(stderr, "wrote %s: vllm serve with the flags of %s\n", *export, best.trialsText())
 	}
 	if *format == "json" {
 		return writeBestJSON(stdout, ls, best, baseline)
@@ -114,11 +114,18 @@ func writeBestTable(w io.Writer, ls *loadedStudy, best, baseline *trialView) {
 		baseline = &trialView{}
 	}
 	tw := newTable(w)
-	tw.Header("metric", baseHead, fmt.Sprintf("best (#%d)", best.Number), "change")
+	tw.Header("metric", baseHead, fmt.Sprintf("best (%s)", best.measuredText()), "change")
 	tw.Append("output throughput (tok/s)", baseTput, fmtNum(best.OutputThroughput, "%.0f"), fmtDelta(best.OutputThroughput, baseline.OutputThroughput))
 	tw.Append("P99 TPOT (ms)", baseTPOT, fmtNum(best.P99TPOTms, "%.1f"), fmtDelta(best.P99TPOTms, baseline.P99TPOTms))
 	tw.Append("P99 TTFT (ms)", baseTTFT, fmtNum(best.P99TTFTms, "%.0f"), fmtDelta(best.P99TTFTms, baseline.P99TTFTms))
 	tw.Render()
+	if len(best.Measurements) > 1 {
+		var runs []string
+		for _, m := range best.Measurements {
+			runs = append(runs, fmt.Sprintf("#%d %.0f", m.Number, m.OutputThroughput))
+		}
+		fmt.Fprintf(w, "measured %d times (tok/s): %s; P99 columns show the worst run\n", len(best.Measurements), strings.Join(runs, ", "))
+	}
 	fmt.Fprintf(w, "flags: %s\n", best.flagsText())
 }
 

@@ -23,7 +23,7 @@ func exportScript(ls *loadedStudy, best, baseline *trialView, now time.Time) str
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("#!/usr/bin/env bash\n")
-	w("# Start vLLM with the fastest configuration autotune found (trial %d of study %q in %s).\n", best.Number, ls.study.Name, ls.view.DB)
+	w("# Start vLLM with the fastest configuration autotune found (%s of study %q in %s).\n", best.trialsText(), ls.study.Name, ls.view.DB)
 	w("# Generated %s by autotune %s.\n", now.Format("2006-01-02 15:04 MST"), version)
 	w("#\n")
 	if ls.view.Simulated {
@@ -36,6 +36,14 @@ func exportScript(ls *loadedStudy, best, baseline *trialView, now time.Time) str
 	w("# %s: output throughput %s tok/s, P99 TPOT %s ms, P99 TTFT %s ms, mean TPOT %s ms.\n",
 		measured, fmtNum(best.OutputThroughput, "%.1f"), fmtNum(best.P99TPOTms, "%.1f"), fmtNum(best.P99TTFTms, "%.0f"),
 		fmtNum(best.MeanTPOTms, "%.2f"))
+	if len(best.Measurements) > 1 {
+		var runs []string
+		for _, m := range best.Measurements {
+			runs = append(runs, fmt.Sprintf("%.1f (#%d)", m.OutputThroughput, m.Number))
+		}
+		w("# Throughput and mean TPOT are the means of %d runs of these flags (%s tok/s); the P99s are the worst run's.\n",
+			len(best.Measurements), strings.Join(runs, ", "))
+	}
 	if baseline != nil {
 		w("# Baseline (vLLM defaults, trial %d): %s tok/s, P99 TPOT %s ms, P99 TTFT %s ms (throughput %s).\n",
 			baseline.Number, fmtNum(baseline.OutputThroughput, "%.1f"), fmtNum(baseline.P99TPOTms, "%.1f"),

@@ -31,8 +31,19 @@ func TestExportScriptGolden(t *testing.T) {
 		Args: []string{"--max-num-seqs", "64", "--speculative-config", `{"method":"ngram","num_speculative_tokens":4}`,
 			"--cudagraph-capture-sizes", "1", "2", "4", "50", "--no-enable-prefix-caching", "-O1"},
 		rec: store.Trial{Env: map[string]string{"VLLM_USE_FLASHINFER_SAMPLER": "0"}}}
-	got := exportScript(ls, best, baseline, time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC))
-	golden := filepath.Join("testdata", "flags.sh.golden")
+	checkGolden(t, "flags.sh.golden", exportScript(ls, best, baseline, time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)))
+
+	// A config confirmed by a second run says so, with both runs.
+	confirmed := *best
+	confirmed.OutputThroughput = f(4300)
+	confirmed.MeanTPOTms = f(11.1)
+	confirmed.Measurements = []measurementView{{Number: 17, OutputThroughput: 4321.5}, {Number: 38, OutputThroughput: 4278.5}}
+	checkGolden(t, "flags-confirmed.sh.golden", exportScript(ls, &confirmed, baseline, time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)))
+}
+
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	golden := filepath.Join("testdata", name)
 	if *update {
 		os.WriteFile(golden, []byte(got), 0o644)
 	}
@@ -42,5 +53,49 @@ func TestExportScriptGolden(t *testing.T) {
 	}
 	if got != string(want) {
 		t.Errorf("export script differs from %s (run with -update to accept):\n%s", golden, got)
+	}
+}
+
+// The best config is the one with the best mean over its measurements, feasible on each; its view carries the
+// mean throughput, the worst P99s and every measurement.
+func TestBestRanksByMean(t *testing.T) {
+	view := func(number int, key string, tput, ttft float64, feasible bool) trialView {
+		obj := tput
+		if !feasible {
+			obj = -1.5
+		}
+		return trialView{Number: number, State: "complete", Feasible: feasible, OutputThroughput: f(tput), P99TTFTms: f(ttft),
+			rec: store.Trial{Number: number, ConfigKey: key, State: store.StateComplete, Objective: &obj, Feasible: feasible}}
+	}
+	ls := &loadedStudy{trials: []trialView{
+		view(0, "base", 3300, 1100, true),
+		view(1, "a", 7600, 900, true), // lucky once...
+		view(2, "b", 7400, 950, true),
+		view(3, "c", 7900, 800, true), // ...and c's repeat missed the SLA
+		view(4, "a", 7000, 1000, true),
+		view(5, "b", 7350, 990, true),
+		view(6, "c", 7000, 2500, false),
+	}}
+	ls.trials[0].Label = "baseline"
+	best, baseline := ls.bestAndBaseline()
+	if baseline == nil || baseline.Number != 0 {
+		t.Fatalf("baseline %+v", baseline)
+	}
+	if best == nil || best.Number != 2 {
+		t.Fatalf("best = %+v, want trial 2 (b: mean 7375 over two feasible runs)", best)
+	}
+	if *best.OutputThroughput != 7375 || *best.P99TTFTms != 990 || len(best.Measurements) != 2 {
+		t.Errorf("best shows %v tok/s, P99 TTFT %v, %d measurements; want the mean 7375, the worst 990, 2",
+			*best.OutputThroughput, *best.P99TTFTms, len(best.Measurements))
+	}
+	if got := best.measuredText(); got != "#2, #5: mean" {
+		t.Errorf("measuredText = %q", got)
+	}
+	if *ls.trials[2].OutputThroughput != 7400 {
+		t.Errorf("bestAndBaseline changed the trial's own view")
+	}
+	rep := trialView{State: "complete", Feasible: true, Label: "repeat of #2"}
+	if got := rep.verdict(); got != "feasible, repeat of #2" {
+		t.Errorf("a repeat's verdict is %q", got)
 	}
 }

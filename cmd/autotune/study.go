@@ -156,6 +156,7 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sampler := fs.String("sampler", "tpe", "search algorithm: tpe, random or grid")
 	seed := fs.Int64("seed", 1, "random seed of the sampler (stored with the study)")
 	startup := fs.Int("startup-trials", 0, fmt.Sprintf("TPE: finished trials, starting points included, before it models the objective (default %d)", tuner.DefaultStartupTrials))
+	confirm := fs.Int("confirm", tuner.DefaultConfirm, "re-measure the best configs in this many of the last trials (at most 1 in 8 of --trials), so that the pick is not one lucky run; 0: never")
 	tpot := fs.Float64("max-p99-tpot-ms", 50, "SLA: P99 time per output token must stay below this")
 	ttft := fs.Float64("max-p99-ttft-ms", 2000, "SLA: P99 time to first token must stay below this")
 	startupTimeout := fs.Duration("startup-timeout", 10*time.Minute, "give up on a server that is not ready after this long")
@@ -188,6 +189,8 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("--time-budget %s: must be >= 0", *budget)
 	case *startup < 0:
 		return usagef("--startup-trials %d: must be >= 0", *startup)
+	case *confirm < 0:
+		return usagef("--confirm %d: must be >= 0", *confirm)
 	}
 	if !contains(tuner.Samplers, *sampler) {
 		return usagef("--sampler %q: must be one of %s", *sampler, strings.Join(tuner.Samplers, ", "))
@@ -263,7 +266,7 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	me := selfOwner()
 	opts := tuner.Options{
 		StudyName: *studyName, Trials: *trials, Sampler: *sampler, Seed: *seed, StartupTrials: *startup,
-		SLA: tuner.SLA{MaxP99TPOTms: *tpot, MaxP99TTFTms: *ttft}, Workload: m.workload(), WorkDir: *workDir,
+		Confirm: *confirm, SLA: tuner.SLA{MaxP99TPOTms: *tpot, MaxP99TTFTms: *ttft}, Workload: m.workload(), WorkDir: *workDir,
 		Simulated: m.simulate, VLLMVersion: probe.VLLMVersion, GPU: gpu, SpaceJSON: sp.JSON(), TimeBudget: *budget,
 		Version: version, Owner: me, OwnerDead: ownerDead(me), StopStale: r.StopStale, Progress: stderr,
 		Preflight: func() error {

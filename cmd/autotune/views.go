@@ -13,6 +13,7 @@ import (
 	"github.com/c-bata/goptuna"
 
 	"github.com/autotune/autotune/store"
+	"github.com/autotune/autotune/tuner"
 )
 
 // studyView is the study as reports show it.
@@ -50,9 +51,12 @@ type trialView struct {
 	Params           map[string]string `json:"params"`
 	Objective        *float64          `json:"objective"`
 	DuplicateOf      *int              `json:"duplicate_of,omitempty"`
-	StartupS         float64           `json:"startup_s"`
-	BenchmarkS       float64           `json:"benchmark_s"`
-	TeardownS        float64           `json:"teardown_s"`
+	// Measurements lists every measurement of the config when it ran more than once (the confirmation phase);
+	// then OutputThroughput and MeanTPOTms are their means and the P99 latencies their worst.
+	Measurements []measurementView `json:"measurements,omitempty"`
+	StartupS     float64           `json:"startup_s"`
+	BenchmarkS   float64           `json:"benchmark_s"`
+	TeardownS    float64           `json:"teardown_s"`
 
 	rec     store.Trial
 	metrics map[string]any
@@ -195,8 +199,15 @@ func number(m map[string]any, key string) *float64 {
 	return &f
 }
 
-// verdict is a short word on a trial for tables.
+// verdict is a short word on a trial for tables; a confirmation run says which trial it repeats.
 func (v trialView) verdict() string {
+	if strings.HasPrefix(v.Label, "repeat of #") && v.State == "complete" {
+		return v.outcome() + ", " + v.Label
+	}
+	return v.outcome()
+}
+
+func (v trialView) outcome() string {
 	switch {
 	case v.State == "waiting" || v.State == "running":
 		return v.State
@@ -225,8 +236,13 @@ func (v trialView) flagsText() string {
 	return strings.Join(v.Args, " ")
 }
 
-// bestAndBaseline finds the best feasible trial and the baseline (trial 0's config).
+// bestAndBaseline finds the best feasible config (tuner.Best: the highest mean throughput over its
+// measurements, feasible on every one) and the baseline (trial 0's config). When the best was measured more
+// than once, its view is the first measurement's with the mean throughput and mean TPOT, the worst P99
+// latencies of all of them, and Measurements lists each one.
 func (ls *loadedStudy) bestAndBaseline() (best, baseline *trialView) {
+	var recs []store.Trial
+	byNumber := map[int]*trialView{}
 	for i := range ls.trials {
 		t := &ls.trials[i]
 		if t.State != "complete" || t.DuplicateOf != nil {
@@ -235,11 +251,80 @@ func (ls *loadedStudy) bestAndBaseline() (best, baseline *trialView) {
 		if t.Label == "baseline" && t.OutputThroughput != nil && baseline == nil {
 			baseline = t
 		}
-		if t.Feasible && t.OutputThroughput != nil && (best == nil || *t.OutputThroughput > *best.OutputThroughput) {
-			best = t
+		if t.OutputThroughput != nil {
+			recs = append(recs, t.rec)
+			byNumber[t.Number] = t
 		}
 	}
+	c, ok := tuner.Best(recs)
+	if !ok {
+		return nil, baseline
+	}
+	first := *byNumber[c.Trials[0].Number]
+	best = &first
+	if len(c.Trials) == 1 {
+		return best, baseline
+	}
+	mean, meanTPOT := 0.0, 0.0
+	n := float64(len(c.Trials))
+	for _, tr := range c.Trials {
+		v := byNumber[tr.Number]
+		best.Measurements = append(best.Measurements, measurementView{Number: v.Number, OutputThroughput: *v.OutputThroughput,
+			P99TPOTms: v.P99TPOTms, P99TTFTms: v.P99TTFTms})
+		mean += *v.OutputThroughput / n
+		best.P99TPOTms = maxPtr(best.P99TPOTms, v.P99TPOTms)
+		best.P99TTFTms = maxPtr(best.P99TTFTms, v.P99TTFTms)
+		if v.MeanTPOTms != nil && meanTPOT >= 0 {
+			meanTPOT += *v.MeanTPOTms / n
+		} else {
+			meanTPOT = -1 // not known for every run
+		}
+	}
+	best.OutputThroughput = &mean
+	best.MeanTPOTms = nil
+	if meanTPOT >= 0 {
+		best.MeanTPOTms = &meanTPOT
+	}
 	return best, baseline
+}
+
+// measurementView is one measurement of a config measured more than once.
+type measurementView struct {
+	Number           int      `json:"number"`
+	OutputThroughput float64  `json:"output_throughput"`
+	P99TPOTms        *float64 `json:"p99_tpot_ms"`
+	P99TTFTms        *float64 `json:"p99_ttft_ms"`
+}
+
+func maxPtr(a, b *float64) *float64 {
+	if a == nil || (b != nil && *b > *a) {
+		return b
+	}
+	return a
+}
+
+// trialsText names the trials behind a view in prose: "trial 12", or "trials 12 and 38".
+func (v trialView) trialsText() string {
+	if len(v.Measurements) < 2 {
+		return fmt.Sprintf("trial %d", v.Number)
+	}
+	var ns []string
+	for _, m := range v.Measurements {
+		ns = append(ns, fmt.Sprint(m.Number))
+	}
+	return fmt.Sprintf("trials %s and %s", strings.Join(ns[:len(ns)-1], ", "), ns[len(ns)-1])
+}
+
+// measuredText says which trials a view's numbers come from: "#12", or "#12, #38: mean".
+func (v trialView) measuredText() string {
+	if len(v.Measurements) < 2 {
+		return fmt.Sprintf("#%d", v.Number)
+	}
+	var ns []string
+	for _, m := range v.Measurements {
+		ns = append(ns, fmt.Sprintf("#%d", m.Number))
+	}
+	return strings.Join(ns, ", ") + ": mean"
 }
 
 func fmtNum(p *float64, format string) string {
