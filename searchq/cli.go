@@ -33,6 +33,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	trials := fs.Int("trials", 40, "finished trials per study, counting the baseline and the known-good points")
 	samplers := fs.String("samplers", "tpe,random,grid", "comma-separated samplers: "+strings.Join(tuner.Samplers, ", "))
 	startup := fs.Int("startup-trials", 0, "TPE startup trials (0: the tuner's default)")
+	confirm := fs.Int("confirm", tuner.DefaultConfirm, "trials at the end of each study that re-measure its best configs, as autotune --confirm")
 	workers := fs.Int("workers", 0, "studies run at once (0: one per CPU)")
 	scenario := fs.String("scenario", "t4", "platform: "+strings.Join(Scenarios, ", "))
 	optPath := fs.String("optimum", "", "optimum file (JSON); default: the committed searchq/testdata/optimum-<scenario>.json")
@@ -49,6 +50,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 || *seeds < 1 || *trials < 1 {
 		fmt.Fprintln(stderr, "searchq: --seeds and --trials must be >= 1, and no positional arguments")
+		return 2
+	}
+	if *confirm < 0 {
+		fmt.Fprintf(stderr, "searchq: --confirm %d: must be >= 0\n", *confirm)
 		return 2
 	}
 	var names []string
@@ -111,7 +116,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ss = append(ss, *first+int64(i))
 	}
 	x := &Experiment{Space: sp, Optimum: opt.Value, Eval: ev, Opts: Options{Seeds: ss, Trials: *trials, Samplers: names,
-		StartupTrials: *startup, Workers: *workers, Progress: stderr}}
+		StartupTrials: *startup, Confirm: *confirm, Workers: *workers, Progress: stderr}}
 	began := time.Now()
 	results, err := x.Run(ctx)
 	if err != nil {
@@ -122,8 +127,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	elapsed := time.Since(began)
-	fmt.Fprintf(stdout, "SIMULATED: %d seeds x {%s} x %d trials against autotune's simulator of vLLM 0.15.1 on a Tesla T4, scenario %s (not measurements)\n\n",
-		*seeds, strings.Join(names, ", "), *trials, *scenario)
+	fmt.Fprintf(stdout, "SIMULATED: %d seeds x {%s} x %d trials (--confirm %d) against autotune's simulator of vLLM 0.15.1 on a Tesla T4, scenario %s (not measurements)\n\n",
+		*seeds, strings.Join(names, ", "), *trials, *confirm, *scenario)
 	Markdown(stdout, Summarize(results), opt.Value, *trials)
 	if *runs {
 		fmt.Fprintln(stdout)

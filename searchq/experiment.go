@@ -27,6 +27,7 @@ type Options struct {
 	Trials        int      // finished trials per study, counting the baseline and the known-good points
 	Samplers      []string // tuner sampler names
 	StartupTrials int      // TPE startup trials; 0 means the tuner's default
+	Confirm       int      // trials at the end that re-measure the best configs (tuner.Options.Confirm)
 	Workers       int      // studies run at once; 0 means one per CPU
 	TempDir       string   // where the per-study databases go; "" means os.TempDir()
 	Progress      io.Writer
@@ -49,8 +50,8 @@ type RunResult struct {
 	Sampler string        `json:"sampler"`
 	Seed    int64         `json:"seed"`
 	Trials  []TrialResult `json:"trials"`
-	// Best is the index in Trials of the feasible trial with the highest measured throughput (what a user would
-	// export), -1 when no trial was feasible.
+	// Best is the index in Trials of the pick, what a user would export: the first measurement of tuner.Best,
+	// the config with the highest mean measured throughput, feasible on every measurement; -1 when none was.
 	Best int `json:"best"`
 	// Fraction is the noise-free feasible throughput of Best over the optimum (0 without a feasible trial).
 	Fraction float64 `json:"fraction"`
@@ -157,7 +158,7 @@ func (x *Experiment) RunOne(ctx context.Context, sampler string, seed int64) (Ru
 	sp := x.Space
 	w := runner.DefaultWorkload()
 	t := tuner.New(db, &SimRunner{Seed: seed}, sp, tuner.Options{
-		Trials: x.Opts.Trials, Sampler: sampler, Seed: seed, StartupTrials: x.Opts.StartupTrials,
+		Trials: x.Opts.Trials, Sampler: sampler, Seed: seed, StartupTrials: x.Opts.StartupTrials, Confirm: x.Opts.Confirm,
 		SLA: tuner.DefaultSLA(), Workload: w, WorkDir: filepath.Join(dir, "trials"), Simulated: true,
 		VLLMVersion: "0.15.1", GPU: "Tesla T4", SpaceJSON: sp.JSON(),
 		Owner: store.Owner{Host: "searchq", PID: os.Getpid(), Start: 1},
@@ -193,6 +194,8 @@ func fixedClock() func() time.Time {
 func (x *Experiment) score(sampler string, seed int64, recs []store.Trial) RunResult {
 	sort.Slice(recs, func(i, j int) bool { return recs[i].Number < recs[j].Number })
 	r := RunResult{Sampler: sampler, Seed: seed, Best: -1}
+	index := map[int]int{} // trial number -> index in r.Trials
+	var done []store.Trial
 	for _, rec := range recs {
 		if rec.State != store.StateComplete || rec.Objective == nil {
 			continue
@@ -205,13 +208,19 @@ func (x *Experiment) score(sampler string, seed int64, recs []store.Trial) RunRe
 			r.Counted++
 			tr.Counted = r.Counted
 		}
+		index[tr.Number] = len(r.Trials)
 		r.Trials = append(r.Trials, tr)
-		i := len(r.Trials) - 1
 		r.Found = math.Max(r.Found, x.fraction(tr))
-		if !tr.Duplicate && tr.Feasible && (r.Best < 0 || tr.Measured > r.Trials[r.Best].Measured) {
-			r.Best = i
+		if tr.Duplicate {
+			continue
 		}
-		if r.ReachedAt == 0 && !tr.Duplicate && r.Best >= 0 && x.fraction(r.Trials[r.Best]) >= Threshold {
+		done = append(done, rec)
+		if c, ok := tuner.Best(done); ok {
+			r.Best = index[c.Trials[0].Number]
+		} else {
+			r.Best = -1
+		}
+		if r.ReachedAt == 0 && r.Best >= 0 && x.fraction(r.Trials[r.Best]) >= Threshold {
 			r.ReachedAt = tr.Counted
 		}
 	}

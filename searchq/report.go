@@ -97,8 +97,9 @@ func Markdown(w io.Writer, sums []Summary, optimum float64, trials int) {
 			pct(s.Median), pct(s.Q1), pct(s.Q3), pct(s.Min), pct(s.Max), s.AtThreshold, s.Runs,
 			trialsText(s.ReachedMedian, trials), s.Never, s.Runs, pct(s.FoundMedian), s.MeanDuplicates)
 	}
-	fmt.Fprintf(w, "\nPercentages are noise-free throughput as a fraction of the simulator's optimum, %.0f tok/s. The pick is each\n"+
-		"run's best feasible trial by measured (noisy) throughput after %d counted trials, as a user would export it; \"trials to\n"+
+	fmt.Fprintf(w, "\nPercentages are noise-free throughput as a fraction of the simulator's optimum, %.0f tok/s. The pick is what\n"+
+		"`autotune best` would export after %d counted trials: the config with the best mean measured (noisy) throughput,\n"+
+		"feasible on every measurement (confirmation repeats give the top configs a second one); \"trials to\n"+
 		"95%%\" counts trials (baseline and known-good points included) until the pick was first >= 95%%; \"best evaluated\" is the\n"+
 		"best noise-free value among all of a run's trials, whether or not the noisy measurement picked it. Duplicates\n"+
 		"(proposals of an already measured command line) are free and not counted.\n", optimum, trials)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/sim"
+	"github.com/autotune/autotune/space"
+	"github.com/autotune/autotune/store"
 	"github.com/autotune/autotune/tuner"
 )
 
@@ -267,5 +269,32 @@ func TestMainSmall(t *testing.T) {
 	}
 	if strings.Contains(s, "| tpe |") {
 		t.Errorf("tpe ran although not asked for:\n%s", s)
+	}
+}
+
+// The pick is what `autotune best` would export: the best mean over a config's measurements, not its luckiest run.
+func TestScorePicksByMean(t *testing.T) {
+	sp, err := Space("t4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := Build(sp, map[string]string{"speculative": "suffix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := Build(sp, map[string]string{"speculative": "suffix", "stream_interval": "16"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := func(n int, c space.Config, v float64) store.Trial {
+		return store.Trial{Number: n, ConfigKey: c.Key(), Args: c.Args, State: store.StateComplete, Objective: &v, Feasible: true}
+	}
+	x := &Experiment{Space: sp, Optimum: 7689, Eval: NewEvaluator(runner.DefaultWorkload(), tuner.DefaultSLA())}
+	r := x.score("tpe", 1, []store.Trial{rec(0, a, 7600), rec(1, b, 7500), rec(2, a, 7000), rec(3, b, 7450)})
+	if r.Best < 0 || r.Trials[r.Best].Number != 1 {
+		t.Fatalf("pick is trial %d, want 1 (b: mean 7475 beats a: 7300, though a ran 7600 once)", r.Trials[r.Best].Number)
+	}
+	if want := x.Eval.Config(b).Score() / 7689; r.Fraction != want {
+		t.Errorf("fraction %v, want b's noise-free %v", r.Fraction, want)
 	}
 }
