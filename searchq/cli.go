@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,7 +60,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var names []string
 	for _, s := range strings.Split(*samplers, ",") {
 		s = strings.TrimSpace(s)
-		if !contains(tuner.Samplers, s) {
+		if !slices.Contains(tuner.Samplers, s) {
 			fmt.Fprintf(stderr, "searchq: --samplers: unknown sampler %q (want %s)\n", s, strings.Join(tuner.Samplers, ", "))
 			return 2
 		}

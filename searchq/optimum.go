@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -141,7 +142,7 @@ func FindOptimum(ctx context.Context, ev *Evaluator, sp *space.Space, o OptimumO
 	}
 
 	// 2. Exhaustive enumeration of the sub-spaces that matter.
-	opt.Collapsed = collapsed(contains(levels["speculative"], "suffix"))
+	opt.Collapsed = collapsed(slices.Contains(levels["speculative"], "suffix"))
 	suffix := map[string][]string{
 		"speculative": {"suffix"}, "quantization": {"default", "fp8"},
 		"max_num_seqs": levels["max_num_seqs"], "max_num_batched_tokens": levels["max_num_batched_tokens"],
@@ -149,7 +150,7 @@ func FindOptimum(ctx context.Context, ev *Evaluator, sp *space.Space, o OptimumO
 		"block_size": levels["block_size"], "prefix_caching": levels["prefix_caching"],
 		"stream_interval": levels["stream_interval"],
 	}
-	if contains(levels["speculative"], "suffix") {
+	if slices.Contains(levels["speculative"], "suffix") {
 		cs, err := product(sp, suffix)
 		if err != nil {
 			return opt, err
@@ -320,7 +321,7 @@ func sensitivity(ev *Evaluator, sp *space.Space, names []string, levels map[stri
 				if err != nil {
 					return nil, err
 				}
-				if !contains(drawn, n) {
+				if !slices.Contains(drawn, n) {
 					continue // does not apply at this base
 				}
 				cs, probes = append(cs, c), append(probes, probe{bi, n})
@@ -378,7 +379,7 @@ func groups(cs []space.Config, es []Eval, reroll []string) Expected {
 	for i, c := range cs {
 		var parts []string
 		for _, k := range sortedKeys(c.Params) {
-			if !contains(reroll, k) {
+			if !slices.Contains(reroll, k) {
 				parts = append(parts, k+"="+c.Params[k])
 			}
 		}
@@ -402,7 +403,7 @@ func groups(cs []space.Config, es []Eval, reroll []string) Expected {
 	for i, c := range cs {
 		var parts []string
 		for _, k := range sortedKeys(c.Params) {
-			if !contains(reroll, k) {
+			if !slices.Contains(reroll, k) {
 				parts = append(parts, k+"="+c.Params[k])
 			}
 		}
@@ -520,15 +521,6 @@ func with(base, over map[string]string) map[string]string {
 		m[k] = v
 	}
 	return m
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // uniform draws every parameter uniformly (a space.Suggester).

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -192,7 +193,7 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case *confirm < 0:
 		return usagef("--confirm %d: must be >= 0", *confirm)
 	}
-	if !contains(tuner.Samplers, *sampler) {
+	if !slices.Contains(tuner.Samplers, *sampler) {
 		return usagef("--sampler %q: must be one of %s", *sampler, strings.Join(tuner.Samplers, ", "))
 	}
 
@@ -314,15 +315,6 @@ func summarize(dbPath, study string, stdout, stderr io.Writer) error {
 	writeBestTable(stdout, ls, best, baseline)
 	fmt.Fprintf(stderr, "autotune: export it with: autotune best --db %s --export flags.sh\n", dbPath)
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // minFreeDisk is the free space a trial needs: vLLM's server log, the benchmark log and JSON, and the database
