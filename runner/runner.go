@@ -124,6 +124,12 @@ const (
 	benchCrash            // died or turned unhealthy during the benchmark: out of memory, or a crash
 )
 
+// Files are where Run writes a trial's server log, benchmark log and benchmark JSON in the trial folder dir,
+// so that a caller can say where to look while the trial still runs.
+func Files(dir string) (serverLog, benchLog, benchJSON string) {
+	return filepath.Join(dir, "server.log"), filepath.Join(dir, "bench.log"), filepath.Join(dir, benchJSONName)
+}
+
 // Run runs one trial: checks, start, readiness, benchmark, stop, release, classification (see the package
 // doc). It never panics; every failure is a Class with a one-line Message and the log lines that prove it. The
 // server is stopped on every path, a cancelled ctx included (the result is then Interrupted).
@@ -152,9 +158,7 @@ func (r *Runner) Run(ctx context.Context, t Trial) (res Result) {
 	}
 	res.ServeArgv = r.serveArgv(model, t.Args)
 	res.BenchArgv = r.benchArgv(w, t.Dir)
-	res.ServerLog = filepath.Join(t.Dir, "server.log")
-	res.BenchLog = filepath.Join(t.Dir, "bench.log")
-	res.BenchJSON = filepath.Join(t.Dir, benchJSONName)
+	res.ServerLog, res.BenchLog, res.BenchJSON = Files(t.Dir)
 
 	v := r.run(ctx, &t, w, &res)
 

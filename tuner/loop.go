@@ -283,6 +283,8 @@ func (t *Tuner) runOne(ctx context.Context, finishedBefore int) (outcome, error)
 		return outcome{duplicate: true, evidence: true}, nil
 	}
 
+	// Where its logs go, so that `autotune show` of the running trial can point at them.
+	rec.ServerLog, rec.BenchLog, rec.BenchPath = runner.Files(t.trialDir(number))
 	if err := t.db.PutTrial(rec); err != nil {
 		return outcome{}, t.failTrial(id, err)
 	}
