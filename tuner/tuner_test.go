@@ -3,6 +3,8 @@ package tuner
 import (
 	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -323,5 +325,37 @@ func TestTimeBudget(t *testing.T) {
 	}
 	if !strings.Contains(sum.Stopped, "time budget") {
 		t.Errorf("stopped = %q, want a time-budget reason", sum.Stopped)
+	}
+}
+
+// A running trial's record already says where its logs go, so that `autotune show` can point at them.
+func TestRunningTrialKnowsItsLogs(t *testing.T) {
+	db := openDB(t)
+	opts := testOptions(t, 2)
+	var seen []store.Trial
+	r := &fakeRunner{fn: func(ctx context.Context, tr runner.Trial, call int) runner.Result {
+		recs, err := db.Trials(1)
+		if err != nil {
+			t.Error(err)
+		}
+		for _, rec := range recs {
+			if rec.State == store.StateRunning {
+				seen = append(seen, rec)
+			}
+		}
+		return smooth(ctx, tr, call)
+	}}
+	if _, err := New(db, r, newFakeSpace(), opts).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2 {
+		t.Fatalf("saw %d running records, want one per trial", len(seen))
+	}
+	for _, rec := range seen {
+		dir := filepath.Join(opts.WorkDir, fmt.Sprintf("trial-%04d", rec.Number))
+		if rec.ServerLog != filepath.Join(dir, "server.log") || rec.BenchLog != filepath.Join(dir, "bench.log") ||
+			rec.BenchPath != filepath.Join(dir, "bench.json") {
+			t.Errorf("running trial %d: logs %q, %q, %q; want them in %s", rec.Number, rec.ServerLog, rec.BenchLog, rec.BenchPath, dir)
+		}
 	}
 }
