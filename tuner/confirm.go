@@ -92,27 +92,24 @@ func confirmSlots(confirm, n int) int {
 	return min(confirm, n/confirmShare)
 }
 
-// repeatOf chooses the config to measure again in the confirmation phase: among the `top` best feasible
-// candidates, the one measured fewest times (the better one on a tie), if it was measured only once. It
-// returns false when the top candidates all have two measurements: then the study goes on searching.
+// repeatOf chooses the config to measure again in the confirmation phase: the best of the `top` best feasible
+// candidates that was measured only once. It returns false when they all have two measurements: then the study
+// goes on searching.
 func repeatOf(recs []store.Trial, top int) (store.Trial, bool) {
-	var pick *Candidate
 	cs := Candidates(recs)
 	for i := 0; i < len(cs) && i < top && cs[i].Feasible; i++ {
-		if len(cs[i].Trials) < 2 && (pick == nil || len(cs[i].Trials) < len(pick.Trials)) {
-			pick = &cs[i]
+		if len(cs[i].Trials) == 1 {
+			return cs[i].Trials[0], true
 		}
 	}
-	if pick == nil {
-		return store.Trial{}, false
-	}
-	return pick.Trials[0], true
+	return store.Trial{}, false
 }
 
 // repeatPrefix starts the label of a trial that re-measures an earlier one.
 const repeatPrefix = "repeat of #"
 
-func isRepeat(label string) bool { return strings.HasPrefix(label, repeatPrefix) }
+// IsRepeat reports whether a trial label marks a confirmation run (a re-measurement of an earlier trial).
+func IsRepeat(label string) bool { return strings.HasPrefix(label, repeatPrefix) }
 
 // queueRepeat enqueues a re-measurement of one of the best configs when the study has reached its last
 // confirmSlots trials and nothing else is queued.

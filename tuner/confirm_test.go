@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/autotune/autotune/runner"
@@ -98,9 +99,14 @@ func TestConfirmationPhase(t *testing.T) {
 	r := &fakeRunner{fn: noisy}
 	opts := testOptions(t, 24)
 	opts.Confirm = 3
+	var progress strings.Builder
+	opts.Progress = &progress
 	sum, err := New(db, r, sp, opts).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if n := strings.Count(progress.String(), ", to confirm it) "); n != 3 {
+		t.Errorf("progress names %d confirmation runs, want 3:\n%s", n, progress.String())
 	}
 	if sum.Finished != 24 {
 		t.Fatalf("finished %d, want 24", sum.Finished)
@@ -114,11 +120,11 @@ func TestConfirmationPhase(t *testing.T) {
 	for _, rec := range recs {
 		if rec.State == store.StateComplete && rec.DuplicateOf == nil {
 			counted++
-			if counted > 21 && !isRepeat(rec.Label) {
+			if counted > 21 && !IsRepeat(rec.Label) {
 				t.Errorf("counted trial %d (trial #%d, %q) is not a repeat", counted, rec.Number, rec.Label)
 			}
 		}
-		if isRepeat(rec.Label) {
+		if IsRepeat(rec.Label) {
 			repeats = append(repeats, rec)
 		}
 	}
@@ -144,7 +150,7 @@ func TestConfirmationPhase(t *testing.T) {
 	// The repeated configs were the top three before the confirmation phase.
 	var before []store.Trial
 	for _, rec := range recs {
-		if !isRepeat(rec.Label) {
+		if !IsRepeat(rec.Label) {
 			before = append(before, rec)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/c-bata/goptuna"
@@ -265,7 +266,7 @@ func (t *Tuner) runOne(ctx context.Context, finishedBefore int) (outcome, error)
 	// confirmation phase) exist to measure it again.
 	if prev, ok, err := t.measured(rec.ConfigKey, id); err != nil {
 		return outcome{}, err
-	} else if ok && prev.Objective != nil && !isRepeat(cfg.Label) {
+	} else if ok && prev.Objective != nil && !IsRepeat(cfg.Label) {
 		n := prev.Number
 		rec.DuplicateOf = &n
 		rec.State = store.StateComplete
@@ -311,7 +312,11 @@ func (t *Tuner) runOne(ctx context.Context, finishedBefore int) (outcome, error)
 		if err := t.requeue(id, cfg.Label, number); err != nil {
 			return outcome{}, err
 		}
-		fmt.Fprintf(t.opts.Progress, "trial %d: interrupted; its config runs first when the study resumes\n", number)
+		if IsRepeat(cfg.Label) {
+			fmt.Fprintf(t.opts.Progress, "trial %d: interrupted; the confirmation runs choose again when the study resumes\n", number)
+		} else {
+			fmt.Fprintf(t.opts.Progress, "trial %d: interrupted; its config runs first when the study resumes\n", number)
+		}
 		out.interrupted = true
 		return out, nil
 	case !score.Evidence:
@@ -334,12 +339,12 @@ func (t *Tuner) runOne(ctx context.Context, finishedBefore int) (outcome, error)
 	return out, nil
 }
 
-func isRetry(label string) bool { return len(label) >= 9 && label[:9] == "retry of " }
+func isRetry(label string) bool { return strings.HasPrefix(label, "retry of ") }
 
 // requeue enqueues the params of trial id to run again, first. A repeat is not requeued: the confirmation
 // phase chooses what to re-measure afresh before every trial.
 func (t *Tuner) requeue(id int, label string, number int) error {
-	if isRepeat(label) {
+	if IsRepeat(label) {
 		return nil
 	}
 	ft, err := t.db.Storage.GetTrial(id)

@@ -26,7 +26,7 @@ func (t *Tuner) progress(rec store.Trial, res runner.Result, finishedBefore int)
 	if len(flags) > 90 {
 		flags = flags[:87] + "..."
 	}
-	if isRepeat(rec.Label) {
+	if IsRepeat(rec.Label) {
 		fmt.Fprintf(&b, "(%s, to confirm it) ", rec.Label)
 	}
 	b.WriteString(flags)
@@ -43,7 +43,7 @@ func (t *Tuner) progress(rec store.Trial, res runner.Result, finishedBefore int)
 		fmt.Fprintf(&b, " | infeasible: %s", rec.Violation)
 	}
 	switch {
-	case rec.State == store.StateFailed && isRepeat(rec.Label):
+	case rec.State == store.StateFailed && IsRepeat(rec.Label):
 		b.WriteString(" (not counted)")
 	case rec.State == store.StateFailed:
 		b.WriteString(" (not counted; will retry)")

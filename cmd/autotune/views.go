@@ -201,7 +201,7 @@ func number(m map[string]any, key string) *float64 {
 
 // verdict is a short word on a trial for tables; a confirmation run says which trial it repeats.
 func (v trialView) verdict() string {
-	if strings.HasPrefix(v.Label, "repeat of #") && v.State == "complete" {
+	if tuner.IsRepeat(v.Label) && v.State == "complete" {
 		return v.outcome() + ", " + v.Label
 	}
 	return v.outcome()
@@ -265,13 +265,13 @@ func (ls *loadedStudy) bestAndBaseline() (best, baseline *trialView) {
 	if len(c.Trials) == 1 {
 		return best, baseline
 	}
-	mean, meanTPOT := 0.0, 0.0
+	// A feasible trial's objective is its throughput, so the candidate's mean is the mean throughput.
+	mean, meanTPOT := c.Mean, 0.0
 	n := float64(len(c.Trials))
 	for _, tr := range c.Trials {
 		v := byNumber[tr.Number]
 		best.Measurements = append(best.Measurements, measurementView{Number: v.Number, OutputThroughput: *v.OutputThroughput,
 			P99TPOTms: v.P99TPOTms, P99TTFTms: v.P99TTFTms})
-		mean += *v.OutputThroughput / n
 		best.P99TPOTms = maxPtr(best.P99TPOTms, v.P99TPOTms)
 		best.P99TTFTms = maxPtr(best.P99TTFTms, v.P99TTFTms)
 		if v.MeanTPOTms != nil && meanTPOT >= 0 {
@@ -303,26 +303,32 @@ func maxPtr(a, b *float64) *float64 {
 	return a
 }
 
-// trialsText names the trials behind a view in prose: "trial 12", or "trials 12 and 38".
-func (v trialView) trialsText() string {
+// numbers are the trial numbers behind a view, formatted: its own, or every measurement's.
+func (v trialView) numbers(format string) []string {
 	if len(v.Measurements) < 2 {
-		return fmt.Sprintf("trial %d", v.Number)
+		return []string{fmt.Sprintf(format, v.Number)}
 	}
 	var ns []string
 	for _, m := range v.Measurements {
-		ns = append(ns, fmt.Sprint(m.Number))
+		ns = append(ns, fmt.Sprintf(format, m.Number))
+	}
+	return ns
+}
+
+// trialsText names the trials behind a view in prose: "trial 12", or "trials 12 and 38".
+func (v trialView) trialsText() string {
+	ns := v.numbers("%d")
+	if len(ns) == 1 {
+		return "trial " + ns[0]
 	}
 	return fmt.Sprintf("trials %s and %s", strings.Join(ns[:len(ns)-1], ", "), ns[len(ns)-1])
 }
 
 // measuredText says which trials a view's numbers come from: "#12", or "#12, #38: mean".
 func (v trialView) measuredText() string {
-	if len(v.Measurements) < 2 {
-		return fmt.Sprintf("#%d", v.Number)
-	}
-	var ns []string
-	for _, m := range v.Measurements {
-		ns = append(ns, fmt.Sprintf("#%d", m.Number))
+	ns := v.numbers("#%d")
+	if len(ns) == 1 {
+		return ns[0]
 	}
 	return strings.Join(ns, ", ") + ": mean"
 }
