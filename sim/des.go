@@ -353,10 +353,19 @@ func simulate(e *Engine, mem MemPlan, w Workload, noise float64, rng *rand.Rand)
 			counts = append(counts, k)
 		}
 		if len(scheduled) == 0 {
-			// Nothing fits (KV exhausted by a single request): fail the head of the queue.
-			if len(waiting) > 0 {
+			// Nothing fits (KV exhausted by a single request): fail the head of the queue. planMemory makes the
+			// cache hold at least one max-length request, so with nothing waiting this cannot happen; if it ever
+			// did, failing the stuck running request keeps the loop making progress instead of spinning.
+			switch {
+			case len(waiting) > 0:
 				r := waiting[0]
 				waiting = waiting[1:]
+				fail(r, now, "Bad Request")
+			case len(running) > 0:
+				r := running[0]
+				running = running[1:]
+				freeBlocks += r.blocks
+				r.blocks = 0
 				fail(r, now, "Bad Request")
 			}
 			continue
