@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -46,7 +45,7 @@ func runBest(args []string, stdout, stderr io.Writer) error {
 	}
 	if *export != "" {
 		script := exportScript(ls, best, baseline, time.Now())
-		if err := os.WriteFile(*export, []byte(script), 0o755); err != nil {
+		if err := writeExecutable(*export, script); err != nil {
 			return fmt.Errorf("--export %s: %w", *export, err)
 		}
 		fmt.Fprintf(stderr, "wrote %s: vllm serve with the flags of %s\n", *export, best.trialsText())

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -88,4 +90,29 @@ func orUnknown(s string) string {
 		return "(unknown)"
 	}
 	return s
+}
+
+// writeExecutable replaces the file at path with an executable (0755) one holding text. It writes a temporary
+// file next to it and renames it over: os.WriteFile's mode applies only to a new file, so a re-export over an
+// existing non-executable flags.sh would stay non-executable, and a crash mid-write would leave half a script.
+func writeExecutable(path, text string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.WriteString(text)
+	if err == nil {
+		err = f.Chmod(0o755)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }

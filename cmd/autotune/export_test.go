@@ -99,3 +99,30 @@ func TestBestRanksByMean(t *testing.T) {
 		t.Errorf("a repeat's verdict is %q", got)
 	}
 }
+
+// A re-export replaces an existing script with an executable one: os.WriteFile would keep the old file's mode.
+func TestWriteExecutableReplaces(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "flags.sh")
+	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeExecutable(path, "#!/usr/bin/env bash\n"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o755 {
+		t.Errorf("mode %v, want 0755", st.Mode().Perm())
+	}
+	if data, _ := os.ReadFile(path); string(data) != "#!/usr/bin/env bash\n" {
+		t.Errorf("content %q", data)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".flags.sh.*")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+	if err := writeExecutable(filepath.Join(path, "sub", "x.sh"), "x"); err == nil {
+		t.Errorf("writing under a file: no error")
+	}
+}

@@ -225,7 +225,7 @@ func (v trialView) outcome() string {
 	return v.State
 }
 
-// flagsText is the trial's flags for people.
+// flagsText is the trial's flags for people, quoted so that they paste into a shell.
 func (v trialView) flagsText() string {
 	if v.Label == "baseline" {
 		return "(vLLM defaults)"
@@ -233,7 +233,7 @@ func (v trialView) flagsText() string {
 	if len(v.Args) == 0 {
 		return "(no flags)"
 	}
-	return strings.Join(v.Args, " ")
+	return shellJoin(v.Args)
 }
 
 // bestAndBaseline finds the best feasible config (tuner.Best: the highest mean throughput over its
