@@ -122,6 +122,27 @@ func TestStudyAgainstFakeVLLM(t *testing.T) {
 			t.Errorf("script header lacks %q:\n%s", s, text)
 		}
 	}
+	// show N: the command line and where the logs are, as text and JSON; a trial that does not exist is bad input.
+	code, showOut, errs := cli(t, "show", "1", "--db", db)
+	if code != 0 || !strings.Contains(showOut, "command:") || !strings.Contains(showOut, "server log:") {
+		t.Errorf("show 1: exit %d, stdout:\n%s\nstderr: %s", code, showOut, errs)
+	}
+	code, showOut, _ = cli(t, "show", "1", "--db", db, "--format", "json")
+	var shown struct {
+		Number    int      `json:"number"`
+		Simulated *bool    `json:"simulated"`
+		ServeArgv []string `json:"serve_argv"`
+		ServerLog string   `json:"server_log"`
+	}
+	if err := json.Unmarshal([]byte(showOut), &shown); err != nil || code != 0 {
+		t.Fatalf("show 1 --format json: exit %d, %v\n%s", code, err, showOut)
+	}
+	if shown.Number != 1 || shown.Simulated == nil || *shown.Simulated || len(shown.ServeArgv) == 0 || shown.ServerLog == "" {
+		t.Errorf("show 1 --format json = %+v, want trial 1 with simulated=false, its command and its log", shown)
+	}
+	if code, _, errs := cli(t, "show", "99", "--db", db); code != 2 || !strings.Contains(errs, "trial 99") {
+		t.Errorf("show 99: exit %d, stderr %q; want 2 naming the trial", code, errs)
+	}
 }
 
 func TestShellQuoteSurvivesBash(t *testing.T) {

@@ -152,7 +152,7 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlagSet("run", stderr)
 	trials := fs.Int("trials", 40, "finished trials the study should have, counting earlier runs")
 	dbPath := fs.String("db", "tuning.db", "study database (SQLite); rerunning with the same --db resumes")
-	workDir := fs.String("workdir", "", "where trial logs and benchmark JSON go (default: next to --db, in <db>.trials)")
+	workDir := fs.String("workdir", "", "where trial logs and benchmark JSON go (default: next to --db, named like it with .trials: tuning.db -> tuning.trials)")
 	studyName := fs.String("study", "default", "study name inside --db")
 	sampler := fs.String("sampler", "tpe", "search algorithm: tpe, random or grid")
 	seed := fs.Int64("seed", 1, "random seed of the sampler (stored with the study)")

@@ -134,6 +134,7 @@ func runShow(args []string, stdout io.Writer) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
 			trialView
+			Simulated bool           `json:"simulated"` // the study ran on the simulator: nothing here was measured
 			ServeArgv []string       `json:"serve_argv"`
 			BenchArgv []string       `json:"bench_argv"`
 			Metrics   map[string]any `json:"metrics"`
@@ -141,7 +142,7 @@ func runShow(args []string, stdout io.Writer) error {
 			ServerLog string         `json:"server_log"`
 			BenchLog  string         `json:"bench_log"`
 			BenchJSON string         `json:"bench_json"`
-		}{*t, t.rec.ServeArgv, t.rec.BenchArgv, t.metrics, t.rec.LogTail, t.rec.ServerLog, t.rec.BenchLog, t.rec.BenchPath})
+		}{*t, ls.view.Simulated, t.rec.ServeArgv, t.rec.BenchArgv, t.metrics, t.rec.LogTail, t.rec.ServerLog, t.rec.BenchLog, t.rec.BenchPath})
 	}
 	writeShow(stdout, ls, t)
 	return nil
