@@ -144,7 +144,7 @@ func (r *Runner) benchOnce(ctx context.Context, srv *proc, res *Result, attempt 
 			benchJSONName, prevErr)
 	}
 	t0 := time.Now()
-	bp, err := startProc(res.BenchArgv, r.opts.Env, f)
+	bp, err := startProc(res.BenchArgv, r.opts.Env, f, f)
 	f.Close()
 	if err != nil {
 		run.startErr = err

@@ -320,9 +320,12 @@ func fakeHolder(args []string) int {
 }
 
 func fakeSMI(args []string) int {
-	if os.Getenv("RUNNER_FAKE_SMI") == "fail" {
+	switch os.Getenv("RUNNER_FAKE_SMI") {
+	case "fail":
 		fmt.Fprintln(os.Stderr, "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.")
 		return 9
+	case "warn": // a warning on stderr, the answer on stdout
+		fmt.Fprintln(os.Stderr, "WARNING: infoROM is corrupted at gpu 0000:00:04.0")
 	}
 	if strings.Join(args, " ") != strings.Join(smiQuery, " ") {
 		fmt.Fprintln(os.Stderr, "unexpected query", args)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // smiQuery is the nvidia-smi query of reference §16 / issue 3: one CSV line per GPU, memory in MiB.
@@ -17,7 +18,7 @@ var smiQuery = []string{"--query-gpu=name,compute_cap,memory.total,memory.used",
 // ("[N/A]") is -1.
 func (r *Runner) queryGPUs(ctx context.Context) ([]GPU, error) {
 	argv := append(append([]string{}, r.opts.NvidiaSMI...), smiQuery...)
-	out, err := r.capture(ctx, argv, r.smiTimeout)
+	out, _, err := r.capture(ctx, argv, r.smiTimeout) // stdout only: nvidia-smi may warn on stderr
 	if err != nil {
 		return nil, err
 	}
@@ -109,14 +110,15 @@ func (r *Runner) checkGPU(ctx context.Context) error {
 }
 
 // capture runs a short command (nvidia-smi, vllm --version, python) in its own process group with the
-// Options environment and returns its combined output. It fails when the command cannot start, exits non-zero
-// or outlives timeout or ctx; the error names the command.
-func (r *Runner) capture(ctx context.Context, argv []string, timeout time.Duration) ([]byte, error) {
-	var buf bytes.Buffer // stdout and stderr share it: os/exec then serializes the writes
+// Options environment and returns its standard output and standard error, kept apart so that a warning on
+// stderr never reaches a parser of stdout. It fails when the command cannot start, exits non-zero or outlives
+// timeout or ctx; the error names the command and quotes the last line it printed (stderr first).
+func (r *Runner) capture(ctx context.Context, argv []string, timeout time.Duration) (stdout, stderr []byte, err error) {
+	var outBuf, errBuf bytes.Buffer
 	name := strings.Join(argv, " ")
-	p, err := startProc(argv, r.opts.Env, &buf)
+	p, err := startProc(argv, r.opts.Env, &outBuf, &errBuf)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
 	t := time.NewTimer(timeout)
 	defer t.Stop()
@@ -131,17 +133,21 @@ func (r *Runner) capture(ctx context.Context, argv []string, timeout time.Durati
 	_ = terminate(p, 0, time.Now().Add(5*time.Second))
 	select {
 	case <-p.reaped:
-	default: // stuck in the kernel even after SIGKILL: its output may still be written to, so leave buf alone
-		return nil, fmt.Errorf("%s: did not exit after SIGKILL", name)
+	default: // stuck in the kernel even after SIGKILL: its output may still be written to, so leave the buffers alone
+		return nil, nil, fmt.Errorf("%s: did not exit after SIGKILL", name)
 	}
-	out := buf.Bytes()
+	stdout, stderr = outBuf.Bytes(), errBuf.Bytes()
 	if why != nil {
-		return out, fmt.Errorf("%s: %w", name, why)
+		return stdout, stderr, fmt.Errorf("%s: %w", name, why)
 	}
 	if p.state == nil || !p.state.Success() {
-		return out, fmt.Errorf("%s: %w: %s", name, &exitStatusError{p.exitText()}, lastLine(out))
+		last := lastLine(stderr)
+		if last == "" {
+			last = lastLine(stdout)
+		}
+		return stdout, stderr, fmt.Errorf("%s: %w: %s", name, &exitStatusError{p.exitText()}, last)
 	}
-	return out, nil
+	return stdout, stderr, nil
 }
 
 // exitStatusError is a command that ran and failed, as opposed to one that could not run.
@@ -155,9 +161,13 @@ func lastLine(out []byte) string {
 	return clip(strings.TrimSpace(lines[len(lines)-1]), 300)
 }
 
+// clip cuts s to at most n bytes, at a character boundary, and marks the cut.
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // minHelpFlags is how many flags a full `vllm serve` help lists at least. vLLM 0.10.2 reads --help=all as a
@@ -35,7 +36,7 @@ func (r *Runner) Probe(ctx context.Context) (Probe, error) {
 		r.busyGPUs(gpus) // the first look gives the idle baselines
 	}
 
-	if out, err := r.capture(ctx, r.vllmArgv("--version"), r.vllmTimeout); err != nil {
+	if out, err := r.captureAll(ctx, r.vllmArgv("--version"), r.vllmTimeout); err != nil {
 		errs = append(errs, fmt.Errorf("probe vLLM version: %w", err))
 	} else if p.VLLMVersion = parseVersion(out); p.VLLMVersion == "" {
 		errs = append(errs, fmt.Errorf("probe vLLM version: %s printed no version: %q",
@@ -44,9 +45,16 @@ func (r *Runner) Probe(ctx context.Context) (Probe, error) {
 
 	p.ServeHelp, p.ServeFlags = r.serveHelp(ctx)
 
-	_, err := r.capture(ctx, append(append([]string{}, r.python()...), "-c", "import arctic_inference"), r.smiTimeout)
+	_, _, err := r.capture(ctx, append(append([]string{}, r.python()...), "-c", "import arctic_inference"), r.smiTimeout)
 	p.Packages = map[string]bool{"arctic-inference": err == nil}
 	return p, errors.Join(errs...)
+}
+
+// captureAll is capture with stdout and stderr together, for vLLM's own output: which stream a version or a
+// help text goes to is not something the probes should depend on.
+func (r *Runner) captureAll(ctx context.Context, argv []string, timeout time.Duration) ([]byte, error) {
+	stdout, stderr, err := r.capture(ctx, argv, timeout)
+	return append(stdout, stderr...), err
 }
 
 func (r *Runner) vllmArgv(args ...string) []string {
@@ -56,12 +64,12 @@ func (r *Runner) vllmArgv(args ...string) []string {
 // serveHelp reads `vllm serve --help=all`, and `vllm serve --help` when that fails or lists few flags; it keeps
 // the answer that lists more flags. Both failing gives "", nil.
 func (r *Runner) serveHelp(ctx context.Context) (string, map[string]bool) {
-	all, errAll := r.capture(ctx, r.vllmArgv("serve", "--help=all"), r.vllmTimeout)
+	all, errAll := r.captureAll(ctx, r.vllmArgv("serve", "--help=all"), r.vllmTimeout)
 	flagsAll := parseFlags(all)
 	if errAll == nil && len(flagsAll) >= minHelpFlags {
 		return string(all), flagsAll
 	}
-	plain, errPlain := r.capture(ctx, r.vllmArgv("serve", "--help"), r.vllmTimeout)
+	plain, errPlain := r.captureAll(ctx, r.vllmArgv("serve", "--help"), r.vllmTimeout)
 	flagsPlain := parseFlags(plain)
 	switch {
 	case errPlain == nil && (errAll != nil || len(flagsPlain) > len(flagsAll)):

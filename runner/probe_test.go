@@ -130,3 +130,25 @@ func TestDefaultPython(t *testing.T) {
 		t.Errorf("python() = %v", got)
 	}
 }
+
+// nvidia-smi's warnings go to stderr and must not reach the CSV parser: the GPU is still read.
+func TestProbeIgnoresSMIWarnings(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, "RUNNER_FAKE_SMI=warn")
+	p, err := f.runner().Probe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.GPUs) != 1 || p.GPUs[0].Name != "Tesla T4" {
+		t.Errorf("GPUs %+v, want the one T4", p.GPUs)
+	}
+}
+
+func TestClipKeepsCharacters(t *testing.T) {
+	if got := clip("ééééé", 3); got != "é…" {
+		t.Errorf("clip = %q, want %q", got, "é…")
+	}
+	if got := clip("abc", 3); got != "abc" {
+		t.Errorf("clip = %q", got)
+	}
+}

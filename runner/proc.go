@@ -32,14 +32,17 @@ type proc struct {
 	reap     chan struct{} // closed by release: the leader may be reaped now
 	reaped   chan struct{} // closed once cmd.Wait has returned
 	reapOnce sync.Once
-	state    *os.ProcessState // valid once reaped is closed
-	waitErr  error            // valid once reaped is closed
+	// beforeReap, when set, runs once in release, before the leader may be reaped (see Trial.OnStop).
+	beforeReap func()
+	state      *os.ProcessState // valid once reaped is closed
+	waitErr    error            // valid once reaped is closed
 }
 
 // startProc starts argv as the leader of a new process group with SIGKILL as its parent-death signal, the given
-// environment (nil means an empty one: the environment is never inherited implicitly) and stdout and stderr both
-// going to out. An *os.File is handed to the child directly, so no pipe can keep Wait waiting on grandchildren.
-func startProc(argv, env []string, out io.Writer) (*proc, error) {
+// environment (nil means an empty one: the environment is never inherited implicitly) and the given stdout and
+// stderr (the same writer for a log). An *os.File is handed to the child directly, so no pipe can keep Wait
+// waiting on grandchildren.
+func startProc(argv, env []string, stdout, stderr io.Writer) (*proc, error) {
 	if len(argv) == 0 || argv[0] == "" {
 		return nil, errors.New("empty command")
 	}
@@ -51,7 +54,7 @@ func startProc(argv, env []string, out io.Writer) (*proc, error) {
 		env = []string{}
 	}
 	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.WaitDelay = time.Second // bounds Wait on pipes a grandchild still holds (only when out is not a file)
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setpgid:   true,            // vLLM forks an engine core: signal the whole group
@@ -101,7 +104,12 @@ func (p *proc) supervise(cmd *exec.Cmd, startErr chan<- error) {
 // release lets the leader be reaped once it has exited, and waits up to d for that. Call it only after the
 // group has been swept (see terminate): from then on the group ID may be reused.
 func (p *proc) release(d time.Duration) {
-	p.reapOnce.Do(func() { close(p.reap) })
+	p.reapOnce.Do(func() {
+		if p.beforeReap != nil {
+			p.beforeReap()
+		}
+		close(p.reap)
+	})
 	select {
 	case <-p.reaped:
 	case <-time.After(d):

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"time"
 )
@@ -78,8 +79,7 @@ func setDefault(d *time.Duration, v time.Duration) {
 // (IgnoreEOS included, which a partly filled Workload keeps as given).
 func (w Workload) withDefaults() Workload {
 	d := DefaultWorkload()
-	if w.Model == "" && w.Tokenizer == "" && w.Backend == "" && w.NumPrompts == 0 && w.MaxConcurrency == 0 &&
-		w.InputLen == 0 && w.OutputLen == 0 && !w.IgnoreEOS && len(w.ExtraArgs) == 0 {
+	if reflect.ValueOf(w).IsZero() { // every field unset, IgnoreEOS included
 		return d
 	}
 	str := func(s *string, v string) {

@@ -118,16 +118,26 @@ func wantClass(t *testing.T, res Result, want Class) {
 func TestRunSuccess(t *testing.T) {
 	t.Parallel()
 	f := newFake(t)
-	var started []Process
+	var started, stopped []Process
+	leaderUnreaped := false
 	tr := f.trial([]string{"--fake-ready-after", "200ms", "--fake-hold", "2000", "--fake-self-mem", "500",
 		"--max-num-seqs", "64"})
 	tr.OnStart = func(p Process) { started = append(started, p) }
+	tr.OnStop = func(p Process) {
+		stopped = append(stopped, p)
+		// The group ID must still be ours: the leader is a zombie, not yet reaped.
+		st, err := readStat(p.PID)
+		leaderUnreaped = err == nil && st.state == 'Z'
+	}
 	res := f.runner().Run(context.Background(), tr)
 	wantClass(t, res, OK)
 	f.assertClean(res)
 
 	if len(started) != 1 || started[0] != res.Process {
 		t.Fatalf("OnStart got %v, Result.Process %v", started, res.Process)
+	}
+	if len(stopped) != 1 || stopped[0] != res.Process || !leaderUnreaped {
+		t.Errorf("OnStop got %v (leader unreaped then: %v), want %v once, before the reap", stopped, leaderUnreaped, res.Process)
 	}
 	p := res.Process
 	if p.PID <= 0 || p.PGID != p.PID || p.StartTicks == 0 || p.Host != "127.0.0.1" || p.Port != f.port || len(p.Token) != 32 {
@@ -181,6 +191,13 @@ func TestBenchArgv(t *testing.T) {
 	got2 := (Workload{Model: "m", NumPrompts: 10}).withDefaults()
 	if got2.Tokenizer != "m" || got2.NumPrompts != 10 || got2.MaxConcurrency != 50 || got2.IgnoreEOS {
 		t.Errorf("partial workload = %+v", got2)
+	}
+	// Every field counts as set, not only some: these were once replaced by the whole default.
+	if got := (Workload{RequestRate: "10"}).withDefaults(); got.RequestRate != "10" || got.IgnoreEOS {
+		t.Errorf("request rate only: %+v", got)
+	}
+	if got := (Workload{Endpoint: "/chat/completions"}).withDefaults(); got.Endpoint != "/chat/completions" || got.Model != "Qwen/Qwen2.5-0.5B" {
+		t.Errorf("endpoint only: %+v", got)
 	}
 }
 

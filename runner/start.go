@@ -51,12 +51,16 @@ func (r *Runner) startServer(t *Trial, res *Result) (*proc, error) {
 	}
 	defer f.Close() // the child has its own descriptor
 	token := newToken()
-	srv, err := startProc(res.ServeArgv, r.serverEnv(t.Env, token), f)
+	srv, err := startProc(res.ServeArgv, r.serverEnv(t.Env, token), f, f)
 	if err != nil {
 		return nil, fmt.Errorf("start vllm serve: %w", err)
 	}
 	res.Process = Process{PID: srv.pid, PGID: srv.pid, StartTicks: srv.ticks, Host: r.opts.Host,
 		Port: r.opts.Port, Token: token}
+	if t.OnStop != nil {
+		p := res.Process
+		srv.beforeReap = func() { t.OnStop(p) }
+	}
 	return srv, nil
 }
 

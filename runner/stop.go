@@ -30,7 +30,9 @@ func terminate(p *proc, grace time.Duration, deadline time.Time) error {
 		t.Stop()
 	}
 	err := sweep(pgid, deadline)
-	if p.hasExited() {
+	// An empty group (err == nil) means the leader has exited too, even if its supervisor has not noticed yet:
+	// wait for the reap, so that callers read its real exit status.
+	if err == nil || p.hasExited() {
 		p.release(5 * time.Second)
 	} else {
 		p.release(0) // still running after SIGKILL (stuck in the kernel?): let it be reaped whenever it exits

@@ -156,20 +156,23 @@ func (s *serverSet) killAll() {
 // isSimChild reports whether this process is the simulator (`autotune sim ...`), which handles its own signals.
 func isSimChild(args []string) bool { return len(args) > 0 && args[0] == "sim" }
 
-// trackingRunner records the process group of each server while its trial runs, for the second Ctrl-C.
+// trackingRunner records the process group of each server from its start until the runner is about to reap it
+// (after that its ID may be reused by processes we did not start), for the second Ctrl-C.
 type trackingRunner struct{ inner tuner.Runner }
 
 func (r trackingRunner) Run(ctx context.Context, t runner.Trial) runner.Result {
-	var started runner.Process
-	onStart := t.OnStart
+	onStart, onStop := t.OnStart, t.OnStop
 	t.OnStart = func(p runner.Process) {
-		started = p
 		servers.add(p)
 		if onStart != nil {
 			onStart(p)
 		}
 	}
-	res := r.inner.Run(ctx, t)
-	servers.remove(started)
-	return res
+	t.OnStop = func(p runner.Process) {
+		servers.remove(p)
+		if onStop != nil {
+			onStop(p)
+		}
+	}
+	return r.inner.Run(ctx, t)
 }
