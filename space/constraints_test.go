@@ -195,6 +195,21 @@ func TestSampleRepairs(t *testing.T) {
 		t.Errorf("default budget 2048 < max_num_seqs 4096: Params %v, want the budget set to 4096", c.Params)
 	}
 
+	// A budget the space file fixed is never repaired: the batch size gives way instead.
+	sf, err = Parse("space.yaml", []byte("params:\n  max_num_seqs: {choices: [default, 4096]}\n  max_num_batched_tokens: {fix: 1024}\n"), tesla("0.15.1"), DefaultWorkload())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sfBase, _ = sf.defaultAssignment(nil)
+	c, err = sf.Sample(&fixedSuggester{values: with(map[string]string{"max_num_seqs": "4096"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Params["max_num_batched_tokens"] != "1024" || !contains(c.Args, "--max-num-batched-tokens", "1024") ||
+		c.Params["max_num_seqs"] != "1024" || !contains(c.Args, "--max-num-seqs", "1024") {
+		t.Errorf("Params %v Args %q: want the fixed budget 1024 kept and max_num_seqs lowered to it", c.Params, c.Args)
+	}
+
 	// With LoRA (a fixed flag from a space file) and speculation, the budget covers seqs x (k+1).
 	sf, err = Parse("space.yaml", []byte("params:\n  lora: {flag: --enable-lora, render: switch, fix: \"on\"}\n"), tesla("0.15.1"), DefaultWorkload())
 	if err != nil {

@@ -161,7 +161,15 @@ func newEnv(p Platform) (*env, []string, error) {
 	return e, notes, nil
 }
 
-func (e *env) feature(name string) bool { return featureSpans[name].has(e.v) }
+// feature reports whether this vLLM has a version-dependent feature of featureSpans. An unknown name is a bug
+// (a zero span would say "present" for every version), so it panics; TestFeatureNamesExist checks every call.
+func (e *env) feature(name string) bool {
+	sp, ok := featureSpans[name]
+	if !ok {
+		panic("space: unknown feature " + strconv.Quote(name))
+	}
+	return sp.has(e.v)
+}
 
 // hasFlag reports whether this vLLM takes the long flag, from the help text when it was read and from the
 // version table otherwise. "--no-x" is taken when "--x" is a BooleanOptionalAction listed as such.

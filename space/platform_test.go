@@ -2,7 +2,10 @@ package space
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -312,5 +315,33 @@ func TestJSONRecord(t *testing.T) {
 	}
 	if rec.Dropped[0].Reason == "" {
 		t.Error("dropped reasons missing from the record")
+	}
+}
+
+// Every feature name the package asks about is in featureSpans: a misspelt one would panic at run time.
+func TestFeatureNamesExist(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := regexp.MustCompile(`\.feature\("([^"]+)"\)`)
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range call.FindAllStringSubmatch(string(src), -1) {
+			n++
+			if _, ok := featureSpans[m[1]]; !ok {
+				t.Errorf("%s: feature %q is not in featureSpans", f, m[1])
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("found no feature calls: the pattern is out of date")
 	}
 }

@@ -360,11 +360,15 @@ func (s *Space) Sample(sg Suggester) (Config, error) {
 	return c, err
 }
 
+// maxRepairRounds bounds finish's render-repair loop; the rules settle in two rounds today.
+const maxRepairRounds = 4
+
 // finish repairs, renders and checks an assignment.
 func (s *Space) finish(a assignment, label string) (Config, []string, error) {
 	var repairs []string
 	var r rendered
-	for range 3 {
+	// Render, repair, and render again until a render needs no repair, so that Args always show the final values.
+	for round := 0; ; round++ {
 		var err error
 		if r, err = s.render(a); err != nil {
 			return Config{}, nil, err
@@ -376,6 +380,9 @@ func (s *Space) finish(a assignment, label string) (Config, []string, error) {
 		did := s.repair(a, sa)
 		if len(did) == 0 {
 			break
+		}
+		if round == maxRepairRounds {
+			return Config{}, nil, fmt.Errorf("space: repairs do not settle: %s", strings.Join(did, "; "))
 		}
 		repairs = append(repairs, did...)
 	}
