@@ -23,7 +23,7 @@ type Trial struct {
 	StudyID   int
 	Number    int
 	State     string
-	Label     string // "baseline", "known-good: ...", "retry of #N", or empty for sampled trials
+	Label     string // "baseline", "known-good: ...", "retry of #N", "repeat of #N", or empty for sampled trials
 	ConfigKey string
 	Params    map[string]string
 	Args      []string

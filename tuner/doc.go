@@ -36,8 +36,16 @@
 //
 // A categorical space makes TPE propose the same config again. A config whose rendered command line (space.Config
 // Key) already has a result is not run twice: the trial is told the earlier value, recorded as a duplicate of the
-// earlier trial, and does not count toward --trials. Many duplicates in a row mean the sampler has converged and
-// the study stops early.
+// earlier trial, and does not count toward --trials. After 3 duplicates in a row the next trial is drawn
+// uniformly instead; after 40 in a row the space looks exhausted and the study stops early.
+//
+// # Confirmation
+//
+// One benchmark run varies by about 4% on a T4, so the best single measurement among near-equal configs is
+// usually a lucky one. The last Options.Confirm trials (at most one in 8 of the budget) therefore re-run, on
+// purpose, the best configs that have one measurement, labelled "repeat of #N"; they count toward --trials.
+// Best ranks configs by the mean of their measurements and counts a config as feasible only if every
+// measurement was.
 //
 // # Resume
 //

@@ -199,7 +199,7 @@ func (t *Tuner) nextTrial() (id int, label string, err error) {
 		}
 	}
 	first := func(ft goptuna.FrozenTrial) bool {
-		l := ft.SystemAttrs[labelAttr]
+		l := ft.SystemAttrs[LabelAttr]
 		return l == "baseline" || isRetry(l)
 	}
 	sort.SliceStable(waiting, func(i, j int) bool {
@@ -215,7 +215,7 @@ func (t *Tuner) nextTrial() (id int, label string, err error) {
 			}
 			return 0, "", fmt.Errorf("start queued trial: %w", err)
 		}
-		return ft.ID, ft.SystemAttrs[labelAttr], nil
+		return ft.ID, ft.SystemAttrs[LabelAttr], nil
 	}
 	id, err = t.db.Storage.CreateNewTrial(t.study.ID)
 	if err != nil {

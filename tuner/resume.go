@@ -26,7 +26,7 @@ func (t *Tuner) recoverStale(ctx context.Context) error {
 		rec, err := t.db.TrialByID(ft.ID)
 		switch {
 		case errors.Is(err, store.ErrNoTrial):
-			rec = store.Trial{TrialID: ft.ID, StudyID: t.study.ID, Number: ft.Number, Label: ft.SystemAttrs[labelAttr]}
+			rec = store.Trial{TrialID: ft.ID, StudyID: t.study.ID, Number: ft.Number, Label: ft.SystemAttrs[LabelAttr]}
 		case err != nil:
 			return err
 		}

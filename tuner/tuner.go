@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -75,7 +73,6 @@ type Tuner struct {
 	study    *goptuna.Study
 	sampler  goptuna.Sampler // the study's sampler
 	explorer goptuna.Sampler // random draws to get unstuck from duplicates
-	record   store.Study
 	started  time.Time
 	// finishedAtStart is the study's finished count when this run began, for the ETA.
 	finishedAtStart int
@@ -207,18 +204,14 @@ func (t *Tuner) open() error {
 		if err != nil {
 			return fmt.Errorf("load study %q: %w", t.opts.StudyName, err)
 		}
-		t.record, err = t.db.StudyByName(t.opts.StudyName)
-		if err != nil {
-			return err
-		}
 	} else {
 		t.study, err = goptuna.CreateStudy(t.opts.StudyName, opts...)
 		if err != nil {
 			return fmt.Errorf("create study %q: %w", t.opts.StudyName, err)
 		}
-		t.record = t.studyRecord()
-		t.record.ID = t.study.ID
-		if err := t.db.CreateStudy(t.record); err != nil {
+		record := t.studyRecord()
+		record.ID = t.study.ID
+		if err := t.db.CreateStudy(record); err != nil {
 			return err
 		}
 	}
@@ -233,8 +226,9 @@ func (t *Tuner) open() error {
 	return nil
 }
 
-// labelAttr is the goptuna system attribute that carries where an enqueued trial came from.
-const labelAttr = "autotune:label"
+// LabelAttr is the goptuna system attribute that carries where an enqueued trial came from (a trial's label
+// before autotune's record of it exists; reports read it for waiting trials).
+const LabelAttr = "autotune:label"
 
 // enqueueStart enqueues the baseline and the space's known-good points.
 func (t *Tuner) enqueueStart() error {
@@ -280,7 +274,7 @@ func (t *Tuner) enqueue(internal map[string]float64, label string) error {
 	if last < 0 {
 		return fmt.Errorf("enqueue %s: the queued trial is not in the study", label)
 	}
-	if err := t.db.Storage.SetTrialSystemAttr(last, labelAttr, label); err != nil {
+	if err := t.db.Storage.SetTrialSystemAttr(last, LabelAttr, label); err != nil {
 		return fmt.Errorf("enqueue %s: %w", label, err)
 	}
 	return nil
@@ -298,11 +292,4 @@ type Summary struct {
 	Ran       int // trials this run started a server for
 	Stopped   string
 	Remaining int
-}
-
-func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
-
-func hostname() string {
-	h, _ := os.Hostname()
-	return h
 }

@@ -165,7 +165,7 @@ func newTrialView(ft goptuna.FrozenTrial, rec store.Trial) trialView {
 		TeardownS: rec.Teardown.Seconds(), rec: rec,
 	}
 	if v.Label == "" {
-		v.Label = ft.SystemAttrs["autotune:label"]
+		v.Label = ft.SystemAttrs[tuner.LabelAttr]
 	}
 	if v.Args == nil {
 		v.Args = []string{}
