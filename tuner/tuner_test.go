@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -357,5 +358,56 @@ func TestRunningTrialKnowsItsLogs(t *testing.T) {
 			rec.BenchPath != filepath.Join(dir, "bench.json") {
 			t.Errorf("running trial %d: logs %q, %q, %q; want them in %s", rec.Number, rec.ServerLog, rec.BenchLog, rec.BenchPath, dir)
 		}
+	}
+}
+
+// A retry goes before the other queued trials, and a retry that fails again is not queued a third time.
+func TestRetryRunsFirstAndOnlyOnce(t *testing.T) {
+	db := openDB(t)
+	sp := newFakeSpace()
+	sp.knownGood = []space.Config{
+		{Params: map[string]string{"x": "d", "y": "9"}, Label: "known-good: one"},
+		{Params: map[string]string{"x": "c", "y": "8"}, Label: "known-good: two"},
+	}
+	flaky := func(ctx context.Context, tr runner.Trial, call int) runner.Result {
+		if call == 2 || call == 3 { // known-good one, then its retry
+			return runner.Result{Class: runner.Harness, Message: "port 8000 is in use"}
+		}
+		return smooth(ctx, tr, call)
+	}
+	r := &fakeRunner{fn: flaky}
+	sum, err := New(db, r, sp, testOptions(t, 6)).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Trial numbers follow creation (known-good points are created up front), so the order is the runner's.
+	ran := r.ran()
+	if want := []string{"[]", "[--x d --y 9]", "[--x d --y 9]", "[--x c --y 8]"}; !reflect.DeepEqual(ran[:4], want) {
+		t.Errorf("ran %q first, want %q (the retry before the second known-good point)", ran[:4], want)
+	}
+	recs, _ := db.Trials(sum.StudyID)
+	for _, rec := range recs {
+		if rec.Label == "retry of #2" {
+			t.Errorf("trial %d retries a retry", rec.Number)
+		}
+	}
+}
+
+// A space with fewer configs than the budget ends as exhausted, after the sampler (and the random draws that
+// follow a run of duplicates) have measured every config.
+func TestExhaustedSpaceStops(t *testing.T) {
+	db := openDB(t)
+	sp := newFakeSpace()
+	sp.xs, sp.yhi = []string{"a", "b"}, 0 // two configs, plus the baseline
+	r := &fakeRunner{fn: smooth}
+	sum, err := New(db, r, sp, testOptions(t, 10)).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sum.Stopped, "exhausted") || sum.Finished != 3 {
+		t.Errorf("stopped %q after %d finished, want exhausted after 3", sum.Stopped, sum.Finished)
+	}
+	if got := len(r.ran()); got != 3 {
+		t.Errorf("runner ran %d configs, want all 3 once", got)
 	}
 }
