@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -94,11 +93,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			opt, err = LoadOptimum(*optPath, sp)
 		}
 		if err == nil {
-			// The cache holds a simulated value: check that the simulator still gives it.
-			if e := ev.Args("", opt.Args); math.Abs(e.Score()-opt.Value) > 1e-6*opt.Value {
-				err = fmt.Errorf("%s: the simulator now gives %.1f tok/s for the cached optimum, not %.1f: recompute it (--recompute-optimum)",
-					what, e.Score(), opt.Value)
-			}
+			err = opt.Holds(ev, what)
 		}
 	}
 	if err != nil {

@@ -48,10 +48,7 @@ func NewEvaluator(w runner.Workload, sla tuner.SLA) *Evaluator {
 
 // Args evaluates `vllm serve <model> <args>` without noise.
 func (ev *Evaluator) Args(model string, args []string) Eval {
-	if model == "" {
-		model = ev.workload.Model
-	}
-	argv := append([]string{model}, args...)
+	argv := ev.argv(model, args)
 	key := fmt.Sprintf("%q", argv)
 	ev.mu.Lock()
 	e, ok := ev.cache[key]
@@ -64,6 +61,14 @@ func (ev *Evaluator) Args(model string, args []string) Eval {
 	ev.cache[key] = e
 	ev.mu.Unlock()
 	return e
+}
+
+// argv is `vllm serve`'s arguments for a config: its model (the workload's when it has none) and its flags.
+func (ev *Evaluator) argv(model string, args []string) []string {
+	if model == "" {
+		model = ev.workload.Model
+	}
+	return append([]string{model}, args...)
 }
 
 // Config evaluates one point of the space without noise.

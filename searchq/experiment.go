@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/space"
 	"github.com/autotune/autotune/store"
 	"github.com/autotune/autotune/tuner"
@@ -156,10 +155,10 @@ func (x *Experiment) RunOne(ctx context.Context, sampler string, seed int64) (Ru
 	}
 	defer db.Close()
 	sp := x.Space
-	w := runner.DefaultWorkload()
+	// The study runs with the workload and SLA its results are judged by.
 	t := tuner.New(db, &SimRunner{Seed: seed}, sp, tuner.Options{
 		Trials: x.Opts.Trials, Sampler: sampler, Seed: seed, StartupTrials: x.Opts.StartupTrials, Confirm: x.Opts.Confirm,
-		SLA: tuner.DefaultSLA(), Workload: w, WorkDir: filepath.Join(dir, "trials"), Simulated: true,
+		SLA: x.Eval.sla, Workload: x.Eval.workload, WorkDir: filepath.Join(dir, "trials"), Simulated: true,
 		VLLMVersion: "0.15.1", GPU: "Tesla T4", SpaceJSON: sp.JSON(),
 		Owner: store.Owner{Host: "searchq", PID: os.Getpid(), Start: 1},
 		Now:   fixedClock(),

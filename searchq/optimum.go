@@ -438,7 +438,7 @@ func groups(cs []space.Config, es []Eval, reroll []string) Expected {
 func noisyMean(ev *Evaluator, c space.Config, n int) (float64, float64) {
 	var xs []float64
 	for s := 1; s <= n; s++ {
-		out := sim.Predict(append([]string{modelOf(ev, c)}, c.Args...), SimWorkload(ev.workload), NoiseSeed(-1, s))
+		out := sim.Predict(ev.argv(c.Model, c.Args), SimWorkload(ev.workload), NoiseSeed(-1, s))
 		xs = append(xs, out.OutputThroughput)
 	}
 	var m, v float64
@@ -450,13 +450,6 @@ func noisyMean(ev *Evaluator, c space.Config, n int) (float64, float64) {
 		v += (x - m) * (x - m)
 	}
 	return m, math.Sqrt(v / float64(n-1))
-}
-
-func modelOf(ev *Evaluator, c space.Config) string {
-	if c.Model != "" {
-		return c.Model
-	}
-	return ev.workload.Model
 }
 
 // localSearch moves one parameter at a time to the value that helps most, until no move helps. It returns the
@@ -569,6 +562,16 @@ func CachedOptimum(scenario string, sp *space.Space) (Optimum, error) {
 		return Optimum{}, fmt.Errorf("no cached optimum for scenario %q: compute it with --recompute-optimum", scenario)
 	}
 	return parseOptimum("searchq/"+name, data, sp)
+}
+
+// Holds checks that the simulator still gives the optimum's value for its command line: the cache holds a
+// simulated number, which a change to the simulator would silently make stale.
+func (o Optimum) Holds(ev *Evaluator, source string) error {
+	if got := ev.Args("", o.Args).Score(); math.Abs(got-o.Value) > 1e-6*o.Value {
+		return fmt.Errorf("%s: the simulator now gives %.1f tok/s for the cached optimum, not %.1f: recompute it (--recompute-optimum)",
+			source, got, o.Value)
+	}
+	return nil
 }
 
 // LoadOptimum reads an optimum written by SaveOptimum and checks that it was found for this space.
