@@ -35,7 +35,7 @@ func (e *FileError) Error() string {
 func Load(path string, p Platform, w Workload) (*Space, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("space: %w", err)
+		return nil, err // an *fs.PathError: it names the file
 	}
 	return Parse(filepath.Base(path), data, p, w)
 }

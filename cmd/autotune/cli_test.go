@@ -166,7 +166,8 @@ func TestBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown flag", []string{"--trails", "40"}, "unknown flag: --trails"},
+		{"unknown flag", []string{"--trails", "40"}, "autotune: run: unknown flag: --trails"},
+		{"missing space file", []string{"--simulate", "--db", empty, "--space", filepath.Join(dir, "nope.yaml")}, "--space: open " + filepath.Join(dir, "nope.yaml")},
 		{"unknown command", []string{"bset"}, `unknown command "bset"`},
 		{"zero trials", []string{"--trials", "0"}, "--trials 0"},
 		{"bad sampler", []string{"--sampler", "bayes"}, `--sampler "bayes"`},
@@ -187,8 +188,10 @@ func TestBadInput(t *testing.T) {
 			if !strings.Contains(errs, tc.want) {
 				t.Errorf("stderr %q does not say %q", errs, tc.want)
 			}
-			if lines := strings.Count(strings.TrimSpace(errs), "\n"); tc.name != "unknown flag" && lines > 0 {
-				t.Errorf("error is not one line: %q", errs)
+			// The error is one line, the last (progress notes may come before it).
+			lines := strings.Split(strings.TrimSpace(errs), "\n")
+			if last := lines[len(lines)-1]; !strings.HasPrefix(last, "autotune: ") || !strings.Contains(last, tc.want) {
+				t.Errorf("the error is not the one last line: %q", errs)
 			}
 			after, _ := os.ReadFile(notDB)
 			if !bytes.Equal(before, after) {
@@ -197,7 +200,20 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 	if _, err := os.Stat(empty); err == nil {
-		t.Errorf("best created %s", empty)
+		t.Errorf("best or a refused run created %s", empty)
+	}
+}
+
+// autotune --help (run is the default command) lists every command, on stderr, and exits 0.
+func TestHelpListsCommands(t *testing.T) {
+	code, out, errs := cli(t, "--help")
+	if code != 0 || out != "" {
+		t.Errorf("--help: exit %d, stdout %q", code, out)
+	}
+	for _, s := range []string{"autotune best", "autotune trials", "autotune show N", "autotune space", "--trials int"} {
+		if !strings.Contains(errs, s) {
+			t.Errorf("--help does not mention %q:\n%s", s, errs)
+		}
 	}
 }
 

@@ -52,9 +52,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "best":
 		err = runBest(args, stdout, stderr)
 	case "trials":
-		err = runTrials(args, stdout)
+		err = runTrials(args, stdout, stderr)
 	case "show":
-		err = runShow(args, stdout)
+		err = runShow(args, stdout, stderr)
 	case "space":
 		err = runSpace(ctx, args, stdout, stderr)
 	case "help":
@@ -70,7 +70,7 @@ const topUsage = `autotune finds the fastest vllm serve configuration for one GP
 
 Usage:
   autotune [run] [flags]            run, or resume, the study in --db until it has --trials finished trials
-  autotune best [--export FILE]     best feasible trial against the baseline
+  autotune best [--export FILE]     the best config against the baseline, or as a script
   autotune trials [--format table|json|csv]
   autotune show N                   one trial: command line, metrics, failure, where its logs are
   autotune space                    the search space in force for this GPU and vLLM, and what was left out
@@ -117,7 +117,7 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 		if errors.Is(err, pflag.ErrHelp) {
 			return err
 		}
-		return usagef("%s: %v", fs.Name(), err)
+		return usagef("%s: %v", strings.TrimPrefix(fs.Name(), "autotune "), err)
 	}
 	return nil
 }

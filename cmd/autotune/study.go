@@ -141,7 +141,7 @@ func (m *machineFlags) space(p space.Platform) (*space.Space, error) {
 	if m.spaceFile != "" {
 		sp, err := space.Load(m.spaceFile, p, w)
 		if err != nil {
-			return nil, usageError{err}
+			return nil, usagef("--space: %w", err)
 		}
 		return sp, nil
 	}
@@ -150,6 +150,9 @@ func (m *machineFlags) space(p space.Platform) (*space.Space, error) {
 
 func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", stderr)
+	fs.Usage = func() { // run is the default command: its help lists the others too
+		fmt.Fprintf(stderr, "%s\nFlags of autotune run:\n%s", topUsage, fs.FlagUsages())
+	}
 	trials := fs.Int("trials", 40, "finished trials the study should have, counting earlier runs")
 	dbPath := fs.String("db", "tuning.db", "study database (SQLite); rerunning with the same --db resumes")
 	workDir := fs.String("workdir", "", "where trial logs and benchmark JSON go (default: next to --db, named like it with .trials: tuning.db -> tuning.trials)")

@@ -12,9 +12,8 @@ import (
 	"github.com/autotune/autotune/store"
 )
 
-func runTrials(args []string, stdout io.Writer) error {
-	fs := newFlagSet("trials", io.Discard)
-	fs.SetOutput(stdout)
+func runTrials(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("trials", stderr)
 	db := fs.String("db", "tuning.db", "study database")
 	study := fs.String("study", "", "study name (default: the only study in --db)")
 	format := fs.String("format", "table", "output format: table, json or csv")
@@ -96,9 +95,8 @@ func writeTrialsCSV(w io.Writer, trials []trialView) error {
 	return cw.Error()
 }
 
-func runShow(args []string, stdout io.Writer) error {
-	fs := newFlagSet("show", io.Discard)
-	fs.SetOutput(stdout)
+func runShow(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("show", stderr)
 	db := fs.String("db", "tuning.db", "study database")
 	study := fs.String("study", "", "study name (default: the only study in --db)")
 	format := fs.String("format", "text", "output format: text or json")
