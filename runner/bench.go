@@ -12,13 +12,27 @@ import (
 	"time"
 )
 
-// benchArgv is the benchmark command of issue 3 / reference §13: the seed's workload, plus a known result
-// path and the percentiles the objective needs, then Workload.ExtraArgs (argparse: a later flag wins).
+// benchArgv is the benchmark command of issue 3 / reference §13: the server's URL, the workload's flags, a
+// known result path and the percentiles the objective needs, then Workload.ExtraArgs (argparse: a later flag
+// wins).
 func (r *Runner) benchArgv(w Workload, dir string) []string {
 	argv := append([]string{}, r.opts.VLLM...)
 	argv = append(argv, "bench", "serve",
+		"--base-url", "http://"+net.JoinHostPort(r.opts.Host, strconv.Itoa(r.opts.Port))+"/v1")
+	argv = append(argv, w.BenchFlags()...)
+	argv = append(argv,
+		"--save-result", "--result-dir", dir, "--result-filename", benchJSONName,
+		"--percentile-metrics", "ttft,tpot,itl,e2el",
+		"--metric-percentiles", "50,90,99",
+	)
+	return append(argv, w.ExtraArgs...)
+}
+
+// BenchFlags are the `vllm bench serve` flags that define the workload (what is scored), without the server
+// URL, the result file and ExtraArgs: the run command and reports that describe the workload both use them.
+func (w Workload) BenchFlags() []string {
+	flags := []string{
 		"--backend", w.Backend,
-		"--base-url", "http://"+net.JoinHostPort(r.opts.Host, strconv.Itoa(r.opts.Port))+"/v1",
 		"--endpoint", w.Endpoint,
 		"--model", w.Model,
 		"--tokenizer", w.Tokenizer,
@@ -27,17 +41,11 @@ func (r *Runner) benchArgv(w Workload, dir string) []string {
 		"--num-prompts", strconv.Itoa(w.NumPrompts),
 		"--random-input-len", strconv.Itoa(w.InputLen),
 		"--random-output-len", strconv.Itoa(w.OutputLen),
-	)
-	if w.IgnoreEOS {
-		argv = append(argv, "--ignore-eos")
 	}
-	argv = append(argv,
-		"--request-rate", w.RequestRate,
-		"--save-result", "--result-dir", dir, "--result-filename", benchJSONName,
-		"--percentile-metrics", "ttft,tpot,itl,e2el",
-		"--metric-percentiles", "50,90,99",
-	)
-	return append(argv, w.ExtraArgs...)
+	if w.IgnoreEOS {
+		flags = append(flags, "--ignore-eos")
+	}
+	return append(flags, "--request-rate", w.RequestRate)
 }
 
 const benchJSONName = "bench.json"

@@ -137,7 +137,7 @@ func Files(dir string) (serverLog, benchLog, benchJSON string) {
 // The server is `<VLLM...> serve MODEL --host H --port P <Trial.Args>`, MODEL being Trial.Model or else
 // Workload.Model. The benchmark is
 //
-//	<VLLM...> bench serve --backend openai --base-url http://H:P/v1 --endpoint /completions --model M
+//	<VLLM...> bench serve --base-url http://H:P/v1 --backend openai --endpoint /completions --model M
 //	  --tokenizer T --dataset-name random --max-concurrency 50 --num-prompts 200 --random-input-len 512
 //	  --random-output-len 512 --ignore-eos --request-rate inf --save-result --result-dir <Trial.Dir>
 //	  --result-filename bench.json --percentile-metrics ttft,tpot,itl,e2el --metric-percentiles 50,90,99

@@ -176,7 +176,7 @@ func TestBenchArgv(t *testing.T) {
 	w := DefaultWorkload()
 	w.ExtraArgs = []string{"--seed", "1"}
 	got := r.benchArgv(w, "/tmp/t1")
-	want := strings.Fields(`/opt/autotune sim bench serve --backend openai --base-url http://127.0.0.1:8123/v1
+	want := strings.Fields(`/opt/autotune sim bench serve --base-url http://127.0.0.1:8123/v1 --backend openai
 		--endpoint /completions --model Qwen/Qwen2.5-0.5B --tokenizer Qwen/Qwen2.5-0.5B --dataset-name random
 		--max-concurrency 50 --num-prompts 200 --random-input-len 512 --random-output-len 512 --ignore-eos
 		--request-rate inf --save-result --result-dir /tmp/t1 --result-filename bench.json

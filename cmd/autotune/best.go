@@ -146,18 +146,5 @@ func workloadText(raw json.RawMessage) string {
 	if json.Unmarshal(raw, &w) != nil {
 		return string(raw)
 	}
-	parts := []string{"vllm bench serve", "--backend " + w.Backend, "--endpoint " + w.Endpoint, "--model " + w.Model}
-	if w.Tokenizer != "" {
-		parts = append(parts, "--tokenizer "+w.Tokenizer)
-	}
-	parts = append(parts, "--dataset-name "+w.Dataset, fmt.Sprintf("--max-concurrency %d", w.MaxConcurrency),
-		fmt.Sprintf("--num-prompts %d", w.NumPrompts), fmt.Sprintf("--random-input-len %d", w.InputLen),
-		fmt.Sprintf("--random-output-len %d", w.OutputLen))
-	if w.IgnoreEOS {
-		parts = append(parts, "--ignore-eos")
-	}
-	if w.RequestRate != "" && w.RequestRate != "inf" {
-		parts = append(parts, "--request-rate "+w.RequestRate)
-	}
-	return strings.Join(parts, " ")
+	return strings.Join(append(append([]string{"vllm bench serve"}, w.BenchFlags()...), w.ExtraArgs...), " ")
 }

@@ -5,9 +5,11 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/store"
 )
 
@@ -124,5 +126,17 @@ func TestWriteExecutableReplaces(t *testing.T) {
 	}
 	if err := writeExecutable(filepath.Join(path, "sub", "x.sh"), "x"); err == nil {
 		t.Errorf("writing under a file: no error")
+	}
+}
+
+// The export header describes the benchmark with runner's own flags, ExtraArgs included.
+func TestWorkloadTextUsesRunnersFlags(t *testing.T) {
+	w := runner.DefaultWorkload()
+	w.ExtraArgs = []string{"--seed", "7"}
+	raw, _ := json.Marshal(w)
+	got := workloadText(raw)
+	want := "vllm bench serve " + strings.Join(w.BenchFlags(), " ") + " --seed 7"
+	if got != want {
+		t.Errorf("workloadText = %q, want %q", got, want)
 	}
 }
