@@ -103,17 +103,20 @@ func (r *Runner) benchmark(ctx context.Context, srv *proc, w Workload, res *Resu
 		msg: fmt.Sprintf("vllm bench serve left no usable %s twice: %v", benchJSONName, lastErr)}
 }
 
-// validate checks what vLLM's benchmark does not: it exits 0 even when every request failed (§13.7).
+// validate checks what vLLM's benchmark does not: it exits 0 even when every request failed (§13.7). The
+// benchmark has finished, so its log is complete: the line that proves the failure is looked up here.
 func validate(b *Bench, benchLog string) verdict {
+	var msg string
 	switch {
 	case b.NumPrompts <= 0 || b.Completed != b.NumPrompts || b.Failed != 0:
-		return verdict{class: RequestsFailed, log: benchLog, rules: benchFailRules,
-			msg: fmt.Sprintf("%d of %d requests failed (%d completed)", b.Failed, b.NumPrompts, b.Completed)}
+		msg = fmt.Sprintf("%d of %d requests failed (%d completed)", b.Failed, b.NumPrompts, b.Completed)
 	case !(b.OutputThroughput > 0) || math.IsInf(b.OutputThroughput, 0):
-		return verdict{class: RequestsFailed, log: benchLog, rules: benchFailRules,
-			msg: fmt.Sprintf("output throughput is %v although all %d requests completed", b.OutputThroughput, b.Completed)}
+		msg = fmt.Sprintf("output throughput is %v although all %d requests completed", b.OutputThroughput, b.Completed)
+	default:
+		return verdict{class: OK}
 	}
-	return verdict{class: OK}
+	_, evidence, _ := classify(readLogEnd(benchLog, maxScan), -1, benchFailRules)
+	return verdict{class: RequestsFailed, log: benchLog, evidence: evidence, msg: msg}
 }
 
 // serverUp reports whether the server process is alive and /health answers 200; else why not.

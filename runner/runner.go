@@ -111,7 +111,6 @@ type verdict struct {
 	msg      string
 	log      string // the log whose tail proves the class
 	evidence string // the line that matched a rule, if any
-	rules    []rule // rules to find evidence with in log, when none was found yet
 	after    postCheck
 }
 
@@ -164,9 +163,6 @@ func (r *Runner) Run(ctx context.Context, t Trial) (res Result) {
 
 	res.Class, res.Message = v.class, v.msg
 	if v.class != OK && v.log != "" {
-		if v.evidence == "" && v.rules != nil {
-			_, v.evidence, _ = classify(readLogEnd(v.log, maxScan), -1, v.rules)
-		}
 		res.LogTail = logTail(v.log, v.evidence)
 	}
 	return res
