@@ -161,6 +161,33 @@ func TestLock(t *testing.T) {
 	if err := db.AcquireLock(1, a, never); err != nil {
 		t.Fatalf("after release: %v", err)
 	}
+
+	// Only the holder's heartbeat refreshes the lock; a process with the holder's PID but another start time
+	// (the PID reused) is not the holder, and neither can release it.
+	heartbeat := func() time.Time {
+		var hb time.Time
+		db.AcquireLock(1, b, func(l Lock) bool { hb = l.Heartbeat; return false })
+		return hb
+	}
+	h0 := heartbeat()
+	time.Sleep(20 * time.Millisecond)
+	reused := Owner{Host: a.Host, PID: a.PID, Start: 99}
+	if err := db.Heartbeat(1, reused); err != nil {
+		t.Fatal(err)
+	}
+	if h := heartbeat(); !h.Equal(h0) {
+		t.Errorf("a stranger's heartbeat moved the lock from %v to %v", h0, h)
+	}
+	if err := db.Heartbeat(1, a); err != nil {
+		t.Fatal(err)
+	}
+	if h := heartbeat(); !h.After(h0) {
+		t.Errorf("the holder's heartbeat left the lock at %v (was %v)", h, h0)
+	}
+	db.ReleaseLock(1, reused)
+	if err := db.AcquireLock(1, b, never); !errors.Is(err, ErrLocked) {
+		t.Errorf("a stranger released the lock: %v", err)
+	}
 }
 
 // TestReopenLeavesFileUntouched: opening an up-to-date database writes nothing, so a command refused after
