@@ -103,20 +103,28 @@ func (r *Runner) benchmark(ctx context.Context, srv *proc, w Workload, res *Resu
 		msg: fmt.Sprintf("vllm bench serve left no usable %s twice: %v", benchJSONName, lastErr)}
 }
 
-// validate checks what vLLM's benchmark does not: it exits 0 even when every request failed (§13.7). The
-// benchmark has finished, so its log is complete: the line that proves the failure is looked up here.
-func validate(b *Bench, benchLog string) verdict {
-	var msg string
+// CheckBench checks what vLLM's benchmark does not: it exits 0 even when every request failed (§13.7). It
+// returns RequestsFailed and why, or OK. Run applies it to every parsed result; harnesses that produce a Bench
+// without running the benchmark (searchq) apply it too, so both judge results alike.
+func CheckBench(b *Bench) (Class, string) {
 	switch {
 	case b.NumPrompts <= 0 || b.Completed != b.NumPrompts || b.Failed != 0:
-		msg = fmt.Sprintf("%d of %d requests failed (%d completed)", b.Failed, b.NumPrompts, b.Completed)
+		return RequestsFailed, fmt.Sprintf("%d of %d requests failed (%d completed)", b.Failed, b.NumPrompts, b.Completed)
 	case !(b.OutputThroughput > 0) || math.IsInf(b.OutputThroughput, 0):
-		msg = fmt.Sprintf("output throughput is %v although all %d requests completed", b.OutputThroughput, b.Completed)
-	default:
+		return RequestsFailed, fmt.Sprintf("output throughput is %v although all %d requests completed", b.OutputThroughput, b.Completed)
+	}
+	return OK, ""
+}
+
+// validate is CheckBench with the evidence: the benchmark has finished, so its log is complete and the line
+// that proves the failure is looked up here.
+func validate(b *Bench, benchLog string) verdict {
+	class, msg := CheckBench(b)
+	if class == OK {
 		return verdict{class: OK}
 	}
 	_, evidence, _ := classify(readLogEnd(benchLog, maxScan), -1, benchFailRules)
-	return verdict{class: RequestsFailed, log: benchLog, evidence: evidence, msg: msg}
+	return verdict{class: class, log: benchLog, evidence: evidence, msg: msg}
 }
 
 // serverUp reports whether the server process is alive and /health answers 200; else why not.

@@ -340,3 +340,13 @@ func TestScorePicksByMean(t *testing.T) {
 		t.Errorf("fraction %v, want b's noise-free %v", r.Fraction, want)
 	}
 }
+
+// Failed requests are judged as the real runner judges them (runner.CheckBench): a max-model-len below
+// input+output makes vLLM reject every request.
+func TestFailedRequestsAreRequestsFailed(t *testing.T) {
+	w := runner.DefaultWorkload()
+	res := (&SimRunner{Seed: 1}).Run(context.Background(), runner.Trial{Workload: w, Args: []string{"--max-model-len", "1000"}})
+	if res.Class != runner.RequestsFailed || !strings.Contains(res.Message, "requests failed") {
+		t.Errorf("class %q (%s), want requests_failed", res.Class, res.Message)
+	}
+}

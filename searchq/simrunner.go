@@ -99,7 +99,7 @@ func NoiseSeed(seed int64, n int) int64 {
 }
 
 // Result turns a simulated outcome into what the real runner would report: a config-fault class for a start vLLM
-// refuses, else the parsed benchmark (RequestsFailed when some requests failed).
+// refuses, else the benchmark's numbers, judged by runner.CheckBench as Run judges a real one.
 func Result(out sim.Outcome, numPrompts int) runner.Result {
 	if f := out.Failure; f != nil {
 		return runner.Result{Class: Classify(f), Message: firstLine(f.Text())}
@@ -119,12 +119,9 @@ func Result(out sim.Outcome, numPrompts int) runner.Result {
 		RequestRate: "inf", Latency: lat,
 	}
 	res := runner.Result{Bench: b}
-	if m.Failed > 0 || m.Completed < numPrompts {
-		res.Class = runner.RequestsFailed
-		res.Message = "requests failed"
-		if len(m.Errors) > 0 {
-			res.Message = firstLine(m.Errors[0])
-		}
+	res.Class, res.Message = runner.CheckBench(b)
+	if res.Class != runner.OK && len(m.Errors) > 0 {
+		res.Message += ": " + firstLine(m.Errors[0])
 	}
 	return res
 }
