@@ -39,7 +39,7 @@ func (k Kind) String() string {
 
 // Domain is the set of values a parameter is drawn from. goptuna requires a parameter name to be drawn
 // from the same domain in every trial, so a domain never depends on other parameters' values: dependent
-// limits are enforced by repair after drawing (see constraints.go).
+// limits are enforced by repair after drawing (see repair.go).
 type Domain struct {
 	Kind    Kind
 	Choices []string // Categorical only

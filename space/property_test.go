@@ -63,7 +63,7 @@ func checkInvariants(t *testing.T, s *Space, w Workload, c Config) {
 	if err := s.Validate(c); err != nil {
 		fail("%v", err)
 	}
-	sa, err := s.parseArgs(c.Args)
+	sa, err := s.parseServeArgv(c.Args)
 	if err != nil {
 		fail("%v", err)
 	}

@@ -240,7 +240,7 @@ type effective struct {
 
 // effectiveOf derives the limits from an assignment of the built-in parameters.
 func (s *Space) effectiveOf(a assignment) effective {
-	sa := serveArgs{flags: map[string][]string{}}
+	sa := serveArgv{flags: map[string][]string{}}
 	for _, name := range []string{"max_num_seqs", "max_num_batched_tokens", "max_model_len"} {
 		if v, ok := a[name]; ok && v != "default" {
 			sa.flags["--"+strings.ReplaceAll(name, "_", "-")] = []string{v}
@@ -256,7 +256,7 @@ func (s *Space) effectiveOf(a assignment) effective {
 // --performance-mode throughput, the token budget raised to max_model_len when chunked prefill is off and
 // capped at max_num_seqs x max_model_len, max_num_seqs capped at the budget. Values set by the user are
 // never changed by these rules.
-func (s *Space) effectiveArgs(sa *serveArgs) effective {
+func (s *Space) effectiveArgs(sa *serveArgv) effective {
 	defMnbt, defSeqs := s.env.batchDefaults()
 	if sa.last("--performance-mode") == "throughput" {
 		defMnbt, defSeqs = 2*defMnbt, 2*defSeqs

@@ -373,7 +373,7 @@ func (s *Space) finish(a assignment, label string) (Config, []string, error) {
 		if r, err = s.render(a); err != nil {
 			return Config{}, nil, err
 		}
-		sa, err := s.parseArgs(r.args)
+		sa, err := s.parseServeArgv(r.args)
 		if err != nil {
 			return Config{}, nil, fmt.Errorf("space: rendered argv %q: %w", r.args, err)
 		}

@@ -29,7 +29,7 @@ type Rule struct {
 
 type rule struct {
 	Rule
-	check func(c *checkCtx) string // "" when the config passes, else the filled-in message
+	check func(c *ruleInput) string // "" when the config passes, else the filled-in message
 }
 
 // Rules lists the constraints Check enforces, in the order it checks them.
@@ -45,7 +45,7 @@ func Rules() []Rule {
 var asyncSpecOK = map[string]bool{"eagle": true, "eagle3": true, "mtp": true, "draft_model": true, "ngram_gpu": true}
 
 var rules = []rule{
-	{Rule{"unknown-flag", "§2.1, §2.2, §2.4", "vllm: error: unrecognized arguments: <flag>", "pruning"}, func(c *checkCtx) string {
+	{Rule{"unknown-flag", "§2.1, §2.2, §2.4", "vllm: error: unrecognized arguments: <flag>", "pruning"}, func(c *ruleInput) string {
 		for _, f := range c.sa.order {
 			base, _, _ := strings.Cut(f, ".")
 			if !strings.HasPrefix(base, "--") || !c.env.hasFlag(base) {
@@ -54,7 +54,7 @@ var rules = []rule{
 		}
 		return ""
 	}},
-	{Rule{"invalid-choice", "§2.1, §2.3", "argument <flag>: invalid choice: '<v>' (choose from ...)", "domain"}, func(c *checkCtx) string {
+	{Rule{"invalid-choice", "§2.1, §2.3", "argument <flag>: invalid choice: '<v>' (choose from ...)", "domain"}, func(c *ruleInput) string {
 		for _, f := range c.sa.order {
 			choices := c.choicesFor(f)
 			if choices == nil {
@@ -68,7 +68,7 @@ var rules = []rule{
 		}
 		return ""
 	}},
-	{Rule{"env-removed", "§9.1 (PR #32812)", "Unknown vLLM environment variable detected: <NAME> (the setting is ignored)", "pruning"}, func(c *checkCtx) string {
+	{Rule{"env-removed", "§9.1 (PR #32812)", "Unknown vLLM environment variable detected: <NAME> (the setting is ignored)", "pruning"}, func(c *ruleInput) string {
 		for _, k := range sortedKeys(c.envVars) {
 			if !c.env.hasEnv(k) {
 				return "Unknown vLLM environment variable detected: " + k
@@ -76,7 +76,7 @@ var rules = []rule{
 		}
 		return ""
 	}},
-	{Rule{"bf16-capability", "§4 (cuda.py:497-516)", "Bfloat16 is only supported on GPUs with compute capability of at least 8.0. ...", "pruning"}, func(c *checkCtx) string {
+	{Rule{"bf16-capability", "§4 (cuda.py:497-516)", "Bfloat16 is only supported on GPUs with compute capability of at least 8.0. ...", "pruning"}, func(c *ruleInput) string {
 		if c.sa.last("--dtype") == "bfloat16" && c.env.ccKnown && c.env.cc < 8 {
 			return fmt.Sprintf("ValueError: Bfloat16 is only supported on GPUs with compute capability of at least 8.0. "+
 				"Your %s GPU has compute capability %s. You can use float16 instead by explicitly setting the `dtype` flag in CLI, for example: --dtype=half.",
@@ -84,7 +84,7 @@ var rules = []rule{
 		}
 		return ""
 	}},
-	{Rule{"quantization-unknown", "§3.2 (model.py:~1034-1046)", "Unknown quantization method: <m>. Must be one of [...]", "domain"}, func(c *checkCtx) string {
+	{Rule{"quantization-unknown", "§3.2 (model.py:~1034-1046)", "Unknown quantization method: <m>. Must be one of [...]", "domain"}, func(c *ruleInput) string {
 		if m := c.sa.last("--quantization"); m != "" {
 			if _, ok := quantMinCap[m]; !ok {
 				return fmt.Sprintf("Unknown quantization method: %s. Must be one of %s.", m, quoteList(sortedQuant()))
@@ -92,7 +92,7 @@ var rules = []rule{
 		}
 		return ""
 	}},
-	{Rule{"quantization-capability", "§3.1 (vllm.py:589-599)", "ValueError: The quantization method <m> is not supported for the current GPU. Minimum capability: <x>. Current capability: <y>.", "pruning"}, func(c *checkCtx) string {
+	{Rule{"quantization-capability", "§3.1 (vllm.py:589-599)", "ValueError: The quantization method <m> is not supported for the current GPU. Minimum capability: <x>. Current capability: <y>.", "pruning"}, func(c *ruleInput) string {
 		m := c.sa.last("--quantization")
 		min, ok := quantMinCap[m]
 		if !ok || !c.env.ccKnown || c.env.cc+1e-9 >= min {
@@ -101,7 +101,7 @@ var rules = []rule{
 		return fmt.Sprintf("ValueError: The quantization method %s is not supported for the current GPU. Minimum capability: %d. Current capability: %d.",
 			m, int(min*10+0.5), c.env.ccInt())
 	}},
-	{Rule{"quantization-config-file", "§3.2 (weight_utils.py:388-399)", "ValueError: Cannot find the config file for <m>", "domain"}, func(c *checkCtx) string {
+	{Rule{"quantization-config-file", "§3.2 (weight_utils.py:388-399)", "ValueError: Cannot find the config file for <m>", "domain"}, func(c *ruleInput) string {
 		m := c.sa.last("--quantization")
 		if m != "" && c.model == "" && !quantOnline[m] {
 			if _, known := quantMinCap[m]; known {
@@ -110,14 +110,14 @@ var rules = []rule{
 		}
 		return ""
 	}},
-	{Rule{"mnbt-ge-seqs", "§10.1 (scheduler.py:273-278)", "max_num_batched_tokens (A) must be greater than or equal to max_num_seqs (B).", "repair"}, func(c *checkCtx) string {
+	{Rule{"mnbt-ge-seqs", "§10.1 (scheduler.py:273-278)", "max_num_batched_tokens (A) must be greater than or equal to max_num_seqs (B).", "repair"}, func(c *ruleInput) string {
 		e := c.eff
 		if e.mnbt < e.seqs && (e.mnbtSet || e.seqsSet) {
 			return fmt.Sprintf("max_num_batched_tokens (%d) must be greater than or equal to max_num_seqs (%d).", e.mnbt, e.seqs)
 		}
 		return ""
 	}},
-	{Rule{"chunked-off-mnbt-ge-mml", "§10.1 (scheduler.py:259-271)", "max_num_batched_tokens (A) is smaller than max_model_len (B). ...", "repair"}, func(c *checkCtx) string {
+	{Rule{"chunked-off-mnbt-ge-mml", "§10.1 (scheduler.py:259-271)", "max_num_batched_tokens (A) is smaller than max_model_len (B). ...", "repair"}, func(c *ruleInput) string {
 		e := c.eff
 		if c.sa.has("--no-enable-chunked-prefill") && e.mmlOK && e.mnbt < e.mml {
 			return fmt.Sprintf("max_num_batched_tokens (%d) is smaller than max_model_len (%d). This effectively limits the maximum sequence length to "+
@@ -125,20 +125,20 @@ var rules = []rule{
 		}
 		return ""
 	}},
-	{Rule{"max-model-len-above-model", "§10.1 (model.py:2186-2214)", "User-specified max_model_len (X) is greater than the derived max_model_len (Y)", "pruning"}, func(c *checkCtx) string {
+	{Rule{"max-model-len-above-model", "§10.1 (model.py:2186-2214)", "User-specified max_model_len (X) is greater than the derived max_model_len (Y)", "pruning"}, func(c *ruleInput) string {
 		if n, ok := c.sa.intFlag("--max-model-len"); ok && c.w.ModelMaxLen > 0 && n > c.w.ModelMaxLen && c.model == "" {
 			return fmt.Sprintf("User-specified max_model_len (%d) is greater than the derived max_model_len (%d)", n, c.w.ModelMaxLen)
 		}
 		return ""
 	}},
-	{Rule{"max-model-len-fits-request", "§13.7 (renderers/params.py:405-428)", "This model's maximum context length is N tokens. However, you requested <out> output tokens and your prompt contains <in> input tokens, ...", "domain"}, func(c *checkCtx) string {
+	{Rule{"max-model-len-fits-request", "§13.7 (renderers/params.py:405-428)", "This model's maximum context length is N tokens. However, you requested <out> output tokens and your prompt contains <in> input tokens, ...", "domain"}, func(c *ruleInput) string {
 		if n, ok := c.sa.intFlag("--max-model-len"); ok && n < c.w.reqLen() {
 			return fmt.Sprintf("This model's maximum context length is %d tokens. However, you requested %d output tokens and your prompt contains %d input tokens, for a total of %d tokens.",
 				n, c.w.OutputLen, c.w.InputLen, c.w.reqLen())
 		}
 		return ""
 	}},
-	{Rule{"field-limits", "§10.1 (cache.py:66, scheduler.py:49,63)", "1 validation error for CacheConfig/SchedulerConfig ... Input should be ...", "domain"}, func(c *checkCtx) string {
+	{Rule{"field-limits", "§10.1 (cache.py:66, scheduler.py:49,63)", "1 validation error for CacheConfig/SchedulerConfig ... Input should be ...", "domain"}, func(c *ruleInput) string {
 		if v := c.sa.last("--gpu-memory-utilization"); v != "" {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil || f > 1 {
@@ -157,7 +157,7 @@ var rules = []rule{
 		}
 		return ""
 	}},
-	{Rule{"partial-prefill", "§2.3 (arg_utils.py:2231-2239)", "NotImplementedError: Concurrent Partial Prefill is not supported. ...", "render"}, func(c *checkCtx) string {
+	{Rule{"partial-prefill", "§2.3 (arg_utils.py:2231-2239)", "NotImplementedError: Concurrent Partial Prefill is not supported. ...", "render"}, func(c *ruleInput) string {
 		for f, def := range map[string]string{"--max-num-partial-prefills": "1", "--max-long-partial-prefills": "1", "--long-prefill-token-threshold": "0"} {
 			if v := c.sa.last(f); v != "" && v != def {
 				return "NotImplementedError: Concurrent Partial Prefill is not supported. We recommend to remove Concurrent Partial Prefill from your config."
@@ -165,22 +165,22 @@ var rules = []rule{
 		}
 		return ""
 	}},
-	{Rule{"spec-method-exclusive", "§2.3 (arg_utils.py:1646-1659)", "--spec-method and --speculative-config['method'] are mutually exclusive", "render"}, func(c *checkCtx) string {
+	{Rule{"spec-method-exclusive", "§2.3 (arg_utils.py:1646-1659)", "--spec-method and --speculative-config['method'] are mutually exclusive", "render"}, func(c *ruleInput) string {
 		if c.sa.has("--spec-method") && c.spec != nil && c.spec.Method != "" {
 			return "--spec-method and --speculative-config['method'] are mutually exclusive"
 		}
 		return ""
 	}},
-	{Rule{"spec-config-json", "§7", "argument --speculative-config: invalid JSON", "render"}, func(c *checkCtx) string {
+	{Rule{"spec-config-json", "§7", "argument --speculative-config: invalid JSON", "render"}, func(c *ruleInput) string {
 		return c.specErr
 	}},
-	{Rule{"spec-tokens-required", "§7 (speculative.py:80-82)", "num_speculative_tokens is required for model-free methods (ngram)", "condition"}, func(c *checkCtx) string {
+	{Rule{"spec-tokens-required", "§7 (speculative.py:80-82)", "num_speculative_tokens is required for model-free methods (ngram)", "condition"}, func(c *ruleInput) string {
 		if c.spec != nil && (c.spec.Method == "ngram" || c.spec.Method == "ngram_gpu") && c.spec.NumSpeculativeTokens < 1 {
 			return "num_speculative_tokens is required for model-free speculative decoding method " + c.spec.Method
 		}
 		return ""
 	}},
-	{Rule{"ngram-lookup-order", "§7 (speculative.py:140-145, 582-611)", "prompt_lookup_min=<a> must be <= prompt_lookup_max=<b>", "repair"}, func(c *checkCtx) string {
+	{Rule{"ngram-lookup-order", "§7 (speculative.py:140-145, 582-611)", "prompt_lookup_min=<a> must be <= prompt_lookup_max=<b>", "repair"}, func(c *ruleInput) string {
 		if c.spec == nil || (c.spec.Method != "ngram" && c.spec.Method != "ngram_gpu") {
 			return ""
 		}
@@ -199,7 +199,7 @@ var rules = []rule{
 		}
 		return ""
 	}},
-	{Rule{"spec-method-version", "§1.2 (PR #25784 suffix, PR #29184 ngram_gpu), §7", "speculative method <m> is not in this vLLM", "pruning"}, func(c *checkCtx) string {
+	{Rule{"spec-method-version", "§1.2 (PR #25784 suffix, PR #29184 ngram_gpu), §7", "speculative method <m> is not in this vLLM", "pruning"}, func(c *ruleInput) string {
 		if c.spec == nil {
 			return ""
 		}
@@ -208,19 +208,19 @@ var rules = []rule{
 		}
 		return ""
 	}},
-	{Rule{"suffix-needs-arctic-inference", "§7 (speculative.py:808-840)", "ImportError: Arctic Inference is required for suffix decoding...", "pruning"}, func(c *checkCtx) string {
+	{Rule{"suffix-needs-arctic-inference", "§7 (speculative.py:808-840)", "ImportError: Arctic Inference is required for suffix decoding...", "pruning"}, func(c *ruleInput) string {
 		if c.spec != nil && c.spec.Method == "suffix" && !c.env.pkg("arctic-inference") {
 			return "ImportError: Arctic Inference is required for suffix decoding. Please install via `pip install arctic-inference==0.1.1`."
 		}
 		return ""
 	}},
-	{Rule{"spec-forced-async", "§7 (vllm.py:898-962)", "Currently, async scheduling is only supported with EAGLE/MTP/Draft Model/NGram GPU kind of speculative decoding", "condition"}, func(c *checkCtx) string {
+	{Rule{"spec-forced-async", "§7 (vllm.py:898-962)", "Currently, async scheduling is only supported with EAGLE/MTP/Draft Model/NGram GPU kind of speculative decoding", "condition"}, func(c *ruleInput) string {
 		if c.spec != nil && c.sa.has("--async-scheduling") && !asyncSpecOK[c.spec.Method] {
 			return "Currently, async scheduling is only supported with EAGLE/MTP/Draft Model/NGram GPU kind of speculative decoding"
 		}
 		return ""
 	}},
-	{Rule{"spec-lora-budget", "§7 (arg_utils.py:2050-2062)", "Consider increasing max_num_batched_tokens or decreasing num_speculative_tokens", "repair"}, func(c *checkCtx) string {
+	{Rule{"spec-lora-budget", "§7 (arg_utils.py:2050-2062)", "Consider increasing max_num_batched_tokens or decreasing num_speculative_tokens", "repair"}, func(c *ruleInput) string {
 		if c.spec == nil || !c.sa.has("--enable-lora") {
 			return ""
 		}
@@ -231,7 +231,7 @@ var rules = []rule{
 		}
 		return ""
 	}},
-	{Rule{"attention-backend-valid", "§9.1 (cuda.py:306-310)", "ValueError: Selected backend <B> is not valid for this configuration. Reason: [...]", "pruning"}, func(c *checkCtx) string {
+	{Rule{"attention-backend-valid", "§9.1 (cuda.py:306-310)", "ValueError: Selected backend <B> is not valid for this configuration. Reason: [...]", "pruning"}, func(c *ruleInput) string {
 		b := c.sa.last("--attention-backend")
 		if b == "" {
 			b = c.envVars["VLLM_ATTENTION_BACKEND"]
@@ -250,19 +250,19 @@ var rules = []rule{
 		}
 		return ""
 	}},
-	{Rule{"attention-config-exclusive", "§2.3 (arg_utils.py:2069-2079)", "--attention-backend and --attention-config backend are mutually exclusive", "render"}, func(c *checkCtx) string {
+	{Rule{"attention-config-exclusive", "§2.3 (arg_utils.py:2069-2079)", "--attention-backend and --attention-config backend are mutually exclusive", "render"}, func(c *ruleInput) string {
 		if c.sa.has("--attention-backend") && (c.sa.has("--attention-config") || c.sa.has("--attention-config.backend")) {
 			return "--attention-backend and --attention-config's backend are mutually exclusive"
 		}
 		return ""
 	}},
-	{Rule{"kv-fp8-below-sm89", "§8", "fp8e4nv data type is not supported on CUDA arch < 89", "pruning"}, func(c *checkCtx) string {
+	{Rule{"kv-fp8-below-sm89", "§8", "fp8e4nv data type is not supported on CUDA arch < 89", "pruning"}, func(c *ruleInput) string {
 		if dt := c.sa.last("--kv-cache-dtype"); dt != "" && c.env.kvReason(dt) != "" {
 			return "fp8e4nv data type is not supported on CUDA arch < 89 (--kv-cache-dtype " + dt + ")"
 		}
 		return ""
 	}},
-	{Rule{"capture-sizes-exclusive", "§2.3 (arg_utils.py:2167-2173)", "ValueError: --cudagraph-capture-sizes and compilation_config.cudagraph_capture_sizes are mutually exclusive", "render"}, func(c *checkCtx) string {
+	{Rule{"capture-sizes-exclusive", "§2.3 (arg_utils.py:2167-2173)", "ValueError: --cudagraph-capture-sizes and compilation_config.cudagraph_capture_sizes are mutually exclusive", "render"}, func(c *ruleInput) string {
 		if !c.sa.has("--cudagraph-capture-sizes") {
 			return ""
 		}
@@ -272,7 +272,7 @@ var rules = []rule{
 		}
 		return ""
 	}},
-	{Rule{"capture-max-consistent", "upstream vllm/config/vllm.py _set_cudagraph_sizes (not in the reference)", "customized max_cudagraph_capture_size(=X) should be consistent with the max value of cudagraph_capture_sizes(=Y)", "render"}, func(c *checkCtx) string {
+	{Rule{"capture-max-consistent", "upstream vllm/config/vllm.py _set_cudagraph_sizes (not in the reference)", "customized max_cudagraph_capture_size(=X) should be consistent with the max value of cudagraph_capture_sizes(=Y)", "render"}, func(c *ruleInput) string {
 		m, ok := c.sa.intFlag("--max-cudagraph-capture-size")
 		sizes := c.sa.flags["--cudagraph-capture-sizes"]
 		if !ok || len(sizes) == 0 {
@@ -291,7 +291,7 @@ var rules = []rule{
 	}},
 	// The rules below are autotune's own invariants: vLLM accepts these configs, but they would waste a
 	// trial or break the benchmark.
-	{Rule{"eager-ignores-graphs", "§2.3 --enforce-eager (vllm.py:1019-1025)", "Enforce eager set, disabling torch.compile and CUDAGraphs (capture sizes would be ignored)", "condition"}, func(c *checkCtx) string {
+	{Rule{"eager-ignores-graphs", "§2.3 --enforce-eager (vllm.py:1019-1025)", "Enforce eager set, disabling torch.compile and CUDAGraphs (capture sizes would be ignored)", "condition"}, func(c *ruleInput) string {
 		if !c.sa.has("--enforce-eager") {
 			return ""
 		}
@@ -302,13 +302,13 @@ var rules = []rule{
 		}
 		return ""
 	}},
-	{Rule{"served-model-name", "§2.3 --served-model-name", "a model variant must be served under the benchmark's model name", "render"}, func(c *checkCtx) string {
+	{Rule{"served-model-name", "§2.3 --served-model-name", "a model variant must be served under the benchmark's model name", "render"}, func(c *ruleInput) string {
 		if c.model != "" && c.model != c.w.Model && indexOf(c.sa.flags["--served-model-name"], c.w.Model) < 0 {
 			return fmt.Sprintf("the server would not answer to %q: serving %s needs --served-model-name %s", c.w.Model, c.model, c.w.Model)
 		}
 		return ""
 	}},
-	{Rule{"duplicate-flag", "§2.1 (argparse keeps the last value)", "flag given twice", "render"}, func(c *checkCtx) string {
+	{Rule{"duplicate-flag", "§2.1 (argparse keeps the last value)", "flag given twice", "render"}, func(c *ruleInput) string {
 		if len(c.sa.dups) > 0 {
 			return "flag given twice: " + strings.Join(c.sa.dups, ", ")
 		}
@@ -333,12 +333,12 @@ func sortedQuant() []string {
 	return out
 }
 
-// checkCtx is a parsed config under check.
-type checkCtx struct {
+// ruleInput is a parsed config under check.
+type ruleInput struct {
 	s       *Space
 	env     *env
 	w       Workload
-	sa      *serveArgs
+	sa      *serveArgv
 	eff     effective
 	envVars map[string]string
 	model   string
@@ -346,7 +346,7 @@ type checkCtx struct {
 	specErr string
 }
 
-func (c *checkCtx) specTokens() int {
+func (c *ruleInput) specTokens() int {
 	if c.spec.NumSpeculativeTokens > 0 {
 		return c.spec.NumSpeculativeTokens
 	}
@@ -357,7 +357,7 @@ func (c *checkCtx) specTokens() int {
 }
 
 // choicesFor returns the argparse choices of a flag in this vLLM, nil when it takes any value.
-func (c *checkCtx) choicesFor(flag string) []string {
+func (c *ruleInput) choicesFor(flag string) []string {
 	switch flag {
 	case "--dtype":
 		return []string{"auto", "half", "float16", "bfloat16", "float", "float32"} // §2.3
@@ -384,11 +384,11 @@ func (c *checkCtx) choicesFor(flag string) []string {
 // Check returns the first refusal that argv (the tuned flags, as in Config.Args) would meet on this
 // space's GPU and vLLM, or nil. model is Config.Model ("" for the study's own checkpoint).
 func (s *Space) Check(args []string, env map[string]string, model string) error {
-	sa, err := s.parseArgs(args)
+	sa, err := s.parseServeArgv(args)
 	if err != nil {
 		return &Refusal{Rule: "argv", Message: "vllm: error: " + err.Error(), Source: "§2.1"}
 	}
-	c := &checkCtx{s: s, env: s.env, w: s.w, sa: sa, envVars: env, model: model}
+	c := &ruleInput{s: s, env: s.env, w: s.w, sa: sa, envVars: env, model: model}
 	c.eff = s.effectiveArgs(sa)
 	if v := sa.last("--speculative-config"); v != "" {
 		var sc specConfig
@@ -411,200 +411,4 @@ func (s *Space) Check(args []string, env map[string]string, model string) error 
 // Validate checks a whole config: its argv, environment and model (see Check).
 func (s *Space) Validate(c Config) error {
 	return s.Check(c.Args, c.Env, c.Model)
-}
-
-// serveArgs is a parsed `vllm serve` argv (flags only).
-type serveArgs struct {
-	flags map[string][]string
-	order []string // flags in order of first appearance
-	dups  []string
-}
-
-func (sa *serveArgs) has(f string) bool { _, ok := sa.flags[f]; return ok }
-
-func (sa *serveArgs) last(f string) string {
-	v := sa.flags[f]
-	if len(v) == 0 {
-		return ""
-	}
-	return v[len(v)-1]
-}
-
-func (sa *serveArgs) intFlag(f string) (int, bool) {
-	n, err := strconv.Atoi(sa.last(f))
-	return n, err == nil
-}
-
-// boolFlags take no value (store_true or BooleanOptionalAction, §2.1); every "--no-x" is one too.
-var boolFlags = map[string]bool{
-	"--enforce-eager": true, "--async-scheduling": true, "--enable-prefix-caching": true,
-	"--enable-chunked-prefill": true, "--disable-log-stats": true, "--enable-lora": true,
-	"--allow-deprecated-quantization": true, "--trust-remote-code": true, "--disable-uvicorn-access-log": true,
-	"--enable-log-requests": true, "--disable-log-requests": true, "--fail-on-environ-validation": true,
-}
-
-// listFlags take one or more values (argparse nargs="+").
-var listFlags = map[string]bool{"--cudagraph-capture-sizes": true, "--cuda-graph-sizes": true, "--served-model-name": true}
-
-// parseArgs reads argv the way vLLM's parser would for the flags this package knows: "--x=v" and "--x v",
-// underscores as dashes in names (§2.1), "-O1"/"-O 1"/"-O=1" as --optimization-level. Flags of space-file
-// parameters take their render kind into account.
-func (s *Space) parseArgs(args []string) (*serveArgs, error) {
-	sa := &serveArgs{flags: map[string][]string{}}
-	isBool := func(f string) bool { return boolFlags[f] || strings.HasPrefix(f, "--no-") }
-	isList := func(f string) bool { return listFlags[f] }
-	extraBool := map[string]bool{}
-	extraList := map[string]bool{}
-	for _, p := range s.params {
-		if !p.Added || p.Flag == "" {
-			continue
-		}
-		switch p.Render {
-		case renderSwitch:
-			extraBool[p.Flag], extraBool[negate(p.Flag)] = true, true
-		case renderList:
-			extraList[p.Flag] = true
-		}
-	}
-	add := func(f string, vals ...string) {
-		if _, seen := sa.flags[f]; seen {
-			sa.dups = append(sa.dups, f)
-		} else {
-			sa.order = append(sa.order, f)
-		}
-		sa.flags[f] = append(sa.flags[f], vals...)
-	}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && !strings.HasPrefix(a, "-O") {
-			// Short aliases (§2.3): -q, -sc, -cc, -ac, -asc, also with dotted JSON keys (-cc.mode 3).
-			name, rest, _ := strings.Cut(a, "=")
-			base, key, dotted := strings.Cut(name, ".")
-			if long, ok := shortFlags[base]; ok {
-				a = long
-				if dotted {
-					a += "." + key
-				}
-				if rest != "" || strings.Contains(args[i], "=") {
-					a += "=" + rest
-				}
-			}
-		}
-		switch {
-		case strings.HasPrefix(a, "-O"):
-			v := strings.TrimPrefix(strings.TrimPrefix(a, "-O"), "=")
-			if v == "" {
-				if i+1 >= len(args) {
-					return nil, fmt.Errorf("argument -O: expected one argument")
-				}
-				i++
-				v = args[i]
-			}
-			add("--optimization-level", v)
-		case strings.HasPrefix(a, "--"):
-			name, val, hasVal := strings.Cut(a, "=")
-			base, key, dotted := strings.Cut(name, ".")
-			name = "--" + strings.ReplaceAll(strings.TrimPrefix(base, "--"), "_", "-")
-			if dotted {
-				name += "." + key // a JSON key of the flag, as given (§2.1)
-			}
-			if hasVal {
-				add(name, val)
-				continue
-			}
-			if isBool(name) || extraBool[name] {
-				add(name)
-				continue
-			}
-			if isList(name) || extraList[name] {
-				var vals []string
-				for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
-					i++
-					vals = append(vals, args[i])
-				}
-				if len(vals) == 0 {
-					return nil, fmt.Errorf("argument %s: expected at least one argument", name)
-				}
-				add(name, vals...)
-				continue
-			}
-			if i+1 < len(args) && (!strings.HasPrefix(args[i+1], "-") || isNumber(args[i+1])) {
-				i++
-				add(name, args[i])
-				continue
-			}
-			add(name) // an unknown flag without a value
-		case strings.HasPrefix(a, "-") && !isNumber(a):
-			// An unknown short option: argparse would refuse it; keep it so the flag rule reports it.
-			if i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
-				i++
-				add(a, args[i])
-			} else {
-				add(a)
-			}
-		default:
-			return nil, fmt.Errorf("unrecognized arguments: %s", a)
-		}
-	}
-	return sa, nil
-}
-
-// shortFlags are the short aliases of §2.3.
-var shortFlags = map[string]string{
-	"-q": "--quantization", "-sc": "--speculative-config", "-cc": "--compilation-config",
-	"-ac": "--attention-config", "-asc": "--api-server-count",
-}
-
-func isNumber(s string) bool { _, err := strconv.ParseFloat(s, 64); return err == nil }
-
-// repair changes an assignment so that vLLM accepts it, for the rules that hold between parameters whose
-// domains are fixed (goptuna needs a fixed domain per name, so a dependent limit cannot be a domain). The
-// repaired values are what Config.Params records. A value a space file fixed is never changed: the other
-// side of the rule gives way, or, when it cannot, Validate refuses the draw. It returns a description of each
-// change.
-func (s *Space) repair(a assignment, sa *serveArgs) []string {
-	var did []string
-	set := func(name, v, why string) bool {
-		p, ok := s.byName[name]
-		if !ok || !p.searched() || a[name] == v {
-			return false
-		}
-		did = append(did, fmt.Sprintf("%s %s -> %s (%s)", name, a[name], v, why))
-		a[name] = v
-		return true
-	}
-	// prompt_lookup_min=<a> must be <= prompt_lookup_max=<b> (§7).
-	if lo, ok := a.intOr("prompt_lookup_min", 0); ok {
-		if hi, ok := a.intOr("prompt_lookup_max", 0); ok && lo > hi {
-			if !set("prompt_lookup_min", strconv.Itoa(hi), "prompt_lookup_min must be <= prompt_lookup_max") {
-				set("prompt_lookup_max", strconv.Itoa(lo), "prompt_lookup_max must be >= the fixed prompt_lookup_min")
-			}
-		}
-	}
-	// The token budget: >= max_num_seqs (§10.1), >= max_model_len with chunked prefill off (§10.1),
-	// >= max_num_seqs x (k+1) with LoRA and speculative decoding (§7).
-	e := s.effectiveArgs(sa)
-	need, why := 0, ""
-	if e.seqsSet && e.mnbt < e.seqs {
-		need, why = e.seqs, "max_num_batched_tokens must be >= max_num_seqs"
-	}
-	if sa.has("--no-enable-chunked-prefill") && e.mnbtSet && e.mmlOK && e.mml > need && e.mnbt < e.mml {
-		need, why = e.mml, "with chunked prefill off max_num_batched_tokens must be >= max_model_len"
-	}
-	if sa.has("--enable-lora") {
-		if m := a["speculative"]; m != "" && m != "default" {
-			k, _ := a.intOr("num_speculative_tokens", 0)
-			if m == "suffix" {
-				k = 24
-			}
-			if n := e.seqs * (k + 1); n > need && e.mnbt < n {
-				need, why = n, "with LoRA and speculative decoding max_num_batched_tokens must be >= max_num_seqs x (k+1)"
-			}
-		}
-	}
-	if need > e.mnbt && !set("max_num_batched_tokens", strconv.Itoa(need), why) && e.seqsSet && e.seqs > e.mnbt {
-		// A fixed token budget: the batch size gives way (the other rules have no such way out).
-		set("max_num_seqs", strconv.Itoa(e.mnbt), "max_num_seqs must be <= the fixed max_num_batched_tokens")
-	}
-	return did
 }
