@@ -76,7 +76,7 @@ func builtinParams(w Workload) []*param {
 			Name: "dtype", Flag: "--dtype", Render: renderValue,
 			Domain: cat("default", "float16", "bfloat16"), Default: "default",
 			Help: "model dtype; the default (auto) takes the checkpoint's bf16 where the GPU has it", Source: "§4",
-			check: oneOf("auto", "half", "float16", "bfloat16", "float", "float32"),
+			check: choiceOf("--dtype"),
 		},
 		{
 			Name: "speculative", Flag: "--speculative-config", Render: renderSpeculative,
@@ -136,7 +136,7 @@ func builtinParams(w Workload) []*param {
 			Name: "kv_cache_dtype", Flag: "--kv-cache-dtype", Render: renderValue,
 			Domain: cat("default", "fp8", "fp8_e4m3", "fp8_e5m2"), Default: "default",
 			Help: "KV-cache storage dtype", Source: "§2.3, §8",
-			check: oneOf("auto", "float16", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc", "int8_per_token_head", "fp8_per_token_head", "nvfp4"),
+			check: choiceOf("--kv-cache-dtype"),
 		},
 		{
 			Name: "attention_backend", Flag: "--attention-backend", Env: "VLLM_ATTENTION_BACKEND", Render: renderAttention,
@@ -183,7 +183,7 @@ func builtinParams(w Workload) []*param {
 			Name: "performance_mode", Flag: "--performance-mode", Render: renderValue,
 			Domain: cat("default", "throughput", "interactivity"), Default: "default",
 			Help: "batching preset (default balanced)", Source: "§2.3, §16.5",
-			check: oneOf("balanced", "throughput", "interactivity"),
+			check: choiceOf("--performance-mode"),
 		},
 	}
 }
@@ -250,18 +250,10 @@ func mmlLevels(req int) []int {
 	return uniqSorted(out)
 }
 
-// onLadder reports whether n is a size of vLLM's default capture ladder: 1, 2, 4, multiples of 8 below
-// 256, multiples of 16 from 256 (§6.3).
+// onLadder reports whether n is a size of vLLM's default capture ladder (see ladder).
 func onLadder(n int) bool {
-	switch {
-	case n == 1 || n == 2 || n == 4:
-		return true
-	case n >= 8 && n < 256:
-		return n%8 == 0
-	case n >= 256:
-		return n%16 == 0
-	}
-	return false
+	l := ladder(n)
+	return len(l) > 0 && l[len(l)-1] == n
 }
 
 // ladderCeil is the smallest ladder size >= n.

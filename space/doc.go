@@ -90,7 +90,11 @@
 //
 // # GPU and version awareness
 //
-// Default(platform, workload) drops what this platform cannot take, each with a Dropped reason:
+// Default(platform, workload) drops what this platform cannot take, each with a Dropped reason. A value is
+// judged by rendering it alone and running the rules that hold for one value (rules.go, those enforced by
+// "pruning" or "domain"), so each platform fact is written once, in its rule; only vLLM's defaults (values
+// that would change nothing) and autotune's own memory and spelling limits have tables of their own
+// (redundantReason, wasteReason). What is dropped:
 // bfloat16 below compute capability 8.0 (§4); FLASH_ATTN below 8.0 ("FA2 is only supported on devices
 // with compute capability >= 8", §9.1); FLASHINFER on sm75 from 0.24 (PR #45375, §9.2); fp8 KV caches
 // below sm89 (fp8e4nv, no gain on this workload, §8); quantization methods above the GPU's capability

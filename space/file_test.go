@@ -129,6 +129,10 @@ func TestSpaceFileErrors(t *testing.T) {
 		{"params:\n  num_speculative_tokens: {low: 2.5}\n", `space.yaml: params.num_speculative_tokens.low: "2.5" is not an integer`},
 		{"params:\n  max_num_seqs: {flag: --x}\n", `space.yaml: params.max_num_seqs.flag: cannot be changed on a built-in parameter (only choices, low, high, step, fix, drop, help)`},
 		{"params:\n  kv_cache_dtype: {fix: fp8}\n", `space.yaml: params.kv_cache_dtype.fix: fp8 cannot run here: an fp8 KV cache needs compute capability >= 8.9; Tesla T4 has 7.5: Triton cannot produce fp8e4nv below sm89 ("fp8e4nv data type is not supported on CUDA arch < 89"), fp8_e5m2 has no known working report on sm75, and the KV cache of this workload is ~0.6 GiB, so fp8 buys nothing (§8, §16.5)`},
+		// vLLM 0.15/0.16 has no float16 KV-cache dtype (§2.3): the old list of the parameter let it through, and
+		// every trial was then refused by the invalid-choice rule.
+		{"params:\n  kv_cache_dtype: {fix: float16}\n", `space.yaml: params.kv_cache_dtype.fix: float16 cannot run here: argument --kv-cache-dtype: invalid choice: 'float16' (choose from 'auto', 'bfloat16', 'fp8', 'fp8_e4m3', 'fp8_e5m2', 'fp8_inc', 'fp8_ds_mla')`},
+		{"params:\n  kv_cache_dtype: {fix: float32}\n", `space.yaml: params.kv_cache_dtype.fix: "float32" is not one of auto, bfloat16, fp8, fp8_e4m3, fp8_e5m2, fp8_inc, fp8_ds_mla, float16, turboquant_k8v4, turboquant_4bit_nc, turboquant_k3v4_nc, turboquant_3bit_nc, int8_per_token_head, fp8_per_token_head, nvfp4`},
 		{"params:\n  performance_mode: {fix: throughput}\n", `space.yaml: params.performance_mode.fix: throughput cannot run here: --performance-mode exists in vLLM >= 0.17.0 only (§1.2 PR #34936); this is 0.15.1`},
 		{"params:\n  foo: {choices: [a]}\n", `space.yaml: params.foo: a new parameter needs flag or env ("foo" is not a built-in parameter)`},
 		{"params:\n  foo: {flag: --max-num-seqs, choices: [a]}\n", `space.yaml: params.foo.flag: --max-num-seqs belongs to the built-in parameter max_num_seqs: edit that one instead`},

@@ -123,9 +123,56 @@ var featureSpans = map[string]span{
 	// gpu-memory-utilization default 0.90 -> 0.92 (PR #38284, 2026-04-21). The first release after that
 	// date is not named by the reference; 0.21 (CUDA-graph profiling default, after 2026-04-21) is used.
 	"gpu-util-0.92": {since: ver(21), source: "§1.2 PR #38284, §2.3"},
-	// In 0.16 --block-size has argparse choices 1, 8, 16, 32, 64, 128, 256; at the reference commit any
-	// int parses (§2.3). The reference does not say when the choices went; assume they hold through 0.16.
-	"block-size-choices": {until: ver(17), source: "§1.1 (0.16.0), §2.3"},
+}
+
+// choiceList is one version's argparse choices of a flag.
+type choiceList struct {
+	span   span // the versions that have this list; the zero span is every version
+	values []string
+}
+
+// argChoices are the argparse choices of the flags that have them (§2.3): the first list whose span holds
+// the version applies, and a flag with no list for a version takes any value there. This is the one list
+// per flag: the rule "invalid-choice" checks argv against it, and space-file values are checked against the
+// union over versions (choiceOf), so that pruning can leave out what this version does not take.
+var argChoices = map[string][]choiceList{
+	"--dtype": {{values: []string{"auto", "half", "float16", "bfloat16", "float", "float32"}}}, // §2.3, model.py:89
+	"--kv-cache-dtype": {
+		// v0.16's list (§2.3). The reference does not say when the longer list came; assume after 0.16.
+		{span: span{until: ver(17), source: "§2.3 (v0.16 cache.py)"}, values: []string{"auto", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc", "fp8_ds_mla"}},
+		{values: []string{"auto", "float16", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc", "fp8_ds_mla", // §2.3, cache.py:18-34
+			"turboquant_k8v4", "turboquant_4bit_nc", "turboquant_k3v4_nc", "turboquant_3bit_nc", "int8_per_token_head", "fp8_per_token_head", "nvfp4"}},
+	},
+	// In 0.16 --block-size has choices; at the reference commit any int parses (§1.1, §2.3). The reference
+	// does not say when the choices went; assume they hold through 0.16.
+	"--block-size":         {{span: span{until: ver(17), source: "§1.1 (0.16.0), §2.3"}, values: []string{"1", "8", "16", "32", "64", "128", "256"}}},
+	"--optimization-level": {{values: []string{"0", "1", "2", "3"}}},                        // §2.3
+	"--performance-mode":   {{values: []string{"balanced", "interactivity", "throughput"}}}, // §2.3
+	"--scheduling-policy":  {{values: []string{"fcfs", "priority"}}},
+}
+
+// choices returns the argparse choices of a flag in this vLLM, nil when it takes any value.
+func (e *env) choices(flag string) []string {
+	for _, l := range argChoices[flag] {
+		if l.span.has(e.v) {
+			return l.values
+		}
+	}
+	return nil
+}
+
+// choiceOf checks a space-file value of a flag with argparse choices against every version's list; pruning
+// then leaves out a value this version does not take (rule "invalid-choice").
+func choiceOf(flag string) func(string) error {
+	var all []string
+	for _, l := range argChoices[flag] {
+		for _, v := range l.values {
+			if indexOf(all, v) < 0 {
+				all = append(all, v)
+			}
+		}
+	}
+	return oneOf(all...)
 }
 
 // env is the resolved view of a Platform that the rules below consult.

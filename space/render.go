@@ -24,6 +24,38 @@ type specConfig struct {
 	PromptLookupMin      int    `json:"prompt_lookup_min,omitempty"`
 }
 
+// suffixTreeDepth is suffix decoding's num_speculative_tokens when the config leaves it out:
+// suffix_decoding_max_tree_depth (§7).
+const suffixTreeDepth = 24
+
+// tokens is the number of draft tokens per step vLLM runs with: num_speculative_tokens as configured, else
+// the tree depth for suffix decoding.
+func (sc *specConfig) tokens() int {
+	if sc.NumSpeculativeTokens > 0 {
+		return sc.NumSpeculativeTokens
+	}
+	if sc.Method == "suffix" {
+		return suffixTreeDepth
+	}
+	return 0
+}
+
+// parseSpecConfig reads the --speculative-config of parsed argv: nil and "" when there is none, nil and
+// the refusal text when autotune cannot read it.
+func parseSpecConfig(sa *serveArgv) (*specConfig, string) {
+	v := sa.last("--speculative-config")
+	if v == "" {
+		return nil, ""
+	}
+	var sc specConfig
+	dec := json.NewDecoder(strings.NewReader(v))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sc); err != nil {
+		return nil, fmt.Sprintf("argument --speculative-config: %s is not a speculative config autotune can check: %v", v, err)
+	}
+	return &sc, ""
+}
+
 // rendered is what an assignment turns into.
 type rendered struct {
 	args  []string
@@ -153,7 +185,7 @@ func (s *Space) specJSON(method string, a assignment) (string, error) {
 		c.PromptLookupMax, _ = a.intOr("prompt_lookup_max", 0)
 		c.PromptLookupMin, _ = a.intOr("prompt_lookup_min", 0)
 	case "suffix":
-		// Minimal form of §7; num_speculative_tokens defaults to the tree depth (24).
+		// Minimal form of §7; num_speculative_tokens defaults to the tree depth (suffixTreeDepth).
 	default:
 		return "", fmt.Errorf("unknown speculative method %q", method)
 	}

@@ -40,11 +40,8 @@ func (s *Space) repair(a assignment, sa *serveArgv) []string {
 		need, why = e.mml, "with chunked prefill off max_num_batched_tokens must be >= max_model_len"
 	}
 	if sa.has("--enable-lora") {
-		if m := a["speculative"]; m != "" && m != "default" {
-			k, _ := a.intOr("num_speculative_tokens", 0)
-			if m == "suffix" {
-				k = 24
-			}
+		if sc, _ := parseSpecConfig(sa); sc != nil {
+			k := sc.tokens()
 			if n := e.seqs * (k + 1); n > need && e.mnbt < n {
 				need, why = n, "with LoRA and speculative decoding max_num_batched_tokens must be >= max_num_seqs x (k+1)"
 			}

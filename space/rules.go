@@ -1,7 +1,6 @@
 package space
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -49,6 +48,9 @@ var rules = []rule{
 		for _, f := range c.sa.order {
 			base, _, _ := strings.Cut(f, ".")
 			if !strings.HasPrefix(base, "--") || !c.env.hasFlag(base) {
+				if c.pruning && strings.HasPrefix(base, "--") {
+					return c.env.flagReason(base) + flagNotes[base]
+				}
 				return "vllm: error: unrecognized arguments: " + f
 			}
 		}
@@ -56,7 +58,7 @@ var rules = []rule{
 	}},
 	{Rule{"invalid-choice", "§2.1, §2.3", "argument <flag>: invalid choice: '<v>' (choose from ...)", "domain"}, func(c *ruleInput) string {
 		for _, f := range c.sa.order {
-			choices := c.choicesFor(f)
+			choices := c.env.choices(f)
 			if choices == nil {
 				continue
 			}
@@ -77,12 +79,14 @@ var rules = []rule{
 		return ""
 	}},
 	{Rule{"bf16-capability", "§4 (cuda.py:497-516)", "Bfloat16 is only supported on GPUs with compute capability of at least 8.0. ...", "pruning"}, func(c *ruleInput) string {
-		if c.sa.last("--dtype") == "bfloat16" && c.env.ccKnown && c.env.cc < 8 {
+		if c.sa.last("--dtype") != "bfloat16" {
+			return ""
+		}
+		return c.capRefusal(8.0, "bfloat16", func() string {
 			return fmt.Sprintf("ValueError: Bfloat16 is only supported on GPUs with compute capability of at least 8.0. "+
 				"Your %s GPU has compute capability %s. You can use float16 instead by explicitly setting the `dtype` flag in CLI, for example: --dtype=half.",
 				c.env.gpuName(), fmtNum(c.env.cc))
-		}
-		return ""
+		})
 	}},
 	{Rule{"quantization-unknown", "§3.2 (model.py:~1034-1046)", "Unknown quantization method: <m>. Must be one of [...]", "domain"}, func(c *ruleInput) string {
 		if m := c.sa.last("--quantization"); m != "" {
@@ -95,11 +99,19 @@ var rules = []rule{
 	{Rule{"quantization-capability", "§3.1 (vllm.py:589-599)", "ValueError: The quantization method <m> is not supported for the current GPU. Minimum capability: <x>. Current capability: <y>.", "pruning"}, func(c *ruleInput) string {
 		m := c.sa.last("--quantization")
 		min, ok := quantMinCap[m]
-		if !ok || !c.env.ccKnown || c.env.cc+1e-9 >= min {
+		if !ok {
 			return ""
 		}
-		return fmt.Sprintf("ValueError: The quantization method %s is not supported for the current GPU. Minimum capability: %d. Current capability: %d.",
-			m, int(min*10+0.5), c.env.ccInt())
+		return c.capRefusal(min, "quantization "+m, func() string {
+			return fmt.Sprintf("ValueError: The quantization method %s is not supported for the current GPU. Minimum capability: %d. Current capability: %d.",
+				m, int(min*10+0.5), c.env.ccInt())
+		})
+	}},
+	{Rule{"quantization-deprecated", "§3.1", "<m> is deprecated and needs --allow-deprecated-quantization", "pruning"}, func(c *ruleInput) string {
+		if m := c.sa.last("--quantization"); quantDeprecated[m] && !c.sa.has("--allow-deprecated-quantization") {
+			return m + " is deprecated and needs --allow-deprecated-quantization (§3.1)"
+		}
+		return ""
 	}},
 	{Rule{"quantization-config-file", "§3.2 (weight_utils.py:388-399)", "ValueError: Cannot find the config file for <m>", "domain"}, func(c *ruleInput) string {
 		m := c.sa.last("--quantization")
@@ -224,7 +236,7 @@ var rules = []rule{
 		if c.spec == nil || !c.sa.has("--enable-lora") {
 			return ""
 		}
-		k := c.specTokens()
+		k := c.spec.tokens()
 		if c.eff.mnbt < c.eff.seqs*(k+1) {
 			return fmt.Sprintf("max_num_batched_tokens (%d) < max_num_seqs (%d) * (num_speculative_tokens (%d) + 1): Consider increasing max_num_batched_tokens or decreasing num_speculative_tokens",
 				c.eff.mnbt, c.eff.seqs, k)
@@ -257,8 +269,13 @@ var rules = []rule{
 		return ""
 	}},
 	{Rule{"kv-fp8-below-sm89", "§8", "fp8e4nv data type is not supported on CUDA arch < 89", "pruning"}, func(c *ruleInput) string {
-		if dt := c.sa.last("--kv-cache-dtype"); dt != "" && c.env.kvReason(dt) != "" {
-			return "fp8e4nv data type is not supported on CUDA arch < 89 (--kv-cache-dtype " + dt + ")"
+		if dt := c.sa.last("--kv-cache-dtype"); dt != "" {
+			if why := c.env.kvReason(dt); why != "" {
+				if c.pruning {
+					return why
+				}
+				return "fp8e4nv data type is not supported on CUDA arch < 89 (--kv-cache-dtype " + dt + ")"
+			}
 		}
 		return ""
 	}},
@@ -344,41 +361,29 @@ type ruleInput struct {
 	model   string
 	spec    *specConfig
 	specErr string
+	// pruning: the input is one candidate value, rendered alone, and an unknown GPU capability counts as
+	// too low (a value is left out on a guess; a config is never refused on one).
+	pruning bool
 }
 
-func (c *ruleInput) specTokens() int {
-	if c.spec.NumSpeculativeTokens > 0 {
-		return c.spec.NumSpeculativeTokens
+// capRefusal returns vllmMsg() when the GPU is known to be below capability min; when pruning, also why
+// not when the capability is unknown.
+func (c *ruleInput) capRefusal(min float64, what string, vllmMsg func() string) string {
+	if !c.env.ccKnown {
+		if c.pruning {
+			return c.env.needCC(min, what)
+		}
+		return ""
 	}
-	if c.spec.Method == "suffix" {
-		return 24 // suffix_decoding_max_tree_depth (§7)
+	if c.env.cc+1e-9 < min {
+		return vllmMsg()
 	}
-	return 0
+	return ""
 }
 
-// choicesFor returns the argparse choices of a flag in this vLLM, nil when it takes any value.
-func (c *ruleInput) choicesFor(flag string) []string {
-	switch flag {
-	case "--dtype":
-		return []string{"auto", "half", "float16", "bfloat16", "float", "float32"} // §2.3
-	case "--kv-cache-dtype":
-		if c.env.feature("block-size-choices") { // v0.16's list (§2.3)
-			return []string{"auto", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc", "fp8_ds_mla"}
-		}
-		return []string{"auto", "float16", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc", "fp8_ds_mla",
-			"turboquant_k8v4", "turboquant_4bit_nc", "turboquant_k3v4_nc", "turboquant_3bit_nc", "int8_per_token_head", "fp8_per_token_head", "nvfp4"}
-	case "--block-size":
-		if c.env.feature("block-size-choices") {
-			return []string{"1", "8", "16", "32", "64", "128", "256"} // v0.16.0 cache.py:22
-		}
-	case "--optimization-level":
-		return []string{"0", "1", "2", "3"} // §2.3
-	case "--performance-mode":
-		return []string{"balanced", "interactivity", "throughput"} // §2.3
-	case "--scheduling-policy":
-		return []string{"fcfs", "priority"}
-	}
-	return nil
+// flagNotes add what a missing flag used to mean, for the reasons pruning gives.
+var flagNotes = map[string]string{
+	"--optimization-level": "; before PR #26847 -O<n> meant the compilation level (§2.4)",
 }
 
 // Check returns the first refusal that argv (the tuned flags, as in Config.Args) would meet on this
@@ -388,24 +393,56 @@ func (s *Space) Check(args []string, env map[string]string, model string) error 
 	if err != nil {
 		return &Refusal{Rule: "argv", Message: "vllm: error: " + err.Error(), Source: "§2.1"}
 	}
-	c := &ruleInput{s: s, env: s.env, w: s.w, sa: sa, envVars: env, model: model}
-	c.eff = s.effectiveArgs(sa)
-	if v := sa.last("--speculative-config"); v != "" {
-		var sc specConfig
-		dec := json.NewDecoder(strings.NewReader(v))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&sc); err != nil {
-			c.specErr = fmt.Sprintf("argument --speculative-config: %s is not a speculative config autotune can check: %v", v, err)
-		} else {
-			c.spec = &sc
-		}
-	}
+	c := s.newRuleInput(sa, env, model)
 	for _, r := range rules {
 		if msg := r.check(c); msg != "" {
 			return &Refusal{Rule: r.ID, Message: msg, Source: r.Source}
 		}
 	}
 	return nil
+}
+
+func (s *Space) newRuleInput(sa *serveArgv, env map[string]string, model string) *ruleInput {
+	c := &ruleInput{s: s, env: s.env, w: s.w, sa: sa, envVars: env, model: model}
+	c.eff = s.effectiveArgs(sa)
+	c.spec, c.specErr = parseSpecConfig(sa)
+	return c
+}
+
+// refusedHere returns why vLLM on this platform would refuse value v of p, or "": the value is rendered
+// alone (other parameters at vLLM's defaults) and checked by the rules that hold for one value, those
+// enforced by pruning or by the domain. The platform facts therefore live in the rules only.
+func (s *Space) refusedHere(p *param, v string) string {
+	a := assignment{p.Name: v}
+	for _, q := range s.params {
+		// Values that p's rendering may read (the n-gram knobs of a speculative method).
+		if q != p && q.Domain.isInt() {
+			if q.Fixed != "" {
+				a[q.Name] = q.Fixed
+			} else {
+				a[q.Name] = fmtNum(q.Domain.Low)
+			}
+		}
+	}
+	var r rendered
+	if err := s.renderParam(&r, p, v, a); err != nil {
+		return "" // a value that cannot render alone is judged on the whole config, by Validate
+	}
+	sa, err := s.parseServeArgv(r.args)
+	if err != nil {
+		return fmt.Sprintf("renders to argv %q that vLLM cannot parse: %v", r.args, err)
+	}
+	c := s.newRuleInput(sa, r.env, r.model)
+	c.pruning = true
+	for _, rl := range rules {
+		if rl.Enforced != "pruning" && rl.Enforced != "domain" {
+			continue
+		}
+		if msg := rl.check(c); msg != "" {
+			return msg
+		}
+	}
+	return ""
 }
 
 // Validate checks a whole config: its argv, environment and model (see Check).

@@ -2,6 +2,8 @@ package space
 
 import (
 	"errors"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -240,4 +242,90 @@ func contains(args []string, seq ...string) bool {
 		}
 	}
 	return false
+}
+
+// The KV-cache dtypes a version takes come from one table: 0.15.1 has v0.16's list, and a value only a later
+// vLLM takes is left out of the space on 0.15.1 but kept on 0.17, by the same rule that refuses it in argv.
+func TestKVCacheDtypeChoicesByVersion(t *testing.T) {
+	src := []byte("params:\n  kv_cache_dtype: {choices: [default, float16, bfloat16]}\n")
+	for _, tc := range []struct {
+		version string
+		want    []string
+	}{{"0.15.1", []string{"default", "bfloat16"}}, {"0.17.0", []string{"default", "float16", "bfloat16"}}} {
+		s, err := Parse("space.yaml", src, ampere(tc.version), DefaultWorkload())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := choicesOf(s, "kv_cache_dtype"); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: kv_cache_dtype choices %v, want %v", tc.version, got, tc.want)
+		}
+		err = s.Check([]string{"--kv-cache-dtype", "float16"}, nil, "")
+		var ref *Refusal
+		if refused := errors.As(err, &ref) && ref.Rule == "invalid-choice"; refused != (tc.version == "0.15.1") {
+			t.Errorf("%s: --kv-cache-dtype float16: %v", tc.version, err)
+		}
+	}
+	// The block-size choices end with 0.16 too, but they are another fact: --block-size 48 parses on 0.17.
+	if err := mustDefault(t, ampere("0.17.0")).Check([]string{"--block-size", "48"}, nil, ""); err != nil {
+		t.Errorf("--block-size 48 on 0.17: %v", err)
+	}
+}
+
+// A deprecated quantization method needs --allow-deprecated-quantization (§3.1): a variant that uses one
+// without it is left out instead of failing every trial.
+func TestDeprecatedQuantization(t *testing.T) {
+	s := mustDefault(t, ampere("0.15.1"))
+	err := s.Check([]string{"--quantization", "fbgemm_fp8"}, nil, "some/fp8-checkpoint")
+	var ref *Refusal
+	if !errors.As(err, &ref) || ref.Rule != "quantization-deprecated" {
+		t.Errorf("fbgemm_fp8 without --allow-deprecated-quantization: %v, want quantization-deprecated", err)
+	}
+	if err := s.Check([]string{"--served-model-name", "Qwen/Qwen2.5-0.5B", "--quantization", "fbgemm_fp8", "--allow-deprecated-quantization"}, nil, "some/fp8-checkpoint"); err != nil {
+		t.Errorf("fbgemm_fp8 with --allow-deprecated-quantization: %v", err)
+	}
+	src := []byte("models:\n  fb: {model: some/fp8-checkpoint, args: [--quantization, fbgemm_fp8]}\n  ok: {model: some/fp8-checkpoint, args: [--quantization, fbgemm_fp8, --allow-deprecated-quantization]}\n")
+	s, err = Parse("space.yaml", src, ampere("0.15.1"), DefaultWorkload())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := choicesOf(s, "model"); !slices.Equal(got, []string{"default", "ok"}) {
+		t.Errorf("model choices %v, want the deprecated variant without the flag left out", got)
+	}
+}
+
+// vLLM's capture ladder is written once (ladder); onLadder agrees with it.
+func TestOneCaptureLadder(t *testing.T) {
+	on := map[int]bool{}
+	for _, n := range ladder(2048) {
+		on[n] = true
+	}
+	for n := 0; n <= 2048; n++ {
+		if onLadder(n) != on[n] {
+			t.Fatalf("onLadder(%d) = %v, ladder(2048) says %v", n, onLadder(n), on[n])
+		}
+	}
+	if got := ladderCeil(50); got != 56 {
+		t.Errorf("ladderCeil(50) = %d, want 56", got)
+	}
+}
+
+// Suffix decoding without num_speculative_tokens drafts suffixTreeDepth tokens: the LoRA budget rule and
+// repair both read it from the rendered config.
+func TestSuffixTokensOnce(t *testing.T) {
+	s := mustDefault(t, withArctic(tesla("0.15.1")))
+	args := []string{"--enable-lora", "--max-num-seqs", "50", "--max-num-batched-tokens", "1024", "--speculative-config", `{"method":"suffix"}`}
+	err := s.Check(args, nil, "")
+	var ref *Refusal
+	if !errors.As(err, &ref) || ref.Rule != "spec-lora-budget" || !strings.Contains(ref.Message, "(24)") {
+		t.Fatalf("suffix with LoRA and a 1024 budget: %v, want spec-lora-budget with k=24", err)
+	}
+	sa, err := s.parseServeArgv(args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := assignment{"max_num_seqs": "50", "max_num_batched_tokens": "1024", "speculative": "suffix"}
+	s.repair(a, sa)
+	if want := strconv.Itoa(50 * (suffixTreeDepth + 1)); a["max_num_batched_tokens"] != want {
+		t.Errorf("repair raised the budget to %s, want %s", a["max_num_batched_tokens"], want)
+	}
 }

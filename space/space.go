@@ -171,148 +171,111 @@ func (s *Space) paramReason(p *param) string {
 // valueReason returns why value v of p cannot (or need not) be tried here, or "". dup enables the
 // "same as vLLM's default" reasons, which make sense for searched values only.
 func (s *Space) valueReason(p *param, v string, dup bool) string {
-	e := s.env
-	same := func(what string) string {
+	if !p.Added {
 		if dup {
-			return "same as vLLM's default here: " + what
+			if r := s.redundantReason(p, v); r != "" {
+				return "same as vLLM's default here: " + r
+			}
 		}
-		return ""
+		if r := s.wasteReason(p, v); r != "" {
+			return r
+		}
 	}
-	if p.Render == renderSwitch && (v == "off" || v == "false") && !e.hasFlag(negate(p.Flag)) {
-		return e.flagReason(negate(p.Flag))
-	}
-	if p.Added {
-		return ""
-	}
+	return s.refusedHere(p, v)
+}
+
+// redundantReason returns why value v of a built-in parameter is what vLLM does anyway, or "": vLLM's
+// defaults on this GPU and version.
+func (s *Space) redundantReason(p *param, v string) string {
+	e := s.env
 	switch p.Name {
 	case "dtype":
 		switch v {
-		case "bfloat16":
-			if r := e.needCC(8.0, "bfloat16"); r != "" {
-				return r + ": \"Bfloat16 is only supported on GPUs with compute capability of at least 8.0\" (§4)"
-			}
 		case "float16", "half":
 			if e.ccKnown && e.cc < 8 {
-				return same("below compute capability 8.0 --dtype auto already falls back to float16 (§4)")
+				return "below compute capability 8.0 --dtype auto already falls back to float16 (§4)"
 			}
 		case "auto":
-			return same("auto")
-		}
-	case "quantization":
-		if min, ok := quantMinCap[v]; ok {
-			if r := e.needCC(min, "quantization "+v); r != "" {
-				return r + fmt.Sprintf(": \"The quantization method %s is not supported for the current GPU. Minimum capability: %d\" (§3.1)", v, int(min*10+0.5))
-			}
-		}
-		if quantDeprecated[v] {
-			return v + " is deprecated and needs --allow-deprecated-quantization (§3.1)"
-		}
-	case "speculative":
-		if f, ok := featureSpans["spec:"+v]; ok && !f.has(e.v) {
-			return fmt.Sprintf("speculative method %s exists in vLLM %s only (%s); this is %s", v, f, f.source, e.versionText())
-		}
-		if v == "suffix" && !e.pkg("arctic-inference") {
-			return "suffix decoding needs the arctic-inference package, which the probe did not find next to vLLM " +
-				"(\"ImportError: Arctic Inference is required for suffix decoding\", §7)"
+			return "auto"
 		}
 	case "max_num_seqs":
 		if _, seqs := e.batchDefaults(); v == strconv.Itoa(seqs) {
-			return same(fmt.Sprintf("vLLM serves with max_num_seqs=%d on %s (§5)", seqs, e.gpuName()))
+			return fmt.Sprintf("vLLM serves with max_num_seqs=%d on %s (§5)", seqs, e.gpuName())
 		}
 	case "max_num_batched_tokens":
 		if mnbt, _ := e.batchDefaults(); v == strconv.Itoa(mnbt) {
-			return same(fmt.Sprintf("vLLM serves with max_num_batched_tokens=%d on %s (§5)", mnbt, e.gpuName()))
+			return fmt.Sprintf("vLLM serves with max_num_batched_tokens=%d on %s (§5)", mnbt, e.gpuName())
 		}
 	case "max_model_len":
-		n, _ := strconv.Atoi(v)
-		if s.w.ModelMaxLen > 0 && n > s.w.ModelMaxLen {
-			return fmt.Sprintf("\"User-specified max_model_len (%d) is greater than the derived max_model_len (%d)\" (§10.1)", n, s.w.ModelMaxLen)
-		}
-		if s.w.ModelMaxLen > 0 && n == s.w.ModelMaxLen {
-			return same("the model's own maximum length")
+		if n, _ := strconv.Atoi(v); s.w.ModelMaxLen > 0 && n == s.w.ModelMaxLen {
+			return "the model's own maximum length"
 		}
 	case "gpu_memory_utilization":
 		if v == e.gpuUtilDefault() {
-			return same("--gpu-memory-utilization " + v + " (§2.3)")
+			return "--gpu-memory-utilization " + v + " (§2.3)"
 		}
+	case "block_size":
+		if v == "16" {
+			return "block size 16 (§2.3)"
+		}
+	case "kv_cache_dtype":
+		if v == "auto" {
+			return "auto"
+		}
+	case "attention_backend":
+		if d := e.defaultBackend(); v == d && e.backendReason(v) == "" {
+			return fmt.Sprintf("vLLM %s picks %s on %s by itself (§9.2)", e.versionText(), d, e.gpuName())
+		}
+	case "optimization":
+		if v == "O2" || v == "O3" {
+			return "-O2 is the default and -O3 currently equals it (§2.3)"
+		}
+	case "cudagraph_capture":
+		if c, err := parseCapture(v); err == nil && c.kind == "default+" && onLadder(c.n) && c.n <= 512 {
+			return fmt.Sprintf("%d is already on vLLM's capture ladder (§6.3)", c.n)
+		}
+	case "async_scheduling":
+		if v == "on" && e.feature("async-default-on") {
+			return "async scheduling is on by default when speculative decoding is off (cal §11)"
+		}
+	case "prefix_caching":
+		if v == "on" {
+			return "prefix caching is on by default for this model (§2.3)"
+		}
+	case "stream_interval":
+		if v == "1" {
+			return "--stream-interval 1 (§2.3)"
+		}
+	case "performance_mode":
+		if v == "balanced" {
+			return "balanced (§2.3)"
+		}
+	}
+	return ""
+}
+
+// wasteReason returns why vLLM would take value v of a built-in parameter but the trial would be wasted or
+// mean something else than the space says, or "".
+func (s *Space) wasteReason(p *param, v string) string {
+	e := s.env
+	switch p.Name {
+	case "gpu_memory_utilization":
 		f, _ := strconv.ParseFloat(v, 64)
 		if res := e.graphReserveMiB(); e.memMiB > 0 && float64(e.memMiB)*(1-f) < float64(res) {
 			return fmt.Sprintf("leaves %.0f MiB of %d MiB outside the budget, less than the ~%d MiB of CUDA graphs vLLM %s captures there (cal §9.3, §9.4)",
 				float64(e.memMiB)*(1-f), e.memMiB, res, e.versionText())
-		}
-	case "block_size":
-		if v == "16" {
-			return same("block size 16 (§2.3)")
-		}
-	case "kv_cache_dtype":
-		if v == "auto" {
-			return same("auto")
-		}
-		return e.kvReason(v)
-	case "attention_backend":
-		if r := e.backendReason(v); r != "" {
-			return r
-		}
-		if d := e.defaultBackend(); v == d {
-			return same(fmt.Sprintf("vLLM %s picks %s on %s by itself (§9.2)", e.versionText(), d, e.gpuName()))
-		}
-	case "optimization":
-		switch v {
-		case "eager":
-			if !e.hasFlag("--enforce-eager") {
-				return e.flagReason("--enforce-eager")
-			}
-		case "O2", "O3":
-			return same("-O2 is the default and -O3 currently equals it (§2.3)")
-		default:
-			if !e.hasFlag("--optimization-level") {
-				return e.flagReason("--optimization-level") + "; before PR #26847 -O<n> meant the compilation level (§2.4)"
-			}
 		}
 	case "cudagraph_capture":
 		c, err := parseCapture(v)
 		if err != nil {
 			return err.Error()
 		}
-		if c.kind == "max" && !e.hasFlag(s.spell.captureMax) {
-			return e.flagReason("--max-cudagraph-capture-size")
-		}
-		if c.kind == "default+" && onLadder(c.n) && c.n <= 512 {
-			return same(fmt.Sprintf("%d is already on vLLM's capture ladder (§6.3)", c.n))
-		}
 		if c.kind == "list" && len(c.list) == 1 && s.spell.captureList == "--cuda-graph-sizes" {
 			return "before 0.13 a single --cuda-graph-sizes value means a maximum, not a list (§6.4)"
 		}
-	case "async_scheduling":
-		if v == "on" && e.feature("async-default-on") {
-			return same("async scheduling is on by default when speculative decoding is off (cal §11)")
-		}
-	case "prefix_caching":
-		if v == "on" {
-			return same("prefix caching is on by default for this model (§2.3)")
-		}
-	case "stream_interval":
-		if v == "1" {
-			return same("--stream-interval 1 (§2.3)")
-		}
-	case "performance_mode":
-		if v == "balanced" {
-			return same("balanced (§2.3)")
-		}
 	case "model":
-		vr, ok := s.variants[v]
-		if !ok {
+		if _, ok := s.variants[v]; !ok {
 			return fmt.Sprintf("no model variant %q is defined under models", v)
-		}
-		for i := 0; i+1 < len(vr.Args); i++ {
-			if vr.Args[i] == "--quantization" || vr.Args[i] == "-q" {
-				m := vr.Args[i+1]
-				if min, ok := quantMinCap[m]; ok {
-					if r := e.needCC(min, "quantization "+m); r != "" {
-						return r + " (§3.1)"
-					}
-				}
-			}
 		}
 	}
 	return ""
