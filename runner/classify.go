@@ -9,8 +9,10 @@ import (
 	"strings"
 )
 
-// rule is one row of the classification table: a fragment of a log line (reference vllm.md §10.1 and the
-// sections it points to) and the class it proves.
+// rule is one row of the classification table: a fragment of an error line and the class it proves. src says
+// where the text comes from and for which versions it holds, checked against vLLM's history (a fork of
+// vllm-project/vllm up to upstream commit 2a69949bd, 2026-04-02) and proven by the real logs in
+// testdata/failures; "0.15" means the tree at the v0.15.0 release (2026-01-29).
 type rule struct {
 	class Class
 	frag  string         // literal fragment, matched case-sensitively...
@@ -18,6 +20,7 @@ type rule struct {
 	fold  bool           // match frag case-insensitively (frag is lower case)
 	exit2 bool           // evidence only when the process exited with status 2 (argparse)
 	why   string         // what it means, for Result.Message
+	src   string         // where vLLM (or the layer below it) prints it, and in which versions
 }
 
 func (r rule) match(line, lower string) bool {
@@ -31,77 +34,95 @@ func (r rule) match(line, lower string) bool {
 	}
 }
 
-func (r rule) pattern() string {
-	if r.re != nil {
-		return r.re.String()
-	}
-	return r.frag
-}
-
 // startupRules classify a server that exited before /health answered 200. The first rule, in table order,
-// that matches any line wins; so specific messages come before the generic ones that may wrap them (a
-// pydantic "validation error for" around a more specific ValueError). Lines logged at WARNING level are never
-// evidence: vLLM warns about some of these situations and carries on (e.g. a CUDAGraphMode downgrade).
+// that matches an error line wins; so specific messages come before the generic ones that may wrap them (a
+// pydantic "validation error for" around a more specific ValueError), and faults of the platform come first of
+// all. Log records at INFO, DEBUG or WARNING level are never evidence (see notEvidence).
 var startupRules = []rule{
-	// argparse (§2.1): exit status 2 before anything is loaded.
-	{class: InvalidFlag, exit2: true, frag: "error: unrecognized arguments:", why: "vllm serve rejected a flag"},
-	{class: InvalidFlag, exit2: true, frag: "invalid choice:", why: "vllm serve rejected a flag value"},
-	{class: InvalidFlag, exit2: true, frag: "ambiguous option", why: "vllm serve rejected an abbreviated flag"},
+	// argparse: exit status 2 before anything is loaded.
+	{class: InvalidFlag, exit2: true, frag: "error: unrecognized arguments:", why: "vllm serve rejected a flag", src: "argparse, every version"},
+	{class: InvalidFlag, exit2: true, frag: "invalid choice:", why: "vllm serve rejected a flag value", src: "argparse, every version"},
+	{class: InvalidFlag, exit2: true, frag: "ambiguous option", why: "vllm serve rejected an abbreviated flag", src: "argparse, every version"},
 
-	// Not the config's fault (§1.3, §10.1): the install or the machine.
-	{class: Harness, frag: "libcudart.so.13: cannot open shared object file", why: "the vLLM install does not match the CUDA driver (CUDA-13 wheel on a CUDA-12 driver)"},
-	{class: Harness, frag: "Address already in use", why: "another program took the port"},
-	{class: Harness, frag: "Error in memory profiling", why: "another process released GPU memory while vLLM was profiling"},
+	// This install cannot run on this machine at all: no config can fix it, the study stops.
+	{class: PlatformUnusable, frag: "no kernel image is available for execution on the device", why: "the installed vLLM/PyTorch has no kernels for this GPU", src: "CUDA runtime via torch, every version"},
+	{class: PlatformUnusable, frag: "The NVIDIA driver on your system is too old", why: "the NVIDIA driver is older than the CUDA runtime of the installed PyTorch", src: "torch._C._cuda_init, every version"},
+	{class: PlatformUnusable, frag: "CUDA driver version is insufficient for CUDA runtime version", why: "the NVIDIA driver is older than the CUDA runtime of the install", src: "CUDA runtime, every version"},
+	{class: PlatformUnusable, re: regexp.MustCompile(`libcudart\.so\.\d+: cannot open shared object file`), why: "the vLLM install does not match the CUDA driver (e.g. a CUDA-13 wheel on a CUDA-12 driver)", src: "dynamic loader; reference vllm.md §1.3 (CUDA-13 default wheels from 2026-04-23)"},
+	{class: PlatformUnusable, re: regexp.MustCompile(`No module named '?vllm`), why: "vLLM is not importable in this environment", src: "Python import system, every version"},
+	{class: PlatformUnusable, frag: "is too old to be supported by the triton GPU compiler", why: "Triton does not support this GPU", src: "triton, every version vLLM ships with"},
 
-	// KV cache (§10.1, t4-calibration §9.6).
-	{class: KVCacheTooSmall, frag: "No available memory for the cache blocks", why: "no memory left for the KV cache"},
-	{class: KVCacheTooSmall, frag: "To serve at least one request with the model's max seq len", why: "KV cache smaller than one max-length request"},
-	{class: KVCacheTooSmall, frag: "Cannot auto-fit max_model_len", why: "--max-model-len auto cannot fit a single token"},
+	// Not the config's fault: the machine or a neighbour.
+	{class: Harness, frag: "Address already in use", why: "another program took the port", src: "Python socket.bind in api_server.py / utils get_open_port, every version"},
+	{class: Harness, frag: "Error in memory profiling", why: "another process released GPU memory while vLLM was profiling", src: "vllm/v1/worker/gpu_worker.py determine_available_memory, 0.8 to at least 0.29"},
 
-	// Memory (§10.1). "Free memory on device": the check before the start made sure no left-over server holds
-	// the GPU, so the utilization asked for is more than this GPU has free: the config's fault.
-	{class: OutOfMemory, fold: true, frag: "out of memory", why: "CUDA out of memory"},
-	{class: OutOfMemory, frag: "Free memory on device", why: "--gpu-memory-utilization is more than the GPU has free"},
+	// KV cache.
+	{class: KVCacheTooSmall, frag: "No available memory for the cache blocks", why: "no memory left for the KV cache", src: "vllm/worker/worker.py (V0) and vllm/v1/core/kv_cache_utils.py (V1), every version"},
+	// "models's" is vLLM's own typo (kv_cache_utils.py from 69d765f5a, 2025-01-17, through 0.16 and at least
+	// 2026-04-02); later versions print "model's". Both spellings are real.
+	{class: KVCacheTooSmall, re: regexp.MustCompile(`To serve at least one request with the models?'s max seq len`), why: "KV cache smaller than one max-length request", src: "vllm/v1/core/kv_cache_utils.py, V1 from 2024-10 (models's from 2025-01-17 to at least 2026-04)"},
+	{class: KVCacheTooSmall, frag: "is larger than the maximum number of tokens that can be stored in KV cache", why: "KV cache smaller than one max-length request", src: "vllm/worker/worker.py raise_if_cache_size_invalid, V0 engine until its removal (2025-09-20, c99db8c8d)"},
+	{class: KVCacheTooSmall, frag: "Cannot auto-fit max_model_len", why: "--max-model-len auto cannot fit a single token", src: "vllm/v1/core/kv_cache_utils.py, 0.15 and later"},
 
-	// This GPU or this install cannot do it (§3.1, §4, §7, §8, §9, §16.2).
-	{class: UnsupportedOnGPU, frag: "Bfloat16 is only supported on GPUs with compute capability of at least 8.0", why: "bfloat16 needs compute capability 8.0"},
-	{class: UnsupportedOnGPU, frag: "is not supported for the current GPU. Minimum capability:", why: "quantization method needs a newer GPU"},
-	{class: UnsupportedOnGPU, frag: "No valid attention backend found for cuda with", why: "no attention backend fits"},
-	{class: UnsupportedOnGPU, re: regexp.MustCompile(`Selected backend .* is not valid for this configuration`), why: "attention backend not valid here"},
-	{class: UnsupportedOnGPU, re: regexp.MustCompile(`CUDAGraphMode\.\w+ is not supported with .*backend`), why: "CUDA graph mode not supported by the attention backend"},
-	{class: UnsupportedOnGPU, frag: "fp8e4nv", why: "fp8 (e4m3) needs compute capability 8.9"},
-	{class: UnsupportedOnGPU, frag: "Arctic Inference is required for suffix decoding", why: "suffix decoding needs the arctic-inference package, not installed here"},
-	{class: UnsupportedOnGPU, frag: "NVVM_ERROR_INVALID_OPTION", why: "CUTLASS-DSL compile failed for this GPU"},
-	{class: UnsupportedOnGPU, frag: "CUDA error: invalid argument", why: "kernel launch failed on this GPU (FlashInfer on SM75)"},
+	// Memory. The "Free memory on device" check is an error only in its raising form: gpu_worker.py logs the
+	// same words at INFO after a successful profile ("Free memory on device (F/T GiB) on startup. Desired ...").
+	{class: OutOfMemory, fold: true, frag: "out of memory", why: "CUDA out of memory", src: "torch / CUDA / NCCL, every version"},
+	{class: OutOfMemory, re: regexp.MustCompile(`Free memory on device .*on startup is less than desired GPU memory utilization`), why: "--gpu-memory-utilization is more than the GPU has free", src: "vllm/v1/worker/utils.py request_memory (gpu_worker.py before), 0.10 to at least 2026-04"},
 
-	// vLLM refused the config (§2.3, §3.2, §7, §10.1).
-	{class: ConfigRefused, re: regexp.MustCompile(`max_num_batched_tokens \(\d+\) is smaller than max_model_len`), why: "max_num_batched_tokens below max_model_len without chunked prefill"},
-	{class: ConfigRefused, re: regexp.MustCompile(`max_num_batched_tokens \(\d+\) must be greater than or equal to max_num_seqs`), why: "max_num_batched_tokens below max_num_seqs"},
-	{class: ConfigRefused, frag: "User-specified max_model_len", why: "max_model_len above the model's limit"},
-	{class: ConfigRefused, frag: "Concurrent Partial Prefill is not supported", why: "partial prefill flags are not supported"},
-	{class: ConfigRefused, frag: "Cannot find the config file for", why: "quantization method needs a pre-quantized checkpoint"},
-	{class: ConfigRefused, frag: "does not match the quantization method specified", why: "quantization method differs from the checkpoint's"},
-	{class: ConfigRefused, frag: "Unknown quantization method:", why: "unknown quantization method"},
-	{class: ConfigRefused, frag: "is not supported for quantization method", why: "dtype not supported by the quantization method"},
-	{class: ConfigRefused, frag: "async scheduling is only supported with EAGLE/MTP/Draft Model/NGram GPU kind of speculative decoding", why: "async scheduling with this speculative method"},
-	{class: ConfigRefused, re: regexp.MustCompile(`prompt_lookup_min=\S+ must be <= prompt_lookup_max`), why: "prompt_lookup_min above prompt_lookup_max"},
-	{class: ConfigRefused, frag: "Consider increasing max_num_batched_tokens or decreasing num_speculative_tokens", why: "token budget too small for speculative decoding"},
-	{class: ConfigRefused, frag: "are mutually exclusive", why: "two flags that exclude each other"},
-	{class: ConfigRefused, frag: "should be provided as the first positional argument", why: "model not given positionally"},
-	{class: ConfigRefused, frag: "validation error for ", why: "vLLM's config validation failed"},
+	// This GPU cannot do what the config asks.
+	{class: UnsupportedOnGPU, frag: "Bfloat16 is only supported on GPUs with compute capability of at least 8.0", why: "bfloat16 needs compute capability 8.0", src: "vllm/platforms/cuda.py, every version"},
+	{class: UnsupportedOnGPU, frag: "is not supported for the current GPU. Minimum capability:", why: "quantization method needs a newer GPU", src: "vllm/config (quantization capability check), every version"},
+	{class: UnsupportedOnGPU, frag: "No valid attention backend found for", why: "no attention backend fits", src: "vllm/platforms/cuda.py get_attn_backend_cls, 0.12 and later"},
+	{class: UnsupportedOnGPU, re: regexp.MustCompile(`Selected backend .* is not valid for this configuration`), why: "attention backend not valid here", src: "vllm/platforms/cuda.py, 0.12 and later"},
+	{class: UnsupportedOnGPU, re: regexp.MustCompile(`CUDAGraphMode\.\w+ is not supported with .*backend`), why: "CUDA graph mode not supported by the attention backend", src: "vllm/v1/worker/gpu_model_runner.py / vllm/config/compilation.py, 0.10.2 and later"},
+	{class: UnsupportedOnGPU, frag: "FlashAttention only supports Ampere GPUs or newer", why: "the FlashAttention kernel needs compute capability 8.0", src: "vllm_flash_attn / flash-attn, every version"},
+	{class: UnsupportedOnGPU, frag: "fp8e4nv", why: "fp8 (e4m3) needs compute capability 8.9", src: "triton (\"type fp8e4nv not supported in this architecture\" / \"fp8e4nv data type is not supported on CUDA arch < 89\")"},
+	{class: UnsupportedOnGPU, frag: "Arctic Inference is required for suffix decoding", why: "suffix decoding needs the arctic-inference package, not installed here", src: "vllm/config/speculative.py, 0.12 and later"},
+	{class: UnsupportedOnGPU, frag: "NVVM_ERROR_INVALID_OPTION", why: "CUTLASS-DSL compile failed for this GPU", src: "reference vllm.md §16.2"},
+	{class: UnsupportedOnGPU, frag: "CUDA error: invalid argument", why: "kernel launch failed on this GPU (FlashInfer on SM75)", src: "flashinfer issue #3620 (SM75 prefill)"},
+
+	// vLLM refused the config.
+	{class: ConfigRefused, re: regexp.MustCompile(`max_num_batched_tokens \(\d+\) is smaller than max_model_len`), why: "max_num_batched_tokens below max_model_len without chunked prefill", src: "vllm/config/scheduler.py, every V1 version"},
+	{class: ConfigRefused, re: regexp.MustCompile(`max_num_batched_tokens \(\d+\) must be greater than or equal to max_num_seqs`), why: "max_num_batched_tokens below max_num_seqs", src: "vllm/config/scheduler.py, every version"},
+	{class: ConfigRefused, frag: "User-specified max_model_len", why: "max_model_len above the model's limit", src: "vllm/config/model.py (config.py before 0.10), every version"},
+	{class: ConfigRefused, frag: "Concurrent Partial Prefill is not supported", why: "partial prefill flags are not supported", src: "vllm/engine/arg_utils.py _raise_unsupported_error, 0.10 to at least 0.15"},
+	{class: ConfigRefused, frag: "Cannot find the config file for", why: "quantization method needs a pre-quantized checkpoint", src: "vllm/model_executor/model_loader/weight_utils.py, every version"},
+	{class: ConfigRefused, frag: "does not match the quantization method specified", why: "quantization method differs from the checkpoint's", src: "vllm/config/model.py, every version"},
+	{class: ConfigRefused, frag: "Unknown quantization method:", why: "unknown quantization method", src: "vllm/config/model.py, every version"},
+	{class: ConfigRefused, frag: "is not supported for quantization method", why: "dtype not supported by the quantization method", src: "vllm/config (quantization dtype check), every version"},
+	// 0.15 prints "... only supported with EAGLE/MTP kind of speculative decoding."; 0.16 adds "Draft Model",
+	// later versions "NGram GPU": match the part every version prints.
+	{class: ConfigRefused, frag: "Currently, async scheduling is only supported with", why: "async scheduling with this speculative method", src: "vllm/config/vllm.py, 0.11 and later (the method list grows by version)"},
+	{class: ConfigRefused, re: regexp.MustCompile(`prompt_lookup_min=\S+ must be <= prompt_lookup_max`), why: "prompt_lookup_min above prompt_lookup_max", src: "vllm/config/speculative.py"},
+	{class: ConfigRefused, frag: "Consider increasing max_num_batched_tokens or decreasing num_speculative_tokens", why: "token budget too small for speculative decoding", src: "vllm/engine/arg_utils.py, 0.15"},
+	{class: ConfigRefused, frag: "are mutually exclusive", why: "two flags that exclude each other", src: "vllm/engine/arg_utils.py, 0.15 (attention_backend / cudagraph sizes)"},
+	{class: ConfigRefused, frag: "should be provided as the first positional argument", why: "model not given positionally", src: "vllm/utils/argparse_utils.py, after 0.16"},
+	{class: ConfigRefused, frag: "you should provide the model as a positional argument instead of via the", why: "model not given positionally", src: "vllm/entrypoints/cli/serve.py ValueError, 0.8 era (0.10-0.15 only warn)"},
+	{class: ConfigRefused, frag: "validation error for ", why: "vLLM's config validation failed", src: "pydantic around vLLM's config dataclasses, 0.10 and later"},
 }
 
 // benchCrashRules classify a server that died or turned unhealthy under load: out of memory, or a crash.
 var benchCrashRules = []rule{
-	{class: OutOfMemory, fold: true, frag: "out of memory", why: "CUDA out of memory under load"},
-	{class: CrashedDuringBenchmark, frag: "EngineDeadError", why: "engine died"},
-	{class: CrashedDuringBenchmark, frag: "EngineCore encountered a fatal error", why: "engine died"},
+	{class: OutOfMemory, fold: true, frag: "out of memory", why: "CUDA out of memory under load", src: "torch / CUDA, every version"},
+	{class: CrashedDuringBenchmark, frag: "EngineDeadError", why: "engine died", src: "vllm/v1/engine/exceptions.py, V1"},
+	{class: CrashedDuringBenchmark, frag: "EngineCore encountered a fatal error", why: "engine died", src: "vllm/v1/engine/core.py, V1"},
 }
 
 // benchFailRules find the line that proves a failed benchmark in bench.log (§13.7).
 var benchFailRules = []rule{
-	{class: RequestsFailed, frag: "Failed requests during benchmark run detected", why: "requests failed"},
-	{class: RequestsFailed, frag: "All requests failed", why: "all requests failed"},
+	{class: RequestsFailed, frag: "Failed requests during benchmark run detected", why: "requests failed", src: "vllm/benchmarks/serve.py"},
+	{class: RequestsFailed, frag: "All requests failed", why: "all requests failed", src: "vllm/benchmarks/serve.py"},
+}
+
+// logRecord matches a vLLM log record at a level that is never evidence, after an optional process prefix
+// ("(EngineCore_DP0 pid=812) ") or container prefix ("vllm-1  | "): "INFO 05-19 10:15:02 [x.py:1] ...", and
+// the older form without brackets ("INFO 11-18 18:07:28 engine.py:366] ...").
+var logRecord = regexp.MustCompile(`^(?:.*?[)|] +)?(?:INFO|DEBUG|WARNING|WARN) +\d\d-\d\d \d\d:\d\d:\d\d`)
+
+// notEvidence reports whether a line can never prove a failure: an INFO, DEBUG or WARNING record (vLLM warns
+// about situations it then handles, e.g. a CUDAGraphMode downgrade, and logs free memory at INFO).
+func notEvidence(line string) bool {
+	return strings.Contains(line, "WARNING") || logRecord.MatchString(line)
 }
 
 // ClassifyStartup classifies the log of a `vllm serve` that exited with exitCode before it was ready, as Run
@@ -136,7 +157,7 @@ func classify(log []byte, exitCode int, rules []rule) (rule, string, bool) {
 			continue
 		}
 		for i, line := range lines {
-			if strings.Contains(line, "WARNING") {
+			if notEvidence(line) {
 				continue
 			}
 			if r.match(line, lower[i]) {

@@ -31,9 +31,9 @@ func TestClassifyStartup(t *testing.T) {
 		{"ValueError: Quantization method specified in the model config (awq) does not match the quantization method specified in the `quantization` argument (gptq).", 1, ConfigRefused},
 		{"ValueError: Unknown quantization method: int3. Must be one of ['awq', 'fp8', ...].", 1, ConfigRefused},
 		{"ValueError: torch.float32 is not supported for quantization method awq. Supported dtypes: [torch.float16]", 1, ConfigRefused},
-		{"ValueError: Currently, async scheduling is only supported with EAGLE/MTP/Draft Model/NGram GPU kind of speculative decoding", 1, ConfigRefused},
+		{"ValueError: Currently, async scheduling is only supported with EAGLE/MTP kind of speculative decoding.", 1, ConfigRefused}, // 0.15 wording
 		{"ValueError: prompt_lookup_min=4 must be <= prompt_lookup_max=2", 1, ConfigRefused},
-		{"ValueError: --spec-method and --speculative-config['method'] are mutually exclusive", 1, ConfigRefused},
+		{"ValueError: attention_backend and attention_config.backend are mutually exclusive", 1, ConfigRefused}, // 0.15 arg_utils.py
 		{"ValueError: Consider increasing max_num_batched_tokens or decreasing num_speculative_tokens", 1, ConfigRefused},
 		// §4, §3.1, §9, §6.2, §8, §7, §16.2: this GPU or install cannot
 		{ec + "ValueError: Bfloat16 is only supported on GPUs with compute capability of at least 8.0. Your Tesla T4 GPU has compute capability 7.5. You can use float16 instead by explicitly setting the `dtype` flag in CLI, for example: --dtype=half.", 1, UnsupportedOnGPU},
@@ -49,16 +49,21 @@ func TestClassifyStartup(t *testing.T) {
 		{ec + "RuntimeError: CUDA error: out of memory", 1, OutOfMemory},
 		{ec + "ValueError: Free memory on device cuda:0 (13.1/14.56 GiB) on startup is less than desired GPU memory utilization (0.98, 14.27 GiB). Decrease GPU memory utilization or reduce GPU memory used by other processes.", 1, OutOfMemory},
 		{ec + "ValueError: No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when initializing the engine.", 1, KVCacheTooSmall},
+		{ec + "ValueError: To serve at least one request with the models's max seq len (32768), (0.38 GiB KV cache is needed, which is larger than the available KV cache memory (0.20 GiB).", 1, KVCacheTooSmall}, // 0.15.1's spelling
 		{ec + "ValueError: To serve at least one request with the model's max seq len (32768), (0.38 GiB KV cache is needed, which is larger than the available KV cache memory (0.20 GiB). Based on the available memory, the estimated maximum model length is 17000. Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when initializing the engine.", 1, KVCacheTooSmall},
 		{ec + "ValueError: Cannot auto-fit max_model_len: not enough GPU memory available to serve even a single token.", 1, KVCacheTooSmall},
 		// not the config's fault
-		{"ImportError: libcudart.so.13: cannot open shared object file: No such file or directory", 1, Harness},
+		{"ImportError: libcudart.so.13: cannot open shared object file: No such file or directory", 1, PlatformUnusable},
+		{ec + "RuntimeError: CUDA error: no kernel image is available for execution on the device", 1, PlatformUnusable},
 		{"OSError: [Errno 98] Address already in use", 1, Harness},
 		{ec + "AssertionError: Error in memory profiling. Initial free memory 14.2 GiB, current free memory 14.4 GiB. This happens when other processes sharing the same container release GPU memory while vLLM is profiling during initialization.", 1, Harness},
 		// warnings are not evidence; the generic engine failure is no known cause
 		{"WARNING 05-19 10:15:02 [compilation.py:1400] CUDAGraphMode.FULL is not supported with FlexAttentionBackend backend; setting cudagraph_mode=PIECEWISE\n" +
 			ec + "ERROR EngineCore failed to start.\nRuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): {'EngineCore_DP0': 1}", 1, StartupCrash},
 		{"WARNING 05-19 10:15:02 [x.py:1] lowering utilization to avoid out of memory\nKilled", -1, StartupCrash},
+		// INFO/DEBUG records that mention memory are not evidence (gpu_worker.py logs the free-memory numbers at INFO).
+		{ec + "INFO 01-29 10:15:02 [gpu_worker.py:490] Free memory on device (14.2/14.56 GiB) on startup. Desired GPU memory utilization is (0.9, 13.1 GiB).\nKilled", -1, StartupCrash},
+		{"DEBUG 01-29 10:15:02 [utils.py:1] retrying after out of memory in a probe\nKilled", -1, StartupCrash},
 	}
 	for _, c := range cases {
 		got, line := ClassifyStartup([]byte(c.log), c.exit)

@@ -104,6 +104,9 @@ const (
 	BenchmarkFailed        Class = "benchmark_failed"         // the benchmark tool failed, hung, or wrote no usable JSON
 	Interrupted            Class = "interrupted"              // our context was cancelled
 	Harness                Class = "harness"                  // our side: port taken, GPU not free, exec failure, disk
+	// PlatformUnusable: the installed vLLM cannot run on this machine at all (no kernel image for this GPU, a
+	// CUDA driver too old for the install, vLLM not importable). No config can fix it: the study stops.
+	PlatformUnusable Class = "platform_unusable"
 )
 
 // ConfigFault reports whether the failure is evidence against the config (the sampler should move away),

@@ -32,45 +32,17 @@
 // # Classification
 //
 // A server that exits before it is ready is classified by the first rule, in this order, that a line of the
-// end of server.log matches (lines logged at WARNING level are never evidence: vLLM warns and carries on for
-// some of these). Result.LogTail keeps the matching line and the last 40 lines / 8 KiB of the log.
+// end of server.log matches (records logged at INFO, DEBUG or WARNING level are never evidence: vLLM warns
+// and carries on for some of these, and logs its free-memory numbers at INFO). Result.LogTail keeps the matching line and the last 40 lines / 8 KiB of the log.
 //
-//	fragment (reference vllm.md)                                  class
-//	exit status 2 and `error: unrecognized arguments:`            invalid_flag
-//	    / `invalid choice:` / `ambiguous option`    (§2.1)
-//	`libcudart.so.13: cannot open shared object file`  (§1.3)      harness (the install, not the config)
-//	`Address already in use`                           (§10.1)     harness (another program took the port)
-//	`Error in memory profiling`                        (§10.1)     harness (someone else freed GPU memory)
-//	`No available memory for the cache blocks`                     kv_cache_too_small
-//	`To serve at least one request with the model's max seq len`   kv_cache_too_small
-//	`Cannot auto-fit max_model_len`                                kv_cache_too_small
-//	`out of memory` (any case)                                     out_of_memory
-//	`Free memory on device`                                        out_of_memory (see below)
-//	`Bfloat16 is only supported on GPUs with compute capability of at least 8.0`   unsupported_on_gpu
-//	`is not supported for the current GPU. Minimum capability:`    unsupported_on_gpu
-//	`No valid attention backend found for cuda with`               unsupported_on_gpu
-//	/Selected backend .* is not valid for this configuration/      unsupported_on_gpu
-//	/CUDAGraphMode\.\w+ is not supported with .*backend/           unsupported_on_gpu
-//	`fp8e4nv`                                                      unsupported_on_gpu
-//	`Arctic Inference is required for suffix decoding`             unsupported_on_gpu (see below)
-//	`NVVM_ERROR_INVALID_OPTION`                                    unsupported_on_gpu
-//	`CUDA error: invalid argument` (FlashInfer on SM75)            unsupported_on_gpu
-//	/max_num_batched_tokens \(\d+\) is smaller than max_model_len/ config_refused
-//	/max_num_batched_tokens \(\d+\) must be greater than or equal to max_num_seqs/  config_refused
-//	`User-specified max_model_len`                                 config_refused
-//	`Concurrent Partial Prefill is not supported`                  config_refused
-//	`Cannot find the config file for`                              config_refused
-//	`does not match the quantization method specified`            config_refused
-//	`Unknown quantization method:`                                 config_refused
-//	`is not supported for quantization method`                     config_refused
-//	`async scheduling is only supported with EAGLE/MTP/Draft Model/NGram GPU kind of speculative decoding`
-//	                                                               config_refused
-//	/prompt_lookup_min=\S+ must be <= prompt_lookup_max/           config_refused
-//	`Consider increasing max_num_batched_tokens or decreasing num_speculative_tokens`  config_refused
-//	`are mutually exclusive`                                       config_refused
-//	`should be provided as the first positional argument`          config_refused
-//	`validation error for ` (pydantic, any other field check)      config_refused
-//	none of the above                                              startup_crash
+//	the rule table (startupRules in classify.go), each rule with its vLLM source and version range
+//	no rule matches                                                startup_crash
+//
+// The rules are checked against real logs, not texts written here: testdata/failures holds verbatim excerpts
+// of vLLM logs from public issues and CI runs (vLLM 0.6 to 0.29, T4/sm75 ones among them), each with its
+// source URL and the class a person gives it, and TestRealFailureCorpus wants every one classified right.
+// Faults no config can fix (no kernel image for this GPU, a CUDA driver or runtime that does not match the
+// install, vLLM not importable) are platform_unusable: the tuner stops the study at once.
 //
 // The other classes: no /health 200 within StartupTimeout is startup_timeout; a server that exits or answers
 // /health 503 during the benchmark is out_of_memory when server.log says `out of memory` (any case), else

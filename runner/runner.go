@@ -262,3 +262,12 @@ func crashVerdict(what, serverLog string) verdict {
 	}
 	return verdict{class: CrashedDuringBenchmark, log: serverLog, evidence: line, msg: what}
 }
+
+// classifyBenchCrash classifies the log of a server that died or turned unhealthy under load.
+func classifyBenchCrash(log []byte) (Class, string) {
+	rl, line, ok := classify(log, -1, benchCrashRules)
+	if ok && rl.class == OutOfMemory {
+		return OutOfMemory, line
+	}
+	return CrashedDuringBenchmark, line
+}

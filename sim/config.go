@@ -530,12 +530,13 @@ func resolveScheduler(e *Engine, a *ServeArgs) *Failure {
 		e.Infos = append(e.Infos, fmt.Sprintf("Chunked prefill is enabled with max_num_batched_tokens=%d.", e.MNBT))
 	}
 
-	// Async scheduling (vllm.py:898-967).
+	// Async scheduling (vllm.py:898-967). The refusal's wording is 0.15's (vllm/config/vllm.py at the v0.15.0
+	// release, 2026-01-29): later versions list more methods ("EAGLE/MTP/Draft Model/NGram GPU").
 	e.Async = true
 	userAsync := a.boolp("async_scheduling")
 	if e.Spec != nil {
 		if userAsync != nil && *userAsync {
-			return configFail("ValueError: Currently, async scheduling is only supported with EAGLE/MTP/Draft Model/NGram GPU kind of speculative decoding.")
+			return configFail("ValueError: Currently, async scheduling is only supported with EAGLE/MTP kind of speculative decoding.")
 		}
 		if userAsync == nil {
 			e.Warnings = append(e.Warnings, fmt.Sprintf("Async scheduling not supported with %s-based speculative decoding and will be disabled.", e.Spec.Method))

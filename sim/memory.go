@@ -122,11 +122,13 @@ func planMemory(e *Engine, othersGiB float64) (MemPlan, *Failure) {
 		}
 		p.MaxModelLen = int(min(int64(modelMaxLen), p.KVTokens))
 	}
+	// The message is 0.15.1's, typo included ("models's": vllm/v1/core/kv_cache_utils.py from 2025-01-17 through
+	// 0.16), so that the runner's classifier is tested against what real 0.15.1 prints.
 	// vLLM checks whole blocks (cdiv(max_model_len, block_size) pages), so that one max-length request always
 	// fits in the cache; the scheduler relies on it.
 	maxLenBlocks := (int64(p.MaxModelLen) + int64(e.BlockSize) - 1) / int64(e.BlockSize)
 	if need := maxLenBlocks * int64(e.BlockSize) * bpt; int64(p.KVGiB*gib) < need {
-		return p, engineFail(PhaseProfile, fmt.Sprintf("ValueError: To serve at least one request with the model's max seq len (%d), (%.2f GiB KV cache is needed, which is larger than the available KV cache memory (%.2f GiB). Based on the available memory, the estimated maximum model length is %d. Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when initializing the engine.",
+		return p, engineFail(PhaseProfile, fmt.Sprintf("ValueError: To serve at least one request with the models's max seq len (%d), (%.2f GiB KV cache is needed, which is larger than the available KV cache memory (%.2f GiB). Based on the available memory, the estimated maximum model length is %d. Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when initializing the engine. See https://docs.vllm.ai/en/latest/configuration/conserving_memory/ for more details.",
 			p.MaxModelLen, float64(need)/gib, p.KVGiB, p.KVTokens))
 	}
 	if p.BudgetGiB+p.GraphGiB > total-othersGiB {

@@ -40,7 +40,7 @@ func TestKVCacheHoldsWholeBlocksOfMaxLen(t *testing.T) {
 			t.Fatalf("%d-token cache: Predict did not return", c.tokens)
 		}
 		if c.refuse {
-			if out.Failure == nil || !strings.Contains(out.Failure.Text(), "To serve at least one request with the model's max seq len") {
+			if out.Failure == nil || !strings.Contains(out.Failure.Text(), "To serve at least one request with the models's max seq len") {
 				t.Errorf("%d-token cache: %+v, want the max-seq-len refusal", c.tokens, out.Failure)
 			}
 			continue

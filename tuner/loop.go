@@ -96,6 +96,10 @@ func (t *Tuner) Run(ctx context.Context) (Summary, error) {
 			continue
 		case out.interrupted:
 			return sum, ctx.Err()
+		case out.class == runner.PlatformUnusable:
+			return sum, fmt.Errorf("%w: %s", ErrPlatformUnusable, out.message)
+		case out.baseline && out.evidence && out.class != runner.OK:
+			return sum, fmt.Errorf("%w (%s): %s", ErrBaselineFailed, out.class, out.message)
 		case !out.evidence:
 			harnessInARow++
 			if harnessInARow >= maxHarnessInARow {
@@ -181,6 +185,8 @@ func (t *Tuner) duplicateIDs() (map[int]bool, error) {
 // outcome is what one pass of the loop did.
 type outcome struct {
 	duplicate, interrupted, evidence bool
+	baseline                         bool         // the trial ran vLLM's defaults
+	class                            runner.Class // the runner's verdict
 	message                          string
 }
 
@@ -301,7 +307,7 @@ func (t *Tuner) runOne(ctx context.Context, finishedBefore int) (outcome, error)
 	fillResult(&rec, res, score)
 	rec.FinishedAt = t.opts.Now()
 
-	out := outcome{evidence: score.Evidence, message: res.Message}
+	out := outcome{evidence: score.Evidence, message: res.Message, class: res.Class, baseline: cfg.Label == "baseline"}
 	switch {
 	case res.Class == runner.Interrupted || (ctx.Err() != nil && !score.Evidence):
 		rec.State = store.StateFailed

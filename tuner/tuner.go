@@ -84,6 +84,12 @@ var (
 	ErrIncompatible = errors.New("incompatible study")
 	// ErrHarness: trials keep failing for reasons that are not the configs' (port taken, GPU busy, ...).
 	ErrHarness = errors.New("harness keeps failing")
+	// ErrPlatformUnusable: the installed vLLM cannot run on this machine at all (no kernel image for the GPU, a
+	// driver too old, vLLM not importable); every config would fail the same way.
+	ErrPlatformUnusable = errors.New("vLLM cannot run on this machine")
+	// ErrBaselineFailed: trial 0, vLLM's own defaults, failed; the study stops with the diagnosis instead of
+	// sampling configs around a server that does not start.
+	ErrBaselineFailed = errors.New("the baseline (vLLM's defaults) failed")
 )
 
 // New returns a tuner over db, running trials through r, drawing configs from sp.

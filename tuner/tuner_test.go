@@ -411,3 +411,38 @@ func TestExhaustedSpaceStops(t *testing.T) {
 		t.Errorf("runner ran %d configs, want all 3 once", got)
 	}
 }
+
+// A study whose baseline (vLLM's defaults) fails, or whose vLLM cannot run on the machine at all, stops after
+// that trial with the runner's diagnosis instead of sampling configs that would fail the same way.
+func TestStudyStopsOnFailedBaselineOrUnusablePlatform(t *testing.T) {
+	cases := []struct {
+		name    string
+		failOn  int // the call that fails
+		class   runner.Class
+		want    error
+		wantRun int
+	}{
+		{"baseline refused", 1, runner.KVCacheTooSmall, ErrBaselineFailed, 1},
+		{"baseline crashed", 1, runner.StartupCrash, ErrBaselineFailed, 1},
+		{"no kernel image on a later trial", 3, runner.PlatformUnusable, ErrPlatformUnusable, 3},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			db := openDB(t)
+			fn := func(ctx context.Context, tr runner.Trial, call int) runner.Result {
+				if call == c.failOn {
+					return runner.Result{Class: c.class, Message: "the diagnosis"}
+				}
+				return smooth(ctx, tr, call)
+			}
+			r := &fakeRunner{fn: fn}
+			_, err := New(db, r, newFakeSpace(), testOptions(t, 10)).Run(context.Background())
+			if !errors.Is(err, c.want) || !strings.Contains(err.Error(), "the diagnosis") {
+				t.Fatalf("err = %v, want %v with the diagnosis", err, c.want)
+			}
+			if len(r.calls) != c.wantRun {
+				t.Errorf("%d trials ran, want %d", len(r.calls), c.wantRun)
+			}
+		})
+	}
+}

@@ -284,6 +284,9 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sum, runErr := tu.Run(ctx)
 	interrupted := errors.Is(runErr, context.Canceled) || ctx.Err() != nil
 	if runErr != nil && !interrupted {
+		if errors.Is(runErr, tuner.ErrPlatformUnusable) || errors.Is(runErr, tuner.ErrBaselineFailed) {
+			fmt.Fprintf(stderr, "autotune: stopped after trial %d: no config is worth trying until this is fixed\n", sum.Finished)
+		}
 		return runErr
 	}
 	if sum.Stopped != "" {
@@ -294,11 +297,14 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			sum.Finished, *trials)
 	}
 	db.Close()
-	if err := summarize(*dbPath, *studyName, stdout, stderr); err != nil && !errors.Is(err, errNoFeasible) {
-		return err
-	}
+	sumErr := summarize(*dbPath, *studyName, stdout, stderr)
 	if interrupted {
 		return errInterrupted
+	}
+	// A finished study with no feasible trial is a failure for scripts (exit 1); one that can still continue
+	// (budget, stopped early) says so above and is not.
+	if sumErr != nil && (!errors.Is(sumErr, errNoFeasible) || sum.Finished >= *trials) {
+		return sumErr
 	}
 	return nil
 }
