@@ -352,31 +352,28 @@ func gpuUsedMiB(t *testing.T, dir string) int {
 	return n
 }
 
-// TestFaultsInsideTrials: faults the simulator injects into every server or benchmark either count against the
-// config (a crash under load: the study goes on) or stop the study with a clear error after three harness
+// TestFaultsInsideTrials: faults the simulator injects into every server or benchmark either fail the baseline
+// (a crash under load: the study stops with the diagnosis) or stop the study with a clear error after three harness
 // faults in a row (broken benchmark JSON, a port held by another program), leaving the database readable.
 func TestFaultsInsideTrials(t *testing.T) {
-	t.Run("crash mid-benchmark counts against the config", func(t *testing.T) {
+	t.Run("a baseline that crashes under load stops the study with the diagnosis", func(t *testing.T) {
 		db := filepath.Join(t.TempDir(), "tuning.db")
 		t.Setenv("AUTOTUNE_SIM_FAULT", "crash_mid_bench")
 		code, _, errs := cli(t, append(simFlags(t, db, "400"), "--trials", "2")...)
-		if code != 0 {
-			t.Fatalf("exit %d\n%s", code, errs)
+		if code != 1 || !strings.Contains(errs, "the baseline (vLLM's defaults) failed (crashed_during_benchmark)") {
+			t.Fatalf("exit %d, stderr:\n%s\nwant 1 and the baseline's diagnosis", code, errs)
 		}
 		tj := readTrials(t, db)
-		if tj.Study.Finished != 2 {
-			t.Errorf("finished = %d, want 2", tj.Study.Finished)
+		if tj.Study.Finished != 1 {
+			t.Errorf("finished = %d, want 1 (the baseline only)", tj.Study.Finished)
 		}
 		for _, tr := range tj.Trials {
 			if tr.State == "waiting" {
 				continue
 			}
-			if tr.Failure == nil || *tr.Failure != "crashed_during_benchmark" {
-				t.Errorf("trial %d failure %v, want crashed_during_benchmark", tr.Number, tr.Failure)
+			if tr.Number != 0 || tr.Failure == nil || *tr.Failure != "crashed_during_benchmark" {
+				t.Errorf("trial %d failure %v, want only trial 0, crashed_during_benchmark", tr.Number, tr.Failure)
 			}
-		}
-		if !strings.Contains(errs, "no trial has met the SLA") {
-			t.Errorf("no word that nothing met the SLA:\n%s", errs)
 		}
 	})
 	t.Run("corrupt benchmark JSON stops the study", func(t *testing.T) {
@@ -427,5 +424,18 @@ func TestDiskFull(t *testing.T) {
 	}
 	if tj := readTrials(t, db); tj.Study.Finished != 2 {
 		t.Errorf("finished = %d, want the 2 trials of the first run", tj.Study.Finished)
+	}
+}
+
+// TestNoFeasibleTrialExitsNonZero: a study that finishes its trials without one that meets the SLA exits 1 and
+// says so; the trials are kept.
+func TestNoFeasibleTrialExitsNonZero(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "tuning.db")
+	code, _, errs := cli(t, append(simFlags(t, db, "400"), "--trials", "2", "--max-p99-tpot-ms", "0.5")...)
+	if code != 1 || !strings.Contains(errs, "no trial has met the SLA") {
+		t.Fatalf("exit %d, stderr:\n%s\nwant 1 and a word that nothing met the SLA", code, errs)
+	}
+	if tj := readTrials(t, db); tj.Study.Finished != 2 {
+		t.Errorf("finished = %d, want 2", tj.Study.Finished)
 	}
 }
