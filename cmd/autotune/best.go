@@ -44,8 +44,11 @@ func runBest(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w in study %q", errNoFeasible, ls.study.Name)
 	}
 	if *export != "" {
-		script := exportScript(ls, best, baseline, time.Now())
-		if err := writeExecutable(*export, script); err != nil {
+		script, err := exportScript(ls, best, baseline, time.Now())
+		if err == nil {
+			err = writeExecutable(*export, script)
+		}
+		if err != nil {
 			return fmt.Errorf("--export %s: %w", *export, err)
 		}
 		fmt.Fprintf(stderr, "wrote %s: vllm serve with the flags of %s\n", *export, best.trialsText())

@@ -33,14 +33,23 @@ func TestExportScriptGolden(t *testing.T) {
 		Args: []string{"--max-num-seqs", "64", "--speculative-config", `{"method":"ngram","num_speculative_tokens":4}`,
 			"--cudagraph-capture-sizes", "1", "2", "4", "50", "--no-enable-prefix-caching", "-O1"},
 		rec: store.Trial{Env: map[string]string{"VLLM_USE_FLASHINFER_SAMPLER": "0"}}}
-	checkGolden(t, "flags.sh.golden", exportScript(ls, best, baseline, time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)))
+	checkGolden(t, "flags.sh.golden", mustExport(t, ls, best, baseline))
 
 	// A config confirmed by a second run says so, with both runs.
 	confirmed := *best
 	confirmed.OutputThroughput = f(4300)
 	confirmed.MeanTPOTms = f(11.1)
 	confirmed.Measurements = []measurementView{{Number: 17, OutputThroughput: 4321.5}, {Number: 38, OutputThroughput: 4278.5}}
-	checkGolden(t, "flags-confirmed.sh.golden", exportScript(ls, &confirmed, baseline, time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)))
+	checkGolden(t, "flags-confirmed.sh.golden", mustExport(t, ls, &confirmed, baseline))
+}
+
+func mustExport(t *testing.T, ls *loadedStudy, best, baseline *trialView) string {
+	t.Helper()
+	s, err := exportScript(ls, best, baseline, time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func checkGolden(t *testing.T, name, got string) {
