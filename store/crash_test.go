@@ -21,6 +21,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("STORE_TEST_WRITER") != "" {
 		os.Exit(writer(os.Getenv("STORE_TEST_WRITER")))
 	}
+	if os.Getenv("STORE_TEST_HOLD") != "" {
+		os.Exit(holdTransaction(os.Getenv("STORE_TEST_HOLD")))
+	}
 	// Children re-exec this binary; built with -race, each would sleep 1 s at exit (TSan's atexit_sleep_ms).
 	os.Setenv("GORACE", strings.TrimSpace("atexit_sleep_ms=0 "+os.Getenv("GORACE")))
 	os.Exit(m.Run())

@@ -28,7 +28,7 @@ var ErrLocked = errors.New("study is being run by another autotune")
 func (db *DB) AcquireLock(studyID int, me Owner, isDead func(Lock) bool) error {
 	tx, err := db.sql.Begin()
 	if err != nil {
-		return fmt.Errorf("lock study: %w", err)
+		return db.ExplainFull(fmt.Errorf("lock study: %w", err))
 	}
 	defer tx.Rollback()
 	var l Lock
@@ -39,7 +39,7 @@ func (db *DB) AcquireLock(studyID int, me Owner, isDead func(Lock) bool) error {
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
-		return fmt.Errorf("lock study: %w", err)
+		return db.ExplainFull(fmt.Errorf("lock study: %w", err))
 	default:
 		l.Owner.Start = uint64(start)
 		l.Heartbeat = parseTime(hb)
@@ -51,21 +51,21 @@ func (db *DB) AcquireLock(studyID int, me Owner, isDead func(Lock) bool) error {
 	_, err = tx.Exec(`INSERT OR REPLACE INTO autotune_locks (study_id, owner_host, owner_pid, owner_start, heartbeat_at)
 		VALUES (?,?,?,?,?)`, studyID, me.Host, me.PID, int64(me.Start), formatTime(time.Now()))
 	if err != nil {
-		return fmt.Errorf("lock study: %w", err)
+		return db.ExplainFull(fmt.Errorf("lock study: %w", err))
 	}
-	return tx.Commit()
+	return db.ExplainFull(tx.Commit())
 }
 
 // Heartbeat refreshes the lock's timestamp if I hold it (the same whole Owner as AcquireLock compares).
 func (db *DB) Heartbeat(studyID int, me Owner) error {
 	_, err := db.sql.Exec(`UPDATE autotune_locks SET heartbeat_at = ? WHERE study_id = ? AND owner_host = ? AND owner_pid = ? AND owner_start = ?`,
 		formatTime(time.Now()), studyID, me.Host, me.PID, int64(me.Start))
-	return err
+	return db.ExplainFull(err)
 }
 
 // ReleaseLock drops the lock if I hold it.
 func (db *DB) ReleaseLock(studyID int, me Owner) error {
 	_, err := db.sql.Exec(`DELETE FROM autotune_locks WHERE study_id = ? AND owner_host = ? AND owner_pid = ? AND owner_start = ?`,
 		studyID, me.Host, me.PID, int64(me.Start))
-	return err
+	return db.ExplainFull(err)
 }

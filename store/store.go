@@ -44,7 +44,8 @@ var ErrBadDatabase = errors.New("unusable database")
 
 // DB is an open study database.
 type DB struct {
-	Path    string
+	Path    string // as given
+	file    string // Path with symbolic links resolved: what SQLite opens
 	gorm    *gorm.DB
 	sql     *sql.DB
 	Storage goptuna.Storage // goptuna's RDB storage over the same connection
@@ -65,18 +66,20 @@ func open(path string, readOnly bool) (*DB, error) {
 	if path == "" {
 		return nil, fmt.Errorf("--db: empty path: %w", ErrBadDatabase)
 	}
-	if err := checkFile(path, readOnly); err != nil {
+	file, err := checkFile(path, readOnly)
+	if err != nil {
 		return nil, err
 	}
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_busy_timeout=10000&_foreign_keys=on"
+	dsn := "file:" + (&url.URL{Path: file}).EscapedPath() + "?_busy_timeout=10000&_foreign_keys=on"
 	if readOnly {
 		dsn += "&mode=ro"
 	} else {
 		dsn += "&_journal_mode=DELETE&_synchronous=FULL&_txlock=immediate"
 	}
+	db := &DB{Path: path, file: file}
 	g, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
-		return nil, fmt.Errorf("--db %s: cannot open: %v: %w", path, err, ErrBadDatabase)
+		return nil, db.openError(readOnly, fmt.Errorf("--db %s: cannot open: %v: %w", path, err, ErrBadDatabase))
 	}
 	sqlDB, err := g.DB()
 	if err != nil {
@@ -85,10 +88,10 @@ func open(path string, readOnly bool) (*DB, error) {
 	// One connection: SQLite allows one writer, and goptuna's storage and our tables share the file. A single
 	// connection also makes every pragma above apply to everything we do.
 	sqlDB.SetMaxOpenConns(1)
-	db := &DB{Path: path, gorm: g, sql: sqlDB}
-	if err := db.checkContents(); err != nil {
+	db.gorm, db.sql = g, sqlDB
+	if err := db.checkContents(readOnly); err != nil {
 		sqlDB.Close()
-		return nil, err
+		return nil, db.openError(readOnly, err)
 	}
 	if readOnly {
 		var ours int
@@ -107,67 +110,146 @@ func open(path string, readOnly bool) (*DB, error) {
 // Close closes the database.
 func (db *DB) Close() error { return db.sql.Close() }
 
-// checkFile refuses paths that are directories, not SQLite, or not writable, without creating anything.
-func checkFile(path string, readOnly bool) error {
-	st, err := os.Stat(path)
+// ErrHotJournal marks a database that a killed writer left mid-transaction: its rollback journal (FILE-journal)
+// holds the pages to restore. The database is fine; the next writer rolls the journal back. A read-only opener
+// cannot, and SQLite then says "attempt to write a readonly database", which reads as a broken file.
+var ErrHotJournal = errors.New("hot journal")
+
+// openError explains a failed read-only open that a hot journal caused; other errors pass unchanged.
+func (db *DB) openError(readOnly bool, err error) error {
+	if !readOnly || !hotJournal(db.file) {
+		return err
+	}
+	return fmt.Errorf("--db %s: an autotune that was stopped mid-write left its rollback journal %s-journal, which only a "+
+		"writer can roll back; the study is intact: `autotune run --db %s` (the same command as before) recovers it "+
+		"first; do not delete either file: %w", db.Path, db.Path, db.Path, ErrHotJournal)
+}
+
+// hotJournal reports whether file has a rollback journal that is not empty and has a header (SQLite zeroes or
+// deletes the header when a transaction ends). A live writer has one too; callers ask only after SQLite
+// refused the file, which it does not for a live writer's journal (it waits for it instead).
+func hotJournal(file string) bool {
+	f, err := os.Open(file + "-journal")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var head [8]byte
+	n, _ := io.ReadFull(f, head[:])
+	return n > 0 && head != [8]byte{}
+}
+
+// checkFile refuses paths that are not regular files (directories, FIFOs, devices, sockets, symbolic links to
+// any of these), that are not SQLite, or that cannot be written, without creating anything but the folder of a
+// new database. It returns the file to open: path with its symbolic links resolved, so that SQLite's journal
+// goes next to the real file. Nothing here can block: a FIFO is refused before it is opened, and the file is
+// opened with O_NONBLOCK and checked again (it may have been swapped since the stat).
+func checkFile(path string, readOnly bool) (string, error) {
+	file := path
+	if lst, err := os.Lstat(path); err == nil && lst.Mode()&os.ModeSymlink != 0 {
+		target, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			return "", fmt.Errorf("--db %s: a symbolic link that does not resolve to a file (%v); give the database file itself: %w",
+				path, err, ErrBadDatabase)
+		}
+		file = target
+	}
+	st, err := os.Stat(file)
 	switch {
 	case readOnly && err != nil:
-		return fmt.Errorf("--db %s: %v: %w", path, err, ErrBadDatabase)
+		return "", fmt.Errorf("--db %s: %v: %w", path, err, ErrBadDatabase)
 	case errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
 		// A new study: create its folder (on Drive, say) if needed, and make sure we can write there.
-		dir := filepath.Dir(path)
+		dir := filepath.Dir(file)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("--db %s: cannot create directory %s: %v: %w", path, dir, err, ErrBadDatabase)
+			return "", fmt.Errorf("--db %s: cannot create directory %s: %v: %w", path, dir, err, ErrBadDatabase)
 		}
 		f, cerr := os.CreateTemp(dir, ".autotune-write-test-*")
 		if cerr != nil {
-			return fmt.Errorf("--db %s: cannot create files in %s: %v: %w", path, dir, cerr, ErrBadDatabase)
+			return "", fmt.Errorf("--db %s: cannot create files in %s: %v: %w", path, dir, cerr, ErrBadDatabase)
 		}
 		f.Close()
 		os.Remove(f.Name())
-		return nil
+		return file, nil
 	case err != nil:
-		return fmt.Errorf("--db %s: %v: %w", path, err, ErrBadDatabase)
+		return "", fmt.Errorf("--db %s: %v: %w", path, err, ErrBadDatabase)
 	case st.IsDir():
-		return fmt.Errorf("--db %s: is a directory: %w", path, ErrBadDatabase)
+		return "", fmt.Errorf("--db %s: is a directory: %w", path, ErrBadDatabase)
+	case !st.Mode().IsRegular():
+		return "", notRegular(path, file, st.Mode())
 	}
 	mode := os.O_RDWR
 	if readOnly {
 		mode = os.O_RDONLY
 	}
-	f, err := os.OpenFile(path, mode, 0)
+	f, err := os.OpenFile(file, mode|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return fmt.Errorf("--db %s: cannot open for writing: %v: %w", path, err, ErrBadDatabase)
+		return "", fmt.Errorf("--db %s: cannot open for writing: %v: %w", path, err, ErrBadDatabase)
 	}
 	defer f.Close()
+	if fst, err := f.Stat(); err != nil || !fst.Mode().IsRegular() {
+		mode := os.ModeIrregular
+		if err == nil {
+			mode = fst.Mode()
+		}
+		return "", notRegular(path, file, mode)
+	}
 	if st.Size() == 0 {
-		return nil
+		return file, nil
 	}
 	head := make([]byte, len(sqliteMagic))
 	if _, err := io.ReadFull(f, head); err != nil || string(head) != sqliteMagic {
-		return fmt.Errorf("--db %s: not an SQLite database (a study database is an SQLite file): %w", path, ErrBadDatabase)
+		return "", fmt.Errorf("--db %s: not an SQLite database (a study database is an SQLite file): %w", path, ErrBadDatabase)
 	}
 	if readOnly {
-		return nil
+		return file, nil
 	}
 	// Refuse a directory we cannot write a journal into: SQLite would fail later, mid-trial.
-	f2, err := os.CreateTemp(filepath.Dir(path), ".autotune-write-test-*")
+	f2, err := os.CreateTemp(filepath.Dir(file), ".autotune-write-test-*")
 	if err != nil {
-		return fmt.Errorf("--db %s: cannot create the journal next to it: %v: %w", path, err, ErrBadDatabase)
+		return "", fmt.Errorf("--db %s: cannot create the journal next to it: %v: %w", path, err, ErrBadDatabase)
 	}
 	f2.Close()
 	os.Remove(f2.Name())
-	return nil
+	return file, nil
 }
 
-// checkContents refuses a database that is corrupt, foreign, or from a newer autotune.
-func (db *DB) checkContents() error {
+// notRegular is the error for a --db that is a FIFO, a device or a socket (SQLite would block on a FIFO, and
+// create FILE-journal next to a device, in /dev for /dev/null).
+func notRegular(path, file string, mode os.FileMode) error {
+	what := "not a regular file"
+	switch {
+	case mode&os.ModeNamedPipe != 0:
+		what = "a named pipe (FIFO)"
+	case mode&os.ModeCharDevice != 0:
+		what = "a character device"
+	case mode&os.ModeDevice != 0:
+		what = "a block device"
+	case mode&os.ModeSocket != 0:
+		what = "a socket"
+	}
+	if file != path {
+		what = "a symbolic link to " + file + ", " + what
+	}
+	return fmt.Errorf("--db %s: is %s; a study database must be a regular file: %w", path, what, ErrBadDatabase)
+}
+
+// checkContents refuses a database that is corrupt, foreign, or from a newer autotune. Before a study is
+// written, PRAGMA integrity_check also compares every index with its table (quick_check, enough for a report,
+// does not, and writing through a corrupt index spreads the damage); it reads the whole file, a few MiB at
+// most for a study.
+func (db *DB) checkContents(readOnly bool) error {
+	pragma := "integrity_check"
+	if readOnly {
+		pragma = "quick_check"
+	}
 	var check string
-	if err := db.sql.QueryRow("PRAGMA quick_check").Scan(&check); err != nil {
+	if err := db.sql.QueryRow("PRAGMA " + pragma).Scan(&check); err != nil {
 		return fmt.Errorf("--db %s: cannot read: %v: %w", db.Path, err, ErrBadDatabase)
 	}
 	if check != "ok" {
-		return fmt.Errorf("--db %s: corrupt database (%s): %w", db.Path, check, ErrBadDatabase)
+		return fmt.Errorf("--db %s: corrupt database (PRAGMA %s: %s); nothing was written to it: restore a copy, "+
+			"or start a new study with another --db: %w", db.Path, pragma, check, ErrBadDatabase)
 	}
 	var version int
 	if err := db.sql.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
@@ -295,7 +377,7 @@ func (db *DB) migrate() error {
 		return tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion)).Error
 	})
 	if err != nil {
-		return fmt.Errorf("--db %s: %w", db.Path, err)
+		return db.ExplainFull(fmt.Errorf("--db %s: %w", db.Path, err))
 	}
 	return nil
 }

@@ -37,7 +37,7 @@ func (db *DB) CreateStudy(s Study) error {
 		s.ID, s.Name, s.CreatedAt.UTC().Format(time.RFC3339), s.Model, s.WorkloadJSON, s.SLAJSON, s.Sampler, s.Seed,
 		s.Simulated, s.SpaceFingerprint, s.SpaceJSON, s.VLLMVersion, s.GPU, s.AutotuneVersion)
 	if err != nil {
-		return fmt.Errorf("record study %q: %w", s.Name, err)
+		return db.ExplainFull(fmt.Errorf("record study %q: %w", s.Name, err))
 	}
 	return nil
 }

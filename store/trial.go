@@ -78,7 +78,7 @@ func (db *DB) PutTrial(t Trial) error {
 		t.BenchLog, t.BenchPath, t.DuplicateOf, t.OwnerHost, t.OwnerPID, t.ServerPID, t.ServerPGID,
 		int64(t.ServerStart), t.ServerHost, t.ServerPort, t.ServerToken, formatTime(t.StartedAt), formatTime(t.FinishedAt))
 	if err != nil {
-		return fmt.Errorf("record trial %d: %w", t.Number, err)
+		return db.ExplainFull(fmt.Errorf("record trial %d: %w", t.Number, err))
 	}
 	return nil
 }
@@ -98,7 +98,7 @@ func (db *DB) SetServer(trialID int, s Server) error {
 		server_host = ?, server_port = ?, server_token = ? WHERE trial_id = ?`,
 		s.PID, s.PGID, int64(s.Start), s.Host, s.Port, s.Token, trialID)
 	if err != nil {
-		return fmt.Errorf("record server of trial: %w", err)
+		return db.ExplainFull(fmt.Errorf("record server of trial: %w", err))
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -200,36 +201,18 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("--sampler %q: must be one of %s", *sampler, strings.Join(tuner.Samplers, ", "))
 	}
 
-	_, statErr := os.Stat(*dbPath)
-	newDB := errors.Is(statErr, os.ErrNotExist)
-	db, err := store.Open(*dbPath)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
 	if *workDir == "" {
 		*workDir = strings.TrimSuffix(*dbPath, filepath.Ext(*dbPath)) + ".trials"
 	}
-	_, statErr = os.Stat(*workDir)
-	newWorkDir := errors.Is(statErr, os.ErrNotExist)
-	if err := os.MkdirAll(*workDir, 0o755); err != nil {
-		return usagef("--workdir %s: %v", *workDir, err)
+	// An existing database is opened (and a bad one refused) before the slow probes; a new one is created only
+	// once the probes and the space have succeeded (below).
+	var db *store.DB
+	if _, err := os.Lstat(*dbPath); err == nil {
+		if db, err = store.Open(*dbPath); err != nil {
+			return err
+		}
+		defer db.Close()
 	}
-	// If the machine cannot be probed or the space not built, leave no empty database or folder behind.
-	started := false
-	defer func() {
-		if started {
-			return
-		}
-		if newDB {
-			db.Close()
-			os.Remove(*dbPath)
-		}
-		if newWorkDir {
-			os.RemoveAll(*workDir)
-		}
-	}()
-
 	ropts, err := m.runnerOptions(*workDir, *seed)
 	if err != nil {
 		return err
@@ -260,6 +243,20 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	// Only now, with the machine probed and the space built, is anything created: a run that fails before this
+	// point leaves no database or trial folder behind without having to delete one. Deleting would be unsafe: a
+	// file this run found missing may be another autotune's new study by now (an earlier version decided "new"
+	// from a stat, and on an early failure removed the file under the other run).
+	if db == nil {
+		if db, err = store.Open(*dbPath); err != nil {
+			return err
+		}
+		defer db.Close()
+	}
+	trialDir := studyTrialDir(*workDir, *studyName)
+	if err := os.MkdirAll(trialDir, 0o755); err != nil {
+		return usagef("--workdir %s: %v", *workDir, err)
+	}
 	gpu := plat.GPUName
 	if gpu != "" {
 		gpu = fmt.Sprintf("%s (compute %.1f, %d MiB)", plat.GPUName, plat.ComputeCap, plat.MemoryMiB)
@@ -270,7 +267,7 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	me := selfOwner()
 	opts := tuner.Options{
 		StudyName: *studyName, Trials: *trials, Sampler: *sampler, Seed: *seed, StartupTrials: *startup,
-		Confirm: *confirm, SLA: tuner.SLA{MaxP99TPOTms: *tpot, MaxP99TTFTms: *ttft}, Workload: m.workload(), WorkDir: *workDir,
+		Confirm: *confirm, SLA: tuner.SLA{MaxP99TPOTms: *tpot, MaxP99TTFTms: *ttft}, Workload: m.workload(), WorkDir: trialDir,
 		Simulated: m.simulate, VLLMVersion: probe.VLLMVersion, GPU: gpu, SpaceJSON: sp.JSON(), TimeBudget: *budget,
 		Version: version, Owner: me, OwnerDead: ownerDead(me), StopStale: r.StopStale, Progress: stderr,
 		Preflight: func() error {
@@ -278,7 +275,6 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		},
 	}
 	tu := tuner.New(db, trackingRunner{inner: r}, sp, opts)
-	started = true
 	fmt.Fprintf(stderr, "autotune: study %q in %s: %d trials, sampler %s, vLLM %s on %s\n",
 		*studyName, *dbPath, *trials, *sampler, orUnknown(probe.VLLMVersion), orUnknown(gpu))
 	sum, runErr := tu.Run(ctx)
@@ -287,7 +283,7 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if errors.Is(runErr, tuner.ErrPlatformUnusable) || errors.Is(runErr, tuner.ErrBaselineFailed) {
 			fmt.Fprintf(stderr, "autotune: stopped after trial %d: no config is worth trying until this is fixed\n", sum.Finished)
 		}
-		return runErr
+		return db.ExplainFull(runErr)
 	}
 	if sum.Stopped != "" {
 		fmt.Fprintf(stderr, "autotune: stopped early: %s\n", sum.Stopped)
@@ -307,6 +303,17 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return sumErr
 	}
 	return nil
+}
+
+// studyTrialDir is where a study's trial folders go: workDir itself for the default study (as before studies
+// had folders of their own, so that its earlier trials' logs stay beside the new ones), workDir/study-NAME for
+// the others, so that two studies in one --db never write the same trial-NNNN. The name is path-escaped: a
+// study called "../x" stays inside workDir.
+func studyTrialDir(workDir, study string) string {
+	if study == "default" {
+		return workDir
+	}
+	return filepath.Join(workDir, "study-"+url.PathEscape(study))
 }
 
 // summarize prints the best trial so far against the baseline.
