@@ -114,7 +114,7 @@ func TestStudyAgainstFakeVLLM(t *testing.T) {
 	if err != nil {
 		t.Fatalf("run exported script: %v", err)
 	}
-	want := append(append([]string{"serve", "Qwen/Qwen2.5-0.5B"}, best.Best.Args...), "--port", "8123", "--extra")
+	want := append(append([]string{"serve", "Qwen/Qwen2.5-0.5B"}, best.Best.Args...), "--host", "127.0.0.1", "--port", "8123", "--extra")
 	if lines := strings.Split(strings.TrimSuffix(string(got), "\n"), "\n"); !reflect.DeepEqual(lines, want) {
 		t.Errorf("script ran vllm with\n%q\nwant\n%q", lines, want)
 	}
