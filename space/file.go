@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/autotune/autotune/internal/didyoumean"
 )
 
 // FileError is a problem in a space file. Error() reads "space.yaml: params.max_num_seqs.choices[2]:
@@ -166,7 +168,7 @@ func (s *Space) applyFile(f *spaceFile) error {
 	sections := map[string]*yaml.Node{}
 	for _, kv := range top {
 		if !slices.Contains(topKeys, kv[0].Value) {
-			return w.err(kv[0], kv[0].Value, "unknown field (want one of %s)", strings.Join(topKeys, ", "))
+			return w.err(kv[0], kv[0].Value, "%s", unknownField(kv[0].Value, topKeys))
 		}
 		sections[kv[0].Value] = kv[1]
 	}
@@ -247,7 +249,7 @@ func (s *Space) applyModels(w walker, n *yaml.Node) error {
 					return err
 				}
 			default:
-				return w.err(f[0], fp, "unknown field (want one of %s)", strings.Join(variantKeys, ", "))
+				return w.err(f[0], fp, "%s", unknownField(f[0].Value, variantKeys))
 			}
 		}
 		if strings.TrimSpace(v.Model) == "" {
@@ -310,7 +312,7 @@ func (s *Space) editParam(w walker, p *param, path string, fields [][2]*yaml.Nod
 			if slices.Contains(newKeys, f[0].Value) {
 				return w.err(f[0], path+"."+f[0].Value, "cannot be changed on a built-in parameter (only %s)", strings.Join(editKeys, ", "))
 			}
-			return w.err(f[0], path+"."+f[0].Value, "unknown field (want one of %s)", strings.Join(editKeys, ", "))
+			return w.err(f[0], path+"."+f[0].Value, "%s", unknownField(f[0].Value, editKeys))
 		}
 	}
 	if d, ok := byKey["drop"]; ok {
@@ -492,7 +494,7 @@ func (s *Space) addParam(w walker, name, path string, key *yaml.Node, fields [][
 	}
 	for _, f := range fields {
 		if !slices.Contains(newKeys, f[0].Value) {
-			return w.err(f[0], path+"."+f[0].Value, "unknown field (want one of %s)", strings.Join(newKeys, ", "))
+			return w.err(f[0], path+"."+f[0].Value, "%s", unknownField(f[0].Value, newKeys))
 		}
 	}
 	get := func(k string) (string, *yaml.Node, error) {
@@ -514,6 +516,9 @@ func (s *Space) addParam(w walker, name, path string, key *yaml.Node, fields [][
 	}
 	switch {
 	case flag == "" && envName == "":
+		if near, ok := didyoumean.Closest(name, s.paramNames()); ok {
+			return w.err(key, path, "%q is not a built-in parameter; did you mean %s? (a new parameter needs flag or env)", name, near)
+		}
 		return w.err(key, path, "a new parameter needs flag or env (%q is not a built-in parameter)", name)
 	case flag != "" && envName != "":
 		return w.err(envNode, path+".env", "give flag or env, not both")
@@ -646,6 +651,9 @@ func (s *Space) parseWhen(w walker, n *yaml.Node, path string) ([]Cond, error) {
 		fp := path + "." + kv[0].Value
 		parent := s.find(kv[0].Value)
 		if parent == nil {
+			if near, ok := didyoumean.Closest(kv[0].Value, s.paramNames()); ok {
+				return nil, w.err(kv[0], fp, "%q is not a parameter defined before this one; did you mean %s?", kv[0].Value, near)
+			}
 			return nil, w.err(kv[0], fp, "%q is not a parameter defined before this one", kv[0].Value)
 		}
 		var vals []string
@@ -665,6 +673,23 @@ func (s *Space) parseWhen(w walker, n *yaml.Node, path string) ([]Cond, error) {
 		conds = append(conds, Cond{Param: parent.Name, In: vals})
 	}
 	return conds, nil
+}
+
+// unknownField is the message for a field that is not one of want, with the field probably meant.
+func unknownField(got string, want []string) string {
+	if near, ok := didyoumean.Closest(got, want); ok {
+		return fmt.Sprintf("unknown field; did you mean %s? (want one of %s)", near, strings.Join(want, ", "))
+	}
+	return fmt.Sprintf("unknown field (want one of %s)", strings.Join(want, ", "))
+}
+
+// paramNames are the names of the parameters in force, for suggestions.
+func (s *Space) paramNames() []string {
+	names := make([]string, len(s.params))
+	for i, p := range s.params {
+		names[i] = p.Name
+	}
+	return names
 }
 
 func jsonValid(v string) bool { return json.Valid([]byte(v)) }

@@ -117,8 +117,13 @@ params:
 func TestSpaceFileErrors(t *testing.T) {
 	tests := []struct{ src, err string }{
 		{"params:\n  max_num_seqs:\n    choices: [default, 50, x]\n", `space.yaml: params.max_num_seqs.choices[2]: "x" is not an integer`},
-		{"params:\n  max_num_seqs:\n    chioces: [50]\n", `space.yaml: params.max_num_seqs.chioces: unknown field (want one of choices, low, high, step, fix, drop, help)`},
-		{"parms: {}\n", `space.yaml: parms: unknown field (want one of params, env, models)`},
+		{"params:\n  max_num_seqs:\n    chioces: [50]\n", `space.yaml: params.max_num_seqs.chioces: unknown field; did you mean choices? (want one of choices, low, high, step, fix, drop, help)`},
+		{"parms: {}\n", `space.yaml: parms: unknown field; did you mean params? (want one of params, env, models)`},
+		{"prams: {}\nmodles: {}\n", `space.yaml: prams: unknown field; did you mean params? (want one of params, env, models)`},
+		{"params:\n  max_num_seq: {choices: [50]}\n", `space.yaml: params.max_num_seq: "max_num_seq" is not a built-in parameter; did you mean max_num_seqs? (a new parameter needs flag or env)`},
+		{"params:\n  foo: {flag: --foo, choices: [a], when: {max_num_seq: [50]}}\n", `space.yaml: params.foo.when.max_num_seq: "max_num_seq" is not a parameter defined before this one; did you mean max_num_seqs?`},
+		{"params:\n  foo: {flag: --foo, choises: [a]}\n", `space.yaml: params.foo.choises: unknown field; did you mean choices? (want one of flag, env, type, render, choices, low, high, step, fix, default, when, help)`},
+		{"models:\n  awq: {model: m, arg: [x]}\n", `space.yaml: models.awq.arg: unknown field; did you mean args? (want one of model, args, env)`},
 		{"params:\n  max_model_len: {choices: [default, 1000]}\n", `space.yaml: params.max_model_len.choices[1]: 1000 is below the minimum 1024`},
 		{"params:\n  gpu_memory_utilization: {choices: [1.5]}\n", `space.yaml: params.gpu_memory_utilization.choices[0]: 1.5 is outside (0, 1]: vLLM refuses it with "Input should be less than or equal to 1" (§10.1)`},
 		{"params:\n  quantization: {choices: [default, awq]}\n", `space.yaml: params.quantization.choices[1]: "awq" needs a pre-quantized checkpoint (vLLM: "Cannot find the config file for awq", §3.2); add the checkpoint under models instead`},

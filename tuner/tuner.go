@@ -133,45 +133,10 @@ func (t *Tuner) Check() (exists bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	want := t.studyRecord()
-	var diffs []string
-	if stored.Model != want.Model {
-		diffs = append(diffs, fmt.Sprintf("model: stored %q, now %q", stored.Model, want.Model))
-	}
-	if stored.WorkloadJSON != want.WorkloadJSON {
-		diffs = append(diffs, fmt.Sprintf("workload: stored %s, now %s", stored.WorkloadJSON, want.WorkloadJSON))
-	}
-	if stored.SLAJSON != want.SLAJSON {
-		diffs = append(diffs, fmt.Sprintf("SLA: stored %s, now %s", stored.SLAJSON, want.SLAJSON))
-	}
-	if stored.Simulated != want.Simulated {
-		diffs = append(diffs, fmt.Sprintf("simulated: stored %v, now %v", stored.Simulated, want.Simulated))
-	}
-	if stored.Sampler != want.Sampler {
-		diffs = append(diffs, fmt.Sprintf("sampler: stored %s, now %s", stored.Sampler, want.Sampler))
-	}
-	if stored.Seed != want.Seed {
-		diffs = append(diffs, fmt.Sprintf("seed: stored %d, now %d", stored.Seed, want.Seed))
-	}
-	if stored.SpaceFingerprint != want.SpaceFingerprint {
-		diffs = append(diffs, fmt.Sprintf("search space: stored %s, now %s", stored.SpaceFingerprint, want.SpaceFingerprint))
-	}
-	if len(diffs) > 0 {
-		return true, fmt.Errorf("%w: study %q in %s was made with other settings (%s); rerun with the stored settings, or use another --db",
-			ErrIncompatible, t.opts.StudyName, t.db.Path, joinDiffs(diffs))
+	if diffs := diffStudies(stored, t.studyRecord()); len(diffs) > 0 {
+		return true, &IncompatibleError{Study: t.opts.StudyName, DB: t.db.Path, Stored: stored, Diffs: diffs}
 	}
 	return true, nil
-}
-
-func joinDiffs(d []string) string {
-	out := ""
-	for i, s := range d {
-		if i > 0 {
-			out += "; "
-		}
-		out += s
-	}
-	return out
 }
 
 // open loads or creates the goptuna study and autotune's record of it, takes the lock, and builds the sampler.

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 
 	"github.com/spf13/pflag"
 
+	"github.com/autotune/autotune/internal/didyoumean"
 	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/sim"
 	"github.com/autotune/autotune/store"
@@ -24,9 +26,6 @@ const (
 	exitUsage       = 2
 	exitInterrupted = 130
 )
-
-// version is autotune's version, recorded with every study.
-const version = "0.1.0-dev"
 
 // usageError marks bad usage or input: exit code 2.
 type usageError struct{ err error }
@@ -57,13 +56,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runShow(args, stdout, stderr)
 	case "space":
 		err = runSpace(ctx, args, stdout, stderr)
+	case "version":
+		err = runVersion(args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, topUsage)
 		return exitOK
 	default:
-		err = usagef("unknown command %q (commands: run, best, trials, show, space, sim)", cmd)
+		hint := ""
+		if near, ok := didyoumean.Closest(cmd, commandNames); ok {
+			hint = fmt.Sprintf("; did you mean %q?", near)
+		}
+		err = usagef("unknown command %q%s (commands: %s)", cmd, hint, strings.Join(commandNames, ", "))
 	}
-	return report(err, stderr)
+	return report(err, stdout, stderr)
+}
+
+// commandNames are autotune's commands, in the order help lists them.
+var commandNames = []string{"run", "best", "trials", "show", "space", "sim", "version", "help"}
+
+// commandSynopsis is the first line of each command's help.
+var commandSynopsis = map[string]string{
+	"run":     "autotune [run] [flags]\n  Run, or resume, the study in --db until it has --trials finished trials.",
+	"best":    "autotune best [flags]\n  The best config against the baseline, or (--export FILE, - for stdout) as a script that starts it.",
+	"trials":  "autotune trials [flags]\n  Every trial of the study: a table, JSON or CSV.",
+	"show":    "autotune show [flags] N\n  Trial N: command line, metrics, failure, where its logs are.",
+	"space":   "autotune space [flags]\n  The search space in force for this GPU and vLLM, and what was left out.",
+	"version": "autotune version\n  autotune's version and the commit it was built from.",
 }
 
 const topUsage = `autotune finds the fastest vllm serve configuration for one GPU under latency SLAs.
@@ -75,6 +93,7 @@ Usage:
   autotune show N                   one trial: command line, metrics, failure, where its logs are
   autotune space                    the search space in force for this GPU and vLLM, and what was left out
   autotune sim ...                  the simulated vLLM behind --simulate
+  autotune version                  the version and the commit autotune was built from
 
 Run 'autotune <command> --help' for the flags of a command.
 `
@@ -82,9 +101,37 @@ Run 'autotune <command> --help' for the flags of a command.
 // errInterrupted is returned by commands that stopped on a signal.
 var errInterrupted = errors.New("interrupted")
 
-// report prints err (one line) and maps it to an exit code.
-func report(err error, stderr io.Writer) int {
+// helpRequested is what parsing returns for --help or -h: report prints the command's help on stdout, since
+// help is the result the user asked for (`autotune --help | grep port`), and exits 0.
+type helpRequested struct{ fs *pflag.FlagSet }
+
+func (h helpRequested) Error() string { return "help requested" }
+func (h helpRequested) Unwrap() error { return pflag.ErrHelp }
+
+// commandUsage is the help of the command whose flag set is fs: what it does, then only its own flags.
+func commandUsage(fs *pflag.FlagSet) string {
+	name := strings.TrimPrefix(fs.Name(), "autotune ")
+	var b strings.Builder
+	if name == "run" { // run is the default command: its help lists the others too
+		b.WriteString(topUsage + "\n")
+	}
+	if syn, ok := commandSynopsis[name]; ok {
+		fmt.Fprintf(&b, "Usage: %s\n", syn)
+	}
+	if flags := fs.FlagUsages(); flags != "" {
+		fmt.Fprintf(&b, "\nFlags of autotune %s:\n%s", name, flags)
+	}
+	return b.String()
+}
+
+// report prints err (one line) and maps it to an exit code. Help asked for goes to stdout.
+func report(err error, stdout, stderr io.Writer) int {
 	if err == nil {
+		return exitOK
+	}
+	var help helpRequested
+	if errors.As(err, &help) {
+		fmt.Fprint(stdout, commandUsage(help.fs))
 		return exitOK
 	}
 	if errors.Is(err, pflag.ErrHelp) {
@@ -103,23 +150,46 @@ func report(err error, stderr io.Writer) int {
 	return exitFailed
 }
 
-// newFlagSet returns a flag set whose errors name the command and go to stderr.
+// newFlagSet returns the flag set of one command. It prints nothing itself: parse errors come back as usage
+// errors (report prints them on stderr), --help as helpRequested (report prints the help on stdout).
 func newFlagSet(name string, stderr io.Writer) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("autotune "+name, pflag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {}
 	fs.SortFlags = false
 	return fs
 }
 
-// parseFlags parses args, turning parse errors into usage errors.
+// parseFlags parses args, turning parse errors into usage errors that name the flag, suggest the flag that was
+// probably meant, and say where the flags are listed.
 func parseFlags(fs *pflag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return err
-		}
-		return usagef("%s: %v", strings.TrimPrefix(fs.Name(), "autotune "), err)
+	err := fs.Parse(args)
+	if err == nil {
+		return nil
 	}
-	return nil
+	if errors.Is(err, pflag.ErrHelp) {
+		return helpRequested{fs}
+	}
+	name := strings.TrimPrefix(fs.Name(), "autotune ")
+	var flags []string
+	fs.VisitAll(func(f *pflag.Flag) { flags = append(flags, f.Name) })
+	hint := ""
+	var ne *pflag.NotExistError
+	if errors.As(err, &ne) {
+		if short := ne.GetSpecifiedShortnames(); short != "" && slices.Contains(flags, strings.SplitN(short, "=", 2)[0]) {
+			// -trials 6: Go's flag package style; pflag reads it as the shorthands t, r, i, ...
+			err = fmt.Errorf("unknown flag -%s", short)
+			hint = fmt.Sprintf("; did you mean --%s? (long flags take two dashes)", strings.SplitN(short, "=", 2)[0])
+		} else if near, ok := didyoumean.Closest(ne.GetSpecifiedName(), flags); ok && short == "" {
+			err = fmt.Errorf("unknown flag --%s", ne.GetSpecifiedName())
+			hint = fmt.Sprintf("; did you mean --%s?", near)
+		}
+	}
+	helpCmd := "autotune " + name + " --help"
+	if name == "run" {
+		helpCmd = "autotune --help"
+	}
+	return usagef("%s: %v%s (%s lists the flags)", name, err, hint, helpCmd)
 }
 
 // serverSet remembers the process groups of servers we started, so that a second Ctrl-C can kill them at once.

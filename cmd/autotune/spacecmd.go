@@ -15,7 +15,7 @@ func runSpace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlagSet("space", stderr)
 	format := fs.String("format", "table", "output format: table or json")
 	var m machineFlags
-	m.register(fs)
+	m.register(fs, false)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

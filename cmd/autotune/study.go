@@ -22,7 +22,8 @@ import (
 	"github.com/autotune/autotune/tuner"
 )
 
-// machineFlags are the flags that say how to reach vLLM and the GPU; `run` and `space` share them.
+// machineFlags are the flags that say how to reach vLLM and the GPU and what is served; `run` and `space`
+// share the ones that shape the search space, and only `run` has the ones that reach the server and benchmark.
 type machineFlags struct {
 	vllm, nvidiaSMI, python string
 	simulate                bool
@@ -35,23 +36,38 @@ type machineFlags struct {
 	inputLen, outputLen     int
 	requestRate             string
 	spaceFile               string
+
+	forRun bool // the server and benchmark flags are registered (the run command)
 }
 
-func (m *machineFlags) register(fs *pflag.FlagSet) {
+// register adds the flags of the space command to fs, and with forRun those that only a study uses (where the
+// server listens, the rest of the benchmark workload, the simulator's speed).
+func (m *machineFlags) register(fs *pflag.FlagSet, forRun bool) {
+	m.forRun = forRun
+	// Defaults of the flags that are not registered; the probes and space still read them.
+	m.simSpeed, m.host, m.port, m.numPrompts, m.requestRate = 200, "127.0.0.1", 8000, 200, "inf"
 	fs.StringVar(&m.vllm, "vllm", "vllm", "the vllm executable, optionally with leading arguments")
 	fs.StringVar(&m.nvidiaSMI, "nvidia-smi", "nvidia-smi", "the nvidia-smi executable")
 	fs.StringVar(&m.python, "python", "", "the python that runs vLLM, for package probes (default: next to --vllm)")
 	fs.BoolVar(&m.simulate, "simulate", false, "run against autotune's simulated vLLM 0.15.1 on a Tesla T4 instead of a GPU")
-	fs.Float64Var(&m.simSpeed, "sim-speed", 200, "with --simulate: how many times faster than real time the simulator runs")
-	fs.StringVar(&m.host, "host", "127.0.0.1", "address the vLLM server listens on")
-	fs.IntVar(&m.port, "port", 8000, "port the vLLM server listens on")
+	if forRun {
+		fs.Float64Var(&m.simSpeed, "sim-speed", 200, "with --simulate: how many times faster than real time the simulator runs")
+		fs.StringVar(&m.host, "host", "127.0.0.1", "address the vLLM server listens on")
+		fs.IntVar(&m.port, "port", 8000, "port the vLLM server listens on")
+	}
 	fs.StringVar(&m.model, "model", "Qwen/Qwen2.5-0.5B", "model to serve and benchmark")
-	fs.StringVar(&m.tokenizer, "tokenizer", "", "benchmark tokenizer (default: the model)")
+	if forRun {
+		fs.StringVar(&m.tokenizer, "tokenizer", "", "benchmark tokenizer (default: the model)")
+	}
 	fs.IntVar(&m.concurrency, "max-concurrency", 50, "benchmark: concurrent requests")
-	fs.IntVar(&m.numPrompts, "num-prompts", 200, "benchmark: number of prompts")
+	if forRun {
+		fs.IntVar(&m.numPrompts, "num-prompts", 200, "benchmark: number of prompts")
+	}
 	fs.IntVar(&m.inputLen, "random-input-len", 512, "benchmark: prompt length in tokens")
 	fs.IntVar(&m.outputLen, "random-output-len", 512, "benchmark: output length in tokens")
-	fs.StringVar(&m.requestRate, "request-rate", "inf", "benchmark: request rate (inf sends all at once, limited by --max-concurrency)")
+	if forRun {
+		fs.StringVar(&m.requestRate, "request-rate", "inf", "benchmark: request rate (inf sends all at once, limited by --max-concurrency)")
+	}
 	fs.StringVar(&m.spaceFile, "space", "", "search space file (YAML or JSON) that changes the default space")
 }
 
@@ -151,9 +167,6 @@ func (m *machineFlags) space(p space.Platform) (*space.Space, error) {
 
 func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", stderr)
-	fs.Usage = func() { // run is the default command: its help lists the others too
-		fmt.Fprintf(stderr, "%s\nFlags of autotune run:\n%s", topUsage, fs.FlagUsages())
-	}
 	trials := fs.Int("trials", 40, "finished trials the study should have, counting earlier runs")
 	dbPath := fs.String("db", "tuning.db", "study database (SQLite); rerunning with the same --db resumes")
 	workDir := fs.String("workdir", "", "where trial logs and benchmark JSON go (default: next to --db, named like it with .trials: tuning.db -> tuning.trials)")
@@ -169,7 +182,7 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	stopGrace := fs.Duration("stop-grace", 30*time.Second, "time between SIGTERM and SIGKILL when stopping a server")
 	budget := fs.Duration("time-budget", 0, "stop starting trials that cannot finish within this time (e.g. 3h30m)")
 	var m machineFlags
-	m.register(fs)
+	m.register(fs, true)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -278,6 +291,10 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stderr, "autotune: study %q in %s: %d trials, sampler %s, vLLM %s on %s\n",
 		*studyName, *dbPath, *trials, *sampler, orUnknown(probe.VLLMVersion), orUnknown(gpu))
 	sum, runErr := tu.Run(ctx)
+	var incompatible *tuner.IncompatibleError
+	if errors.As(runErr, &incompatible) {
+		return explainIncompatible(incompatible, args)
+	}
 	interrupted := errors.Is(runErr, context.Canceled) || ctx.Err() != nil
 	if runErr != nil && !interrupted {
 		if errors.Is(runErr, tuner.ErrPlatformUnusable) || errors.Is(runErr, tuner.ErrBaselineFailed) {

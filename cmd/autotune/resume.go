@@ -1,0 +1,89 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/autotune/autotune/tuner"
+)
+
+// resumeFlags maps the stored settings that a flag of `autotune run` sets (tuner.FieldDiff.Field) to that flag.
+var resumeFlags = map[string]string{
+	"model": "model", "tokenizer": "tokenizer", "max_concurrency": "max-concurrency", "num_prompts": "num-prompts",
+	"random_input_len": "random-input-len", "random_output_len": "random-output-len", "request_rate": "request-rate",
+	"max_p99_tpot_ms": "max-p99-tpot-ms", "max_p99_ttft_ms": "max-p99-ttft-ms", "simulated": "simulate",
+	"sampler": "sampler", "seed": "seed", "space file": "space",
+}
+
+// explainIncompatible turns a refused resume into one message: the fields that differ (stored → requested) and
+// the exact command that resumes the stored study, made from the user's own arguments with the differing flags
+// set back to the stored values. When what differs is not a flag (another vLLM, GPU or space file contents), it
+// says that a new study is the way on.
+func explainIncompatible(ie *tuner.IncompatibleError, args []string) error {
+	var fixable []tuner.FieldDiff
+	var fixed []string
+	for _, d := range ie.Diffs {
+		if _, ok := resumeFlags[d.Field]; ok {
+			fixable = append(fixable, d)
+		} else {
+			fixed = append(fixed, d.Field)
+		}
+	}
+	newStudy := "start a new study with --study NAME or another --db"
+	if len(fixed) > 0 {
+		return fmt.Errorf("%w; the %s of the stored study cannot be changed by a flag, so %s", ie,
+			strings.Join(fixed, ", "), newStudy)
+	}
+	return fmt.Errorf("%w; to resume the stored study, run: %s; to keep your settings, %s",
+		ie, resumeCommand(ie, fixable, args), newStudy)
+}
+
+// resumeCommand is args with every differing flag removed and set again to the stored value, as one shell line.
+func resumeCommand(ie *tuner.IncompatibleError, diffs []tuner.FieldDiff, args []string) string {
+	drop := map[string]bool{}
+	var add []string
+	for _, d := range diffs {
+		flag := resumeFlags[d.Field]
+		drop[flag] = true
+		switch d.Field {
+		case "simulated":
+			if d.Stored == "true" {
+				add = append(add, "--simulate")
+			}
+		case "tokenizer":
+			if d.Stored != ie.Stored.Model { // the default is the model
+				add = append(add, "--tokenizer", d.Stored)
+			}
+		case "space file":
+			var sp struct {
+				Source string `json:"source"`
+			}
+			if json.Unmarshal([]byte(ie.Stored.SpaceJSON), &sp) == nil && sp.Source != "" {
+				add = append(add, "--space", sp.Source)
+			}
+		default:
+			add = append(add, "--"+flag, d.Stored)
+		}
+	}
+	out := []string{"autotune"}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		if !strings.HasPrefix(a, "--") || !drop[name] {
+			out = append(out, shellQuote(a))
+			continue
+		}
+		if !hasValue && name != "simulate" && i+1 < len(args) {
+			i++ // the flag's value is the next argument
+		}
+	}
+	for _, a := range add {
+		out = append(out, shellQuote(a))
+	}
+	if slices.Equal(out, []string{"autotune"}) {
+		return "autotune run"
+	}
+	return strings.Join(out, " ")
+}

@@ -1,0 +1,191 @@
+package tuner
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/autotune/autotune/store"
+)
+
+// FieldDiff is one setting in which a command differs from the study stored under its name.
+type FieldDiff struct {
+	// Field names the setting: a key of the workload or SLA JSON ("num_prompts", "max_p99_tpot_ms"),
+	// "simulated", "sampler", "seed", or for the search space "space file", "vLLM version", "GPU" and
+	// "param NAME"; "search space" when only the fingerprints tell the spaces apart.
+	Field     string
+	Stored    string
+	Requested string
+}
+
+// IncompatibleError is ErrIncompatible with what differs: only the fields that differ, each stored and requested,
+// so that the command line can name them and say what would resume the stored study.
+type IncompatibleError struct {
+	Study  string      // the study's name
+	DB     string      // the database's path
+	Stored store.Study // the stored study's record
+	Diffs  []FieldDiff
+}
+
+func (e *IncompatibleError) Error() string {
+	parts := make([]string, len(e.Diffs))
+	for i, d := range e.Diffs {
+		parts[i] = fmt.Sprintf("%s: %s → %s", d.Field, d.Stored, d.Requested)
+	}
+	return fmt.Sprintf("study %q in %s was made with other settings (stored → requested): %s",
+		e.Study, e.DB, strings.Join(parts, "; "))
+}
+
+func (e *IncompatibleError) Unwrap() error { return ErrIncompatible }
+
+// diffStudies lists the fields in which want differs from stored, in a fixed order.
+func diffStudies(stored, want store.Study) []FieldDiff {
+	var diffs []FieldDiff
+	workload := diffJSON(stored.WorkloadJSON, want.WorkloadJSON)
+	diffs = append(diffs, workload...)
+	if stored.Model != want.Model && !slices.ContainsFunc(workload, func(d FieldDiff) bool { return d.Field == "model" }) {
+		diffs = append(diffs, FieldDiff{"model", stored.Model, want.Model})
+	}
+	diffs = append(diffs, diffJSON(stored.SLAJSON, want.SLAJSON)...)
+	if stored.Simulated != want.Simulated {
+		diffs = append(diffs, FieldDiff{"simulated", fmt.Sprint(stored.Simulated), fmt.Sprint(want.Simulated)})
+	}
+	if stored.Sampler != want.Sampler {
+		diffs = append(diffs, FieldDiff{"sampler", stored.Sampler, want.Sampler})
+	}
+	if stored.Seed != want.Seed {
+		diffs = append(diffs, FieldDiff{"seed", fmt.Sprint(stored.Seed), fmt.Sprint(want.Seed)})
+	}
+	if stored.SpaceFingerprint != want.SpaceFingerprint {
+		diffs = append(diffs, diffSpaces(stored, want, len(workload) > 0)...)
+	}
+	return diffs
+}
+
+// diffJSON compares two JSON objects key by key (the stored workload or SLA with the requested one).
+func diffJSON(stored, want string) []FieldDiff {
+	var a, b map[string]json.RawMessage
+	if json.Unmarshal([]byte(stored), &a) != nil || json.Unmarshal([]byte(want), &b) != nil {
+		if stored == want {
+			return nil
+		}
+		return []FieldDiff{{"settings", stored, want}}
+	}
+	keys := make([]string, 0, len(a)+len(b))
+	for k := range a {
+		keys = append(keys, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var diffs []FieldDiff
+	for _, k := range keys {
+		if string(a[k]) != string(b[k]) {
+			diffs = append(diffs, FieldDiff{k, jsonText(a[k]), jsonText(b[k])})
+		}
+	}
+	return diffs
+}
+
+// jsonText renders a JSON value for people: strings without quotes, nothing as "(none)".
+func jsonText(v json.RawMessage) string {
+	if len(v) == 0 {
+		return "(none)"
+	}
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		if s == "" {
+			return `""`
+		}
+		return s
+	}
+	return string(v)
+}
+
+// spaceRecord is the part of a recorded space (space.Space.JSON) that explains why two spaces differ.
+type spaceRecord struct {
+	VLLMVersion string `json:"vllm_version"`
+	GPU         string `json:"gpu"`
+	Source      string `json:"source"`
+	Params      []struct {
+		Name      string `json:"name"`
+		Flag      string `json:"flag"`
+		Domain    string `json:"domain"`
+		Fixed     string `json:"fixed"`
+		Condition string `json:"condition"`
+	} `json:"params"`
+}
+
+// diffSpaces says why two search spaces differ: another space file, another vLLM or GPU, or, when none of those
+// (and not the workload, which shapes the space too) changed, the parameters that did.
+func diffSpaces(stored, want store.Study, workloadChanged bool) []FieldDiff {
+	var a, b spaceRecord
+	fingerprints := []FieldDiff{{"search space", "fingerprint " + stored.SpaceFingerprint, "fingerprint " + want.SpaceFingerprint}}
+	if json.Unmarshal([]byte(stored.SpaceJSON), &a) != nil || json.Unmarshal([]byte(want.SpaceJSON), &b) != nil {
+		return fingerprints
+	}
+	var diffs []FieldDiff
+	if a.Source != b.Source {
+		diffs = append(diffs, FieldDiff{"space file", orBuiltIn(a.Source), orBuiltIn(b.Source)})
+	}
+	if a.VLLMVersion != b.VLLMVersion {
+		diffs = append(diffs, FieldDiff{"vLLM version", a.VLLMVersion, b.VLLMVersion})
+	}
+	if a.GPU != b.GPU {
+		diffs = append(diffs, FieldDiff{"GPU", a.GPU, b.GPU})
+	}
+	if len(diffs) > 0 || workloadChanged {
+		return diffs
+	}
+	describe := func(r spaceRecord) map[string]string {
+		m := map[string]string{}
+		for _, p := range r.Params {
+			d := p.Domain
+			if p.Fixed != "" {
+				d = "fixed " + p.Fixed
+			}
+			if p.Condition != "" {
+				d += " when " + p.Condition
+			}
+			m[p.Name] = d
+		}
+		return m
+	}
+	pa, pb := describe(a), describe(b)
+	var names []string
+	for _, p := range a.Params {
+		names = append(names, p.Name)
+	}
+	for _, p := range b.Params {
+		if _, ok := pa[p.Name]; !ok {
+			names = append(names, p.Name)
+		}
+	}
+	for _, n := range names {
+		if pa[n] != pb[n] {
+			diffs = append(diffs, FieldDiff{"param " + n, orAbsent(pa[n]), orAbsent(pb[n])})
+		}
+	}
+	if len(diffs) == 0 {
+		return fingerprints
+	}
+	return diffs
+}
+
+func orBuiltIn(source string) string {
+	if source == "" {
+		return "(built-in)"
+	}
+	return source
+}
+
+func orAbsent(s string) string {
+	if s == "" {
+		return "(absent)"
+	}
+	return s
+}
