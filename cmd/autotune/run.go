@@ -178,10 +178,9 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 	if errors.As(err, &ne) {
 		if short := ne.GetSpecifiedShortnames(); short != "" && slices.Contains(flags, strings.SplitN(short, "=", 2)[0]) {
 			// -trials 6: Go's flag package style; pflag reads it as the shorthands t, r, i, ...
-			err = fmt.Errorf("unknown flag -%s", short)
+			err = fmt.Errorf("unknown flag: -%s", short)
 			hint = fmt.Sprintf("; did you mean --%s? (long flags take two dashes)", strings.SplitN(short, "=", 2)[0])
 		} else if near, ok := didyoumean.Closest(ne.GetSpecifiedName(), flags); ok && short == "" {
-			err = fmt.Errorf("unknown flag --%s", ne.GetSpecifiedName())
 			hint = fmt.Sprintf("; did you mean --%s?", near)
 		}
 	}

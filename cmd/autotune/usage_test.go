@@ -50,9 +50,9 @@ func TestUsageErrorsSuggest(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--trails", "6"}, "unknown flag --trails; did you mean --trials?"},
+		{[]string{"--trails", "6"}, "unknown flag: --trails; did you mean --trials?"},
 		{[]string{"-trials", "6"}, "did you mean --trials? (long flags take two dashes)"},
-		{[]string{"best", "--exprot", "x.sh"}, "unknown flag --exprot; did you mean --export?"},
+		{[]string{"best", "--exprot", "x.sh"}, "unknown flag: --exprot; did you mean --export?"},
 		{[]string{"space", "--simulat"}, "did you mean --simulate?"},
 		{[]string{"trials", "--sudy", "x"}, "did you mean --study?"},
 		{[]string{"bset"}, `unknown command "bset"; did you mean "best"?`},
