@@ -55,7 +55,11 @@ func runBest(args []string, stdout, stderr io.Writer) error {
 	}
 	if *export == "-" {
 		// The script is the result: stdout carries it alone, so that `autotune best --export - > x.sh` works.
-		_, err := io.WriteString(stdout, exportScript(ls, best, baseline, time.Now()))
+		script, err := exportScript(ls, best, baseline, time.Now())
+		if err != nil {
+			return fmt.Errorf("--export -: %w", err)
+		}
+		_, err = io.WriteString(stdout, script)
 		return err
 	}
 	if *export != "" {

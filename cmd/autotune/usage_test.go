@@ -83,7 +83,8 @@ func TestVersion(t *testing.T) {
 func TestExportToStdoutAndOverwrite(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "tuning.db")
-	if code, _, errs := cli(t, "--simulate", "--trials", "3", "--db", db, "--sim-speed", "1000", "--port", strconv.Itoa(freePort(t))); code != 0 {
+	if code, _, errs := cli(t, "--simulate", "--trials", "3", "--db", db, "--sim-speed", "1000", "--port", strconv.Itoa(freePort(t)),
+		"--startup-timeout", "60s", "--bench-timeout", "60s"); code != 0 {
 		t.Fatalf("run: %s", errs)
 	}
 	t.Chdir(dir)
@@ -167,7 +168,9 @@ func TestResumeCommand(t *testing.T) {
 func TestRefusedResumeMessage(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "tuning.db")
-	flags := []string{"--simulate", "--db", db, "--sim-speed", "1000", "--port", strconv.Itoa(freePort(t))}
+	// Generous limits: the simulator's default ones scale down with --sim-speed and flake on a loaded machine.
+	flags := []string{"--simulate", "--db", db, "--sim-speed", "1000", "--port", strconv.Itoa(freePort(t)),
+		"--startup-timeout", "60s", "--bench-timeout", "60s"}
 	if code, _, errs := cli(t, append(flags, "--trials", "2")...); code != 0 {
 		t.Fatalf("first run: %s", errs)
 	}
