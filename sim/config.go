@@ -161,6 +161,24 @@ func quantMethods() []string {
 	return out
 }
 
+// ModelMaxLen is the max_model_len vLLM derives for the one model the simulator models (Qwen2.5-0.5B's
+// max_position_embeddings in its config.json).
+const ModelMaxLen = modelMaxLen
+
+// CheckModel returns nil when the simulator models model: Qwen/Qwen2.5-0.5B and its checkpoints (-Instruct and
+// the quantized ones of t4-calibration.md §7.3), by Hugging Face id or by a local folder of that name. Any
+// other model is refused: its numbers would be Qwen2.5-0.5B's under another name.
+func CheckModel(model string) error {
+	base := strings.ToLower(model)
+	if i := strings.LastIndex(base, "/"); i >= 0 {
+		base = base[i+1:]
+	}
+	if strings.HasPrefix(base, "qwen2.5-0.5b") {
+		return nil
+	}
+	return fmt.Errorf("autotune sim: the simulator models only Qwen/Qwen2.5-0.5B and its checkpoints on a Tesla T4; %q is not modelled (its numbers would be Qwen2.5-0.5B's under another name)", model)
+}
+
 // checkpointQuant guesses the quantization of a checkpoint from its name (the known Qwen2.5-0.5B checkpoints
 // of t4-calibration.md §7.3).
 func checkpointQuant(model string) string {
@@ -199,17 +217,19 @@ func ResolveEngine(a *ServeArgs, env Env) (*Engine, *Failure) {
 	e := &Engine{Host: a.str("host", ""), Port: int(a.int("port", 8000)), Seed: a.int("seed", 0), Temperature: 1.0}
 	e.NonDefault = nonDefaultArgs(a)
 
-	// Model and served name (argparse_utils.py:251-296).
+	// Model and served name (vllm/utils/argparse_utils.py at a2b877df6, 2026-01-27). 0.15 only warns about
+	// --model, with this text; it has no check on --served-model-name without a model (added in March 2026):
+	// the default model is served under that name.
 	e.Model = a.Model
 	if e.Model == "" && a.Has("model") {
 		e.Model = a.str("model", "")
-		e.Warnings = append(e.Warnings, "With `vllm serve`, you should provide the model as a positional argument or in a config file instead of via the `--model` option. The `--model` option will be removed in a future version.")
-	}
-	if e.Model == "" && a.Has("served_model_name") {
-		return nil, &Failure{Phase: PhaseParse, ExitCode: 1, Message: "ValueError: `model` should be provided as the first positional argument or in a config file instead of via the `--served-model-name` option."}
+		e.Warnings = append(e.Warnings, "With `vllm serve`, you should provide the model as a positional argument or in a config file instead of via the `--model` option. The `--model` option will be removed in v0.13.")
 	}
 	if e.Model == "" {
 		e.Model = defaultModel
+	}
+	if err := CheckModel(e.Model); err != nil {
+		return nil, &Failure{Phase: PhaseParse, ExitCode: 1, Message: err.Error()}
 	}
 	e.ServedName = e.Model
 	if names, ok := a.Values["served_model_name"].([]string); ok && len(names) > 0 {
@@ -645,7 +665,14 @@ func resolveCompilation(e *Engine, a *ServeArgs) *Failure {
 			return pydanticField("CompilationConfig", k, "Extra inputs are not permitted", "extra_forbidden", pyRepr(cc[k]), pyType(cc[k]))
 		}
 	}
-	e.OptLevel = int(a.int("optimization_level", 2))
+	// Parsed as a string (see serveFlags); VllmConfig's pydantic validation refuses what is not an
+	// OptimizationLevel (0-3).
+	lvl := a.str("optimization_level", "2")
+	n, err := strconv.Atoi(lvl)
+	if err != nil || n < 0 || n > 3 {
+		return pydanticField("VllmConfig", "optimization_level", "Input should be 0, 1, 2 or 3", "enum", pyRepr(lvl), "str")
+	}
+	e.OptLevel = n
 	eager := a.boolp("enforce_eager") != nil && *a.boolp("enforce_eager")
 	if eager {
 		e.OptLevel = 0

@@ -46,7 +46,11 @@ func TestRefusals(t *testing.T) {
 		{"graphs outside the budget OOM", argv("--gpu-memory-utilization 0.99"), "CUDA out of memory", PhaseCapture, true},
 		{"both capture-size spellings", argv(`--cudagraph-capture-sizes 8 -cc {"cudagraph_capture_sizes":[8]}`), "are mutually exclusive", PhaseConfig, false},
 		{"compilation unknown key", argv(`-cc {"levle":3}`), "Extra inputs are not permitted", PhaseConfig, false},
-		{"served name without model", []string{"--served-model-name", "x"}, "`model` should be provided as the first positional argument", PhaseParse, false},
+		// 0.15 serves its default model under the name (the refusal came in March 2026); the simulator does not
+		// model Qwen3-0.6B and says so.
+		{"served name without model", []string{"--served-model-name", "x"}, `"Qwen/Qwen3-0.6B" is not modelled`, PhaseParse, false},
+		{"-O out of range is a config error", argv("-O7"), "Input should be 0, 1, 2 or 3 [type=enum, input_value='7', input_type=str]", PhaseConfig, false},
+		{"a model the simulator does not model", []string{"meta-llama/Llama-3-8B"}, `"meta-llama/Llama-3-8B" is not modelled`, PhaseParse, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

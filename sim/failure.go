@@ -8,7 +8,7 @@ type Phase int
 
 // The startup phases in order.
 const (
-	PhaseParse   Phase = iota // argparse: exit 2 at once (or 1 for the served-model-name ValueError)
+	PhaseParse   Phase = iota // argparse: exit 2 at once (or 1: the simulator refuses a model it does not model)
 	PhaseConfig               // API server builds the config after its imports: validation errors
 	PhaseDevice               // engine core starts, initialises the device: bf16, free-memory check
 	PhaseLoad                 // weights: quantization config files, load format

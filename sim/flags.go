@@ -29,6 +29,7 @@ const (
 	kJSON                      // a JSON object, or dotted keys
 	kIntList                   // nargs="+" ints
 	kStrList                   // nargs="+" strings
+	kOptStr                    // nargs="?" with const=True: --hf-token [VALUE]
 	kHelp                      // -h/--help[=all|GROUP|keyword]
 )
 
@@ -41,6 +42,8 @@ type flagSpec struct {
 	def     string   // default as shown in help
 	group   string
 	help    string
+	// unmodelled: vLLM 0.15.1 accepts the option, the simulator parses it with the right arity and ignores it.
+	unmodelled bool
 }
 
 // dest is the attribute name argparse stores the value under.
@@ -212,6 +215,17 @@ func ParseServeArgs(args []string) (*ServeArgs, error) {
 				return nil, serveErr("argument %s: ignored explicit argument '%s'", spec.argName(), val)
 			}
 			res.set(spec.dest(), !negated)
+			continue
+		case kOptStr:
+			switch {
+			case hasVal:
+				res.set(spec.dest(), val)
+			case i+1 < len(args) && !looksLikeOption(args[i+1]):
+				i++
+				res.set(spec.dest(), args[i])
+			default:
+				res.set(spec.dest(), true) // const=True
+			}
 			continue
 		case kIntList, kStrList:
 			var items []string

@@ -280,7 +280,7 @@ func TestCommandLineExits(t *testing.T) {
 		{"help=all", []string{"serve", "--help=all"}, 0, "--max-cudagraph-capture-size"},
 		{"bf16 refused late", []string{"serve", qwen, "--dtype", "bfloat16"}, 1, "Bfloat16 is only supported on GPUs with compute capability of at least 8.0"},
 		{"engine failure shape", []string{"serve", qwen, "--dtype", "bfloat16"}, 1, "Engine core initialization failed. See root cause above. Failed core proc(s): {'EngineCore_DP0': 1}"},
-		{"suffix without package", []string{"serve", qwen, "-sc", `{"method":"suffix"}`}, 1, "ImportError: Arctic Inference is required for suffix decoding"},
+		{"suffix without package", []string{"serve", qwen, "--speculative-config", `{"method":"suffix"}`}, 1, "ImportError: Arctic Inference is required for suffix decoding"},
 		{"nvidia-smi other args", []string{"nvidia-smi", "-q"}, 2, "Invalid combination of input arguments"},
 		{"python probe missing", []string{"python", "-c", "import arctic_inference"}, 1, "ModuleNotFoundError: No module named 'arctic_inference'"},
 		{"python probe present", []string{"python", "-c", "import vllm; print(vllm.__version__)"}, 0, "0.15.1"},

@@ -166,7 +166,8 @@ func serve(ctx context.Context, args, leading []string, stdout, stderr io.Writer
 	env := Env{Packages: simPackages(), AllowLongLen: envTrue("VLLM_ALLOW_LONG_MAX_MODEL_LEN"), DisableCCache: envTrue("VLLM_DISABLE_COMPILE_CACHE")}
 	e, fail := ResolveEngine(a, env)
 	if fail != nil && fail.Phase == PhaseParse {
-		errw.line("Traceback (most recent call last):\n  File \"vllm/utils/argparse_utils.py\", line 284, in parse_args\n" + fail.Text())
+		// The simulator's own refusal (a model it does not model): not vLLM's text, and said so.
+		errw.line(fail.Text())
 		return 1
 	}
 	st, err := OpenState()
