@@ -289,7 +289,7 @@ func serve(ctx context.Context, args, leading []string, stdout, stderr io.Writer
 }
 
 // shutdown is vLLM's graceful exit on SIGTERM/SIGINT (launcher.py:97-122): in-flight requests are aborted
-// (--shutdown-timeout 0) and the process exits 0.
+// (0.15 has no --shutdown-timeout; later versions abort at its default, 0) and the process exits 0.
 func (s *server) shutdown(srv *http.Server, _ string) int {
 	s.log("APIServer", "INFO", "launcher.py:110", "Shutting down FastAPI HTTP server.")
 	if srv != nil {
