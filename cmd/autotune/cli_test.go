@@ -323,3 +323,41 @@ func TestTrackingRunnerForgetsOnStop(t *testing.T) {
 type runnerFunc func(context.Context, runner.Trial) runner.Result
 
 func (f runnerFunc) Run(ctx context.Context, t runner.Trial) runner.Result { return f(ctx, t) }
+
+// TestSimulateRefusesAnUnmodelledModel: the simulator models one model; another one is refused up front, naming
+// the flag, instead of reporting Qwen2.5-0.5B's numbers under its name.
+func TestSimulateRefusesAnUnmodelledModel(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "tuning.db")
+	code, _, errs := cli(t, "--simulate", "--db", db, "--model", "meta-llama/Llama-3-8B", "--trials", "2")
+	if code != exitUsage || !strings.Contains(errs, "--model meta-llama/Llama-3-8B: the simulator models only Qwen/Qwen2.5-0.5B") {
+		t.Fatalf("exit %d, stderr:\n%s\nwant %d and a refusal naming --model", code, errs, exitUsage)
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Errorf("the refused run created %s", db)
+	}
+}
+
+// TestModelMaxLenFromTheModel: without --simulate, the model's own maximum length comes from its config.json in
+// the Hugging Face cache, and is unknown (0: nothing pruned by it) when the model is not there.
+func TestModelMaxLenFromTheModel(t *testing.T) {
+	home := t.TempDir()
+	snap := filepath.Join(home, "hub", "models--meta-llama--Llama-3-8B", "snapshots", "r1")
+	if err := os.MkdirAll(snap, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(snap, "config.json"), []byte(`{"max_position_embeddings": 8192}`), 0o644)
+	t.Setenv("HF_HOME", home)
+	var errs strings.Builder
+	m := machineFlags{model: "meta-llama/Llama-3-8B"}
+	if n := m.modelMaxLen(&errs); n != 8192 || !strings.Contains(errs.String(), "max_model_len 8192") {
+		t.Errorf("got %d, stderr %q; want 8192 and a word where it came from", n, errs.String())
+	}
+	m.model = "org/not-downloaded"
+	if n := m.modelMaxLen(&errs); n != 0 || !strings.Contains(errs.String(), "max_model_len unknown") {
+		t.Errorf("got %d, stderr %q; want 0 (unknown) and a word that it is unknown", n, errs.String())
+	}
+	m = machineFlags{model: "Qwen/Qwen2.5-0.5B-Instruct", simulate: true}
+	if n := m.modelMaxLen(&errs); n != 32768 {
+		t.Errorf("simulated model: got %d, want 32768", n)
+	}
+}

@@ -41,7 +41,7 @@ func runSpace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	sp, err := m.space(plat)
+	sp, err := m.space(plat, stderr)
 	if err != nil {
 		return err
 	}

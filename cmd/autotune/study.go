@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/autotune/autotune/runner"
+	"github.com/autotune/autotune/sim"
 	"github.com/autotune/autotune/space"
 	"github.com/autotune/autotune/store"
 	"github.com/autotune/autotune/tuner"
@@ -81,6 +82,9 @@ func (m *machineFlags) validate() error {
 		return usagef("--port %d: must be 1..65535", m.port)
 	case m.model == "":
 		return usagef("--model: empty")
+	case m.simulate && sim.CheckModel(m.model) != nil:
+		return usagef("--model %s: the simulator models only Qwen/Qwen2.5-0.5B and its checkpoints on a Tesla T4; "+
+			"other models need a GPU with vLLM (run without --simulate)", m.model)
 	case m.concurrency < 1:
 		return usagef("--max-concurrency %d: must be >= 1", m.concurrency)
 	case m.numPrompts < 1:
@@ -96,6 +100,22 @@ func (m *machineFlags) validate() error {
 		}
 	}
 	return nil
+}
+
+// modelMaxLen is the served model's own maximum length, which the space is pruned by: the simulated model's
+// under --simulate, else what vLLM derives from the model's config.json in the Hugging Face cache; 0 (unknown,
+// nothing pruned by it) when the model has not been downloaded yet.
+func (m *machineFlags) modelMaxLen(stderr io.Writer) int {
+	if m.simulate {
+		return sim.ModelMaxLen
+	}
+	n, path, err := runner.ModelMaxLen(m.model, os.Environ())
+	if err != nil {
+		fmt.Fprintf(stderr, "autotune: --model %s: max_model_len unknown (%v); the space is not pruned by it\n", m.model, err)
+		return 0
+	}
+	fmt.Fprintf(stderr, "autotune: --model %s: max_model_len %d (derived as vLLM does from %s)\n", m.model, n, path)
+	return n
 }
 
 func (m *machineFlags) workload() runner.Workload {
@@ -152,9 +172,10 @@ func (m *machineFlags) platform(ctx context.Context, r *runner.Runner) (space.Pl
 	return p, probe, nil
 }
 
-func (m *machineFlags) space(p space.Platform) (*space.Space, error) {
+func (m *machineFlags) space(p space.Platform, stderr io.Writer) (*space.Space, error) {
 	w := space.DefaultWorkload()
 	w.Model, w.Concurrency, w.InputLen, w.OutputLen = m.model, m.concurrency, m.inputLen, m.outputLen
+	w.ModelMaxLen = m.modelMaxLen(stderr)
 	if m.spaceFile != "" {
 		sp, err := space.Load(m.spaceFile, p, w)
 		if err != nil {
@@ -252,7 +273,7 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	sp, err := m.space(plat)
+	sp, err := m.space(plat, stderr)
 	if err != nil {
 		return err
 	}
