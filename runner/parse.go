@@ -22,7 +22,8 @@ const (
 // Python's json.dump writes and strict parsers refuse: the bare tokens NaN, Infinity and -Infinity outside
 // strings (decoded as float64 NaN and ±Inf); request_rate may be a number or the string "inf". With
 // --append-result (one object per line) the last object counts. Missing or truncated JSON, or an object
-// without num_prompts, completed, failed and output_throughput, is an error.
+// without num_prompts, completed and output_throughput, is an error. Without "failed" (files of the older
+// benchmark_serving.py), the prompts that did not complete are the failed ones.
 func ParseBench(data []byte) (*Bench, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("parse bench JSON: empty")
@@ -47,9 +48,21 @@ func ParseBench(data []byte) (*Bench, error) {
 		raw = obj
 	}
 	restoreSpecial(raw)
-	for _, k := range []string{"num_prompts", "completed", "failed", "output_throughput"} {
+	for _, k := range []string{"num_prompts", "completed", "output_throughput"} {
 		if _, ok := raw[k].(float64); !ok {
 			return nil, fmt.Errorf("parse bench JSON: no number %q", k)
+		}
+	}
+	// benchmark_serving.py and `vllm bench serve` before PR #26478 (merged 2025-10-17, checked in vLLM's history) wrote no
+	// "failed": it counted only the completed requests, so every other prompt failed.
+	failed, hasFailed := raw["failed"].(float64)
+	if _, present := raw["failed"]; present && !hasFailed {
+		return nil, errors.New(`parse bench JSON: "failed" is not a number`)
+	}
+	if !hasFailed {
+		failed = num(raw["num_prompts"]) - num(raw["completed"])
+		if failed < 0 {
+			return nil, fmt.Errorf("parse bench JSON: no \"failed\", and completed %v is more than num_prompts %v", raw["completed"], raw["num_prompts"])
 		}
 	}
 	b := &Bench{
@@ -62,7 +75,7 @@ func ParseBench(data []byte) (*Bench, error) {
 		MaxConcurrency:        integer(raw["max_concurrency"]),
 		Duration:              num(raw["duration"]),
 		Completed:             integer(raw["completed"]),
-		Failed:                integer(raw["failed"]),
+		Failed:                integer(failed),
 		TotalInputTokens:      integer(raw["total_input_tokens"]),
 		TotalOutputTokens:     integer(raw["total_output_tokens"]),
 		RequestThroughput:     num(raw["request_throughput"]),
