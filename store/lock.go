@@ -58,14 +58,14 @@ func (db *DB) AcquireLock(studyID int, me Owner, isDead func(Lock) bool) error {
 
 // Heartbeat refreshes the lock's timestamp if I hold it (the same whole Owner as AcquireLock compares).
 func (db *DB) Heartbeat(studyID int, me Owner) error {
-	_, err := db.sql.Exec(`UPDATE autotune_locks SET heartbeat_at = ? WHERE study_id = ? AND owner_host = ? AND owner_pid = ? AND owner_start = ?`,
+	_, err := db.exec(`UPDATE autotune_locks SET heartbeat_at = ? WHERE study_id = ? AND owner_host = ? AND owner_pid = ? AND owner_start = ?`,
 		formatTime(time.Now()), studyID, me.Host, me.PID, int64(me.Start))
 	return db.ExplainFull(err)
 }
 
 // ReleaseLock drops the lock if I hold it.
 func (db *DB) ReleaseLock(studyID int, me Owner) error {
-	_, err := db.sql.Exec(`DELETE FROM autotune_locks WHERE study_id = ? AND owner_host = ? AND owner_pid = ? AND owner_start = ?`,
+	_, err := db.exec(`DELETE FROM autotune_locks WHERE study_id = ? AND owner_host = ? AND owner_pid = ? AND owner_start = ?`,
 		studyID, me.Host, me.PID, int64(me.Start))
 	return db.ExplainFull(err)
 }

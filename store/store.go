@@ -44,12 +44,48 @@ var ErrBadDatabase = errors.New("unusable database")
 
 // DB is an open study database.
 type DB struct {
-	Path    string // as given
+	Path    string // as given; for PostgreSQL the URL without its password
 	file    string // Path with symbolic links resolved: what SQLite opens
 	gorm    *gorm.DB
 	sql     *sql.DB
-	Storage goptuna.Storage // goptuna's RDB storage over the same connection
+	dialect dialect
+	Storage goptuna.Storage // goptuna's RDB storage over the same connection, with finished trials cached
 }
+
+// dialect is the SQL database behind a DB.
+type dialect int
+
+const (
+	sqliteDB dialect = iota
+	postgresDB
+)
+
+// rebind turns the ? placeholders of autotune's queries into PostgreSQL's $1, $2, ... Our queries have no ?
+// inside string literals.
+func (db *DB) rebind(q string) string {
+	if db.dialect != postgresDB {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func (db *DB) exec(q string, args ...any) (sql.Result, error) {
+	return db.sql.Exec(db.rebind(q), args...)
+}
+func (db *DB) query(q string, args ...any) (*sql.Rows, error) {
+	return db.sql.Query(db.rebind(q), args...)
+}
+func (db *DB) queryRow(q string, args ...any) *sql.Row { return db.sql.QueryRow(db.rebind(q), args...) }
 
 // sqliteMagic is the first 16 bytes of every SQLite 3 database file.
 const sqliteMagic = "SQLite format 3\x00"
@@ -103,7 +139,7 @@ func open(path string, readOnly bool) (*DB, error) {
 		sqlDB.Close()
 		return nil, err
 	}
-	db.Storage = rdb.NewStorage(g)
+	db.Storage = newCachedStorage(rdb.NewStorage(g), db)
 	return db, nil
 }
 

@@ -31,11 +31,11 @@ var ErrNoStudy = errors.New("no study")
 
 // CreateStudy records s for the goptuna study s.ID.
 func (db *DB) CreateStudy(s Study) error {
-	_, err := db.sql.Exec(`INSERT INTO autotune_studies (study_id, name, created_at, model, workload_json, sla_json,
+	_, err := db.exec(`INSERT INTO autotune_studies (study_id, name, created_at, model, workload_json, sla_json,
 		sampler, seed, simulated, space_fingerprint, space_json, vllm_version, gpu, autotune_version)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		s.ID, s.Name, s.CreatedAt.UTC().Format(time.RFC3339), s.Model, s.WorkloadJSON, s.SLAJSON, s.Sampler, s.Seed,
-		s.Simulated, s.SpaceFingerprint, s.SpaceJSON, s.VLLMVersion, s.GPU, s.AutotuneVersion)
+		b2i(s.Simulated), s.SpaceFingerprint, s.SpaceJSON, s.VLLMVersion, s.GPU, s.AutotuneVersion)
 	if err != nil {
 		return db.ExplainFull(fmt.Errorf("record study %q: %w", s.Name, err))
 	}
@@ -44,7 +44,7 @@ func (db *DB) CreateStudy(s Study) error {
 
 // UpdateStudyPlatform records what the probes found, once they have run.
 func (db *DB) UpdateStudyPlatform(id int, vllmVersion, gpu string) error {
-	_, err := db.sql.Exec(`UPDATE autotune_studies SET vllm_version = ?, gpu = ? WHERE study_id = ?`, vllmVersion, gpu, id)
+	_, err := db.exec(`UPDATE autotune_studies SET vllm_version = ?, gpu = ? WHERE study_id = ?`, vllmVersion, gpu, id)
 	if err != nil {
 		return fmt.Errorf("record study platform: %w", err)
 	}
@@ -53,12 +53,12 @@ func (db *DB) UpdateStudyPlatform(id int, vllmVersion, gpu string) error {
 
 // StudyByName returns the study called name, or ErrNoStudy.
 func (db *DB) StudyByName(name string) (Study, error) {
-	return db.scanStudy(db.sql.QueryRow(studySelect+` WHERE name = ?`, name))
+	return db.scanStudy(db.queryRow(studySelect+` WHERE name = ?`, name))
 }
 
 // Studies returns every study in the database, oldest first.
 func (db *DB) Studies() ([]Study, error) {
-	rows, err := db.sql.Query(studySelect + ` ORDER BY study_id`)
+	rows, err := db.query(studySelect + ` ORDER BY study_id`)
 	if err != nil {
 		return nil, fmt.Errorf("list studies: %w", err)
 	}
@@ -82,14 +82,16 @@ type scanner interface{ Scan(dest ...any) error }
 func (db *DB) scanStudy(row scanner) (Study, error) {
 	var s Study
 	var created string
+	var simulated int
 	err := row.Scan(&s.ID, &s.Name, &created, &s.Model, &s.WorkloadJSON, &s.SLAJSON, &s.Sampler, &s.Seed,
-		&s.Simulated, &s.SpaceFingerprint, &s.SpaceJSON, &s.VLLMVersion, &s.GPU, &s.AutotuneVersion)
+		&simulated, &s.SpaceFingerprint, &s.SpaceJSON, &s.VLLMVersion, &s.GPU, &s.AutotuneVersion)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Study{}, ErrNoStudy
 	}
 	if err != nil {
 		return Study{}, fmt.Errorf("read study: %w", err)
 	}
+	s.Simulated = simulated != 0
 	s.CreatedAt, _ = time.Parse(time.RFC3339, created)
 	return s, nil
 }

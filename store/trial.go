@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/c-bata/goptuna"
 )
 
 // Trial states in autotune's records. They match the words of `autotune trials --format json`.
@@ -60,20 +62,27 @@ type Trial struct {
 }
 
 // PutTrial inserts or replaces the record of t.TrialID. It commits before it returns.
-func (db *DB) PutTrial(t Trial) error {
+func (db *DB) PutTrial(t Trial) error { return db.putTrial(db.sql, t) }
+
+// execer is a connection or a transaction.
+type execer interface {
+	Exec(query string, args ...any) (sql.Result, error)
+}
+
+func (db *DB) putTrial(x execer, t Trial) error {
 	params, _ := json.Marshal(orEmptyMap(t.Params))
 	args, _ := json.Marshal(orEmptySlice(t.Args))
 	env, _ := json.Marshal(orEmptyMap(t.Env))
 	serve, _ := json.Marshal(orEmptySlice(t.ServeArgv))
 	bench, _ := json.Marshal(orEmptySlice(t.BenchArgv))
-	_, err := db.sql.Exec(`INSERT OR REPLACE INTO autotune_trials (trial_id, study_id, number, state, label,
+	_, err := x.Exec(db.rebind(`INSERT OR REPLACE INTO autotune_trials (trial_id, study_id, number, state, label,
 		config_key, params_json, args_json, env_json, model, serve_argv_json, bench_argv_json, bench_json, feasible,
 		objective, violation, failure, message, log_tail, startup_s, benchmark_s, teardown_s, server_log, bench_log,
 		bench_path, duplicate_of, owner_host, owner_pid, server_pid, server_pgid, server_start, server_host,
 		server_port, server_token, started_at, finished_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
 		t.TrialID, t.StudyID, t.Number, t.State, t.Label, t.ConfigKey, string(params), string(args), string(env),
-		t.Model, string(serve), string(bench), t.BenchJSON, t.Feasible, t.Objective, t.Violation, t.Failure,
+		t.Model, string(serve), string(bench), t.BenchJSON, b2i(t.Feasible), t.Objective, t.Violation, t.Failure,
 		t.Message, t.LogTail, t.Startup.Seconds(), t.Benchmark.Seconds(), t.Teardown.Seconds(), t.ServerLog,
 		t.BenchLog, t.BenchPath, t.DuplicateOf, t.OwnerHost, t.OwnerPID, t.ServerPID, t.ServerPGID,
 		int64(t.ServerStart), t.ServerHost, t.ServerPort, t.ServerToken, formatTime(t.StartedAt), formatTime(t.FinishedAt))
@@ -94,7 +103,7 @@ type Server struct {
 
 // SetServer records the server process of a running trial.
 func (db *DB) SetServer(trialID int, s Server) error {
-	_, err := db.sql.Exec(`UPDATE autotune_trials SET server_pid = ?, server_pgid = ?, server_start = ?,
+	_, err := db.exec(`UPDATE autotune_trials SET server_pid = ?, server_pgid = ?, server_start = ?,
 		server_host = ?, server_port = ?, server_token = ? WHERE trial_id = ?`,
 		s.PID, s.PGID, int64(s.Start), s.Host, s.Port, s.Token, trialID)
 	if err != nil {
@@ -108,7 +117,7 @@ var ErrNoTrial = errors.New("no such trial")
 
 // Trials returns the records of a study, by number.
 func (db *DB) Trials(studyID int) ([]Trial, error) {
-	rows, err := db.sql.Query(trialSelect+` WHERE study_id = ? ORDER BY number`, studyID)
+	rows, err := db.query(trialSelect+` WHERE study_id = ? ORDER BY number`, studyID)
 	if err != nil {
 		return nil, fmt.Errorf("list trials: %w", err)
 	}
@@ -126,7 +135,7 @@ func (db *DB) Trials(studyID int) ([]Trial, error) {
 
 // TrialByNumber returns the record of trial number n, or ErrNoTrial.
 func (db *DB) TrialByNumber(studyID, n int) (Trial, error) {
-	t, err := scanTrial(db.sql.QueryRow(trialSelect+` WHERE study_id = ? AND number = ?`, studyID, n))
+	t, err := scanTrial(db.queryRow(trialSelect+` WHERE study_id = ? AND number = ?`, studyID, n))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Trial{}, ErrNoTrial
 	}
@@ -135,7 +144,7 @@ func (db *DB) TrialByNumber(studyID, n int) (Trial, error) {
 
 // TrialByID returns the record of goptuna trial id, or ErrNoTrial.
 func (db *DB) TrialByID(trialID int) (Trial, error) {
-	t, err := scanTrial(db.sql.QueryRow(trialSelect+` WHERE trial_id = ?`, trialID))
+	t, err := scanTrial(db.queryRow(trialSelect+` WHERE trial_id = ?`, trialID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Trial{}, ErrNoTrial
 	}
@@ -155,8 +164,9 @@ func scanTrial(row scanner) (Trial, error) {
 	var objective sql.NullFloat64
 	var dup sql.NullInt64
 	var serverStart int64
+	var feasible int
 	err := row.Scan(&t.TrialID, &t.StudyID, &t.Number, &t.State, &t.Label, &t.ConfigKey, &params, &args, &env,
-		&t.Model, &serve, &bench, &t.BenchJSON, &t.Feasible, &objective, &t.Violation, &t.Failure, &t.Message,
+		&t.Model, &serve, &bench, &t.BenchJSON, &feasible, &objective, &t.Violation, &t.Failure, &t.Message,
 		&t.LogTail, &startup, &benchmark, &teardown, &t.ServerLog, &t.BenchLog, &t.BenchPath, &dup, &t.OwnerHost,
 		&t.OwnerPID, &t.ServerPID, &t.ServerPGID, &serverStart, &t.ServerHost, &t.ServerPort, &t.ServerToken, &started, &finished)
 	if err != nil {
@@ -173,6 +183,7 @@ func scanTrial(row scanner) (Trial, error) {
 			return Trial{}, fmt.Errorf("read trial %d: %w", t.Number, err)
 		}
 	}
+	t.Feasible = feasible != 0
 	if objective.Valid {
 		v := objective.Float64
 		t.Objective = &v
@@ -204,6 +215,15 @@ func parseTime(s string) time.Time {
 	return t
 }
 
+// b2i stores a flag as 0 or 1: both databases keep flags in INTEGER columns, so that reports can compare them
+// with 1 in either.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func orEmptyMap(m map[string]string) map[string]string {
 	if m == nil {
 		return map[string]string{}
@@ -216,4 +236,149 @@ func orEmptySlice(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// FinishedCount counts the trials of a study that count toward its target: complete in goptuna's table and not
+// a duplicate (a proposal answered from an earlier result without running). One query, whatever the study's size.
+func (db *DB) FinishedCount(studyID int) (int, error) {
+	var n int
+	err := db.queryRow(`SELECT count(*) FROM trials t WHERE t.study_id = ? AND t.state = 'COMPLETE'
+		AND NOT EXISTS (SELECT 1 FROM autotune_trials a WHERE a.trial_id = t.trial_id AND a.duplicate_of IS NOT NULL)`,
+		studyID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count finished trials: %w", err)
+	}
+	return n, nil
+}
+
+// Measurement is the part of a trial record that a duplicate reuses: its result, without logs.
+type Measurement struct {
+	TrialID, Number int
+	Objective       float64
+	Feasible        bool
+	Violation       string
+	Failure         string
+	BenchJSON       string
+}
+
+// Measured returns, by config key, the first complete measurement of every command line the study has run
+// (duplicates excluded): what a new proposal is checked against.
+func (db *DB) Measured(studyID int) (map[string]Measurement, error) {
+	rows, err := db.query(`SELECT config_key, trial_id, number, objective, feasible, violation, failure FROM autotune_trials
+		WHERE study_id = ? AND state = ? AND duplicate_of IS NULL AND objective IS NOT NULL ORDER BY number`,
+		studyID, StateComplete)
+	if err != nil {
+		return nil, fmt.Errorf("list measured configs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]Measurement{}
+	for rows.Next() {
+		var key string
+		var m Measurement
+		var feasible int
+		if err := rows.Scan(&key, &m.TrialID, &m.Number, &m.Objective, &feasible, &m.Violation, &m.Failure); err != nil {
+			return nil, fmt.Errorf("list measured configs: %w", err)
+		}
+		m.Feasible = feasible != 0
+		if _, seen := out[key]; !seen {
+			out[key] = m
+		}
+	}
+	return out, rows.Err()
+}
+
+// BenchJSONOf returns the stored benchmark result of a trial.
+func (db *DB) BenchJSONOf(trialID int) (string, error) {
+	var s string
+	if err := db.queryRow(`SELECT bench_json FROM autotune_trials WHERE trial_id = ?`, trialID).Scan(&s); err != nil {
+		return "", fmt.Errorf("read trial result: %w", err)
+	}
+	return s, nil
+}
+
+// Running returns, by config key, the number of every trial of the study that is running now (by any worker).
+func (db *DB) Running(studyID int) (map[string]int, error) {
+	rows, err := db.query(`SELECT config_key, number FROM autotune_trials WHERE study_id = ? AND state = ?`,
+		studyID, StateRunning)
+	if err != nil {
+		return nil, fmt.Errorf("list running trials: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var key string
+		var n int
+		if err := rows.Scan(&key, &n); err != nil {
+			return nil, fmt.Errorf("list running trials: %w", err)
+		}
+		out[key] = n
+	}
+	return out, rows.Err()
+}
+
+// Param is one sampled parameter of a trial in goptuna's terms.
+type Param struct {
+	Name         string
+	Value        float64 // goptuna's internal representation
+	Distribution interface{}
+}
+
+// SetParams records a trial's sampled parameters in goptuna's table in one transaction (goptuna's own
+// SetTrialParam commits each one: a dozen disk syncs per trial on SQLite).
+func (db *DB) SetParams(trialID int, params []Param) error {
+	tx, err := db.sql.Begin()
+	if err != nil {
+		return fmt.Errorf("record params: %w", err)
+	}
+	defer tx.Rollback()
+	for _, p := range params {
+		js, err := goptuna.DistributionToJSON(p.Distribution)
+		if err != nil {
+			return fmt.Errorf("record param %s: %w", p.Name, err)
+		}
+		if _, err := tx.Exec(db.rebind(`INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) VALUES (?,?,?,?)`),
+			trialID, p.Name, p.Value, string(js)); err != nil {
+			return fmt.Errorf("record param %s: %w", p.Name, err)
+		}
+	}
+	return tx.Commit()
+}
+
+// ErrFinished is returned by Finish when goptuna's trial was already finished (by another worker that judged
+// its owner dead, say): nothing was written.
+var ErrFinished = errors.New("trial already finished")
+
+// Finish records a finished trial in one transaction: autotune's record t, then goptuna's value and state
+// (state is goptuna's COMPLETE, FAIL or PRUNED; value counts only for COMPLETE). It fails with ErrFinished,
+// writing nothing, when goptuna's trial is no longer running or waiting.
+func (db *DB) Finish(t Trial, state goptuna.TrialState, value float64) error {
+	word := map[goptuna.TrialState]string{goptuna.TrialStateComplete: "COMPLETE", goptuna.TrialStateFail: "FAIL",
+		goptuna.TrialStatePruned: "PRUNED"}[state]
+	if word == "" {
+		return fmt.Errorf("finish trial %d: state %v is not a finished state", t.Number, state)
+	}
+	tx, err := db.sql.Begin()
+	if err != nil {
+		return fmt.Errorf("record trial %d: %w", t.Number, err)
+	}
+	defer tx.Rollback()
+	q := `UPDATE trials SET state = ?, datetime_complete = ? WHERE trial_id = ? AND state IN ('RUNNING', 'WAITING')`
+	args := []any{word, time.Now(), t.TrialID}
+	if state == goptuna.TrialStateComplete {
+		q = `UPDATE trials SET state = ?, datetime_complete = ?, value = ? WHERE trial_id = ? AND state IN ('RUNNING', 'WAITING')`
+		args = []any{word, time.Now(), value, t.TrialID}
+	}
+	res, err := tx.Exec(db.rebind(q), args...)
+	if err != nil {
+		return fmt.Errorf("record trial %d state: %w", t.Number, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("record trial %d state: %w", t.Number, err)
+	} else if n == 0 {
+		return fmt.Errorf("trial %d: %w", t.Number, ErrFinished)
+	}
+	if err := db.putTrial(tx, t); err != nil {
+		return err
+	}
+	return tx.Commit()
 }

@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/c-bata/goptuna"
 
 	"github.com/autotune/autotune/runner"
-	"github.com/autotune/autotune/space"
 	"github.com/autotune/autotune/store"
 )
 
@@ -22,8 +20,9 @@ const (
 	maxHarnessInARow = 3
 	// exploreAfterDuplicates switches to random draws after this many duplicates in a row.
 	exploreAfterDuplicates = 3
-	// maxDuplicatesInARow stops the study when the sampler proposes only measured configs for this long.
-	maxDuplicatesInARow = 40
+	// maxDuplicatesInARow stops the study when this many trials in a row found only measured configs, each after
+	// maxDraws draws in memory.
+	maxDuplicatesInARow = 10
 )
 
 // Run runs trials until the study has Options.Trials finished trials, the context is cancelled, or the time
@@ -76,21 +75,22 @@ func (t *Tuner) Run(ctx context.Context) (Summary, error) {
 			return sum, err
 		}
 		began := t.opts.Now()
-		// After a few duplicates in a row the sampler is stuck on measured configs (TPE picks categorical values
-		// by argmax, so it can propose the same point forever): draw the next trial at random instead.
-		t.study.Sampler = t.sampler
-		if dupInARow >= exploreAfterDuplicates {
-			t.study.Sampler = t.explorer
-		}
-		out, err := t.runOne(ctx, finished)
+		// After a few duplicates in a row the sampler is stuck on measured configs (TPE can propose the same
+		// point again and again): draw the next trial at random instead.
+		out, err := t.runOne(ctx, finished, dupInARow >= exploreAfterDuplicates)
 		if err != nil {
 			return sum, err
 		}
 		switch {
+		case out.busy:
+			if err := sleep(ctx, t.opts.PollEvery); err != nil {
+				return sum, err
+			}
+			continue
 		case out.duplicate:
 			dupInARow++
 			if dupInARow >= maxDuplicatesInARow {
-				sum.Stopped = fmt.Sprintf("the sampler proposed %d already-measured configs in a row: the space looks exhausted", dupInARow)
+				sum.Stopped = fmt.Sprintf("%d proposals in a row (%d draws each) found only measured configs: the space looks exhausted", dupInARow, maxDraws)
 				return sum, nil
 			}
 			continue
@@ -139,6 +139,18 @@ func (t *Tuner) heartbeat() (stop func()) {
 	return func() { close(done); <-finished }
 }
 
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}
+
 func longest(ds []time.Duration) time.Duration {
 	var m time.Duration
 	for _, d := range ds {
@@ -150,118 +162,48 @@ func longest(ds []time.Duration) time.Duration {
 }
 
 // finished counts the trials that count toward --trials: complete ones that are not duplicates.
-func (t *Tuner) finished() (int, error) {
-	trials, err := t.study.GetTrials()
-	if err != nil {
-		return 0, fmt.Errorf("read study: %w", err)
-	}
-	dups, err := t.duplicateIDs()
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, ft := range trials {
-		if ft.State == goptuna.TrialStateComplete && !dups[ft.ID] {
-			n++
-		}
-	}
-	return n, nil
-}
-
-func (t *Tuner) duplicateIDs() (map[int]bool, error) {
-	recs, err := t.db.Trials(t.study.ID)
-	if err != nil {
-		return nil, err
-	}
-	out := map[int]bool{}
-	for _, r := range recs {
-		if r.DuplicateOf != nil {
-			out[r.TrialID] = true
-		}
-	}
-	return out, nil
-}
+func (t *Tuner) finished() (int, error) { return t.db.FinishedCount(t.study.ID) }
 
 // outcome is what one pass of the loop did.
 type outcome struct {
 	duplicate, interrupted, evidence bool
 	baseline                         bool         // the trial ran vLLM's defaults
 	class                            runner.Class // the runner's verdict
-	message                          string
+	// busy: nothing could start now (every candidate config is running on another worker, or another worker
+	// took the queued trial first).
+	busy    bool
+	message string
 }
 
-// nextTrial pops a waiting trial, or creates a new one. Retries of interrupted or failed trials (and the
-// baseline) go first, so that a resumed study runs the config it lost before anything else; then the rest in
-// the order they were queued.
-func (t *Tuner) nextTrial() (id int, label string, err error) {
-	trials, err := t.study.GetTrials()
-	if err != nil {
-		return 0, "", fmt.Errorf("read study: %w", err)
-	}
-	var waiting []goptuna.FrozenTrial
-	for _, ft := range trials {
-		if ft.State == goptuna.TrialStateWaiting {
-			waiting = append(waiting, ft)
-		}
-	}
-	first := func(ft goptuna.FrozenTrial) bool {
-		l := ft.SystemAttrs[LabelAttr]
-		return l == "baseline" || isRetry(l)
-	}
-	sort.SliceStable(waiting, func(i, j int) bool {
-		if first(waiting[i]) != first(waiting[j]) {
-			return first(waiting[i])
-		}
-		return waiting[i].ID < waiting[j].ID
-	})
-	for _, ft := range waiting {
-		if err := t.db.Storage.SetTrialState(ft.ID, goptuna.TrialStateRunning); err != nil {
-			if errors.Is(err, goptuna.ErrTrialCannotBeUpdated) {
-				continue
-			}
-			return 0, "", fmt.Errorf("start queued trial: %w", err)
-		}
-		return ft.ID, ft.SystemAttrs[LabelAttr], nil
-	}
-	id, err = t.db.Storage.CreateNewTrial(t.study.ID)
-	if err != nil {
-		return 0, "", fmt.Errorf("create trial: %w", err)
-	}
-	return id, "", nil
-}
-
-// runOne runs the next trial to its end and records it.
-func (t *Tuner) runOne(ctx context.Context, finishedBefore int) (outcome, error) {
-	id, label, err := t.nextTrial()
+// runOne chooses the next trial, runs it to its end and records it.
+func (t *Tuner) runOne(ctx context.Context, finishedBefore int, useExplorer bool) (outcome, error) {
+	c, err := t.choose(useExplorer)
 	if err != nil {
 		return outcome{}, err
 	}
+	if c.busy {
+		return outcome{busy: true}, nil
+	}
+	var id int
+	if c.waitingID > 0 {
+		if err := t.db.Storage.SetTrialState(c.waitingID, goptuna.TrialStateRunning); err != nil {
+			if errors.Is(err, goptuna.ErrTrialCannotBeUpdated) {
+				return outcome{busy: true}, nil // another worker started it first
+			}
+			return outcome{}, fmt.Errorf("start queued trial: %w", err)
+		}
+		id = c.waitingID
+	} else if id, err = t.db.Storage.CreateNewTrial(t.study.ID); err != nil {
+		return outcome{}, fmt.Errorf("create trial: %w", err)
+	}
 	number, err := t.db.Storage.GetTrialNumberFromID(id)
 	if err != nil {
-		return outcome{}, fmt.Errorf("read trial: %w", err)
+		return outcome{}, t.failTrial(id, fmt.Errorf("read trial: %w", err))
 	}
-	var cfg space.Config
-	gt := goptuna.Trial{Study: t.study, ID: id}
-	if err := gt.CallRelativeSampler(); err != nil {
-		return outcome{}, t.failTrial(id, fmt.Errorf("sample trial %d: %w", number, err))
+	if err := t.db.SetParams(id, c.prop.params()); err != nil {
+		return outcome{}, t.failTrial(id, fmt.Errorf("trial %d: %w", number, err))
 	}
-	if label == "baseline" {
-		// Register the enqueued default values with goptuna, then run vLLM's defaults exactly.
-		cfg = t.space.Baseline()
-		if ft, err := t.db.Storage.GetTrial(id); err == nil && ft.SystemAttrs["fixed_params"] != "" && ft.SystemAttrs["fixed_params"] != "{}" {
-			if sampled, err := t.space.Sample(&gt); err == nil {
-				cfg.Params = sampled.Params
-			}
-		}
-	} else {
-		cfg, err = t.space.Sample(&gt)
-		if err != nil {
-			return outcome{}, t.failTrial(id, fmt.Errorf("sample trial %d: %w", number, err))
-		}
-	}
-	if label != "" {
-		cfg.Label = label
-	}
+	cfg := c.prop.cfg
 	rec := store.Trial{
 		TrialID: id, StudyID: t.study.ID, Number: number, State: store.StateRunning, Label: cfg.Label,
 		ConfigKey: cfg.Key(), Params: cfg.Params, Args: cfg.Args, Env: cfg.Env, Model: cfg.Model,
@@ -270,20 +212,19 @@ func (t *Tuner) runOne(ctx context.Context, finishedBefore int) (outcome, error)
 
 	// A config already measured is not run again: the sampler is told the earlier value. Repeats (the
 	// confirmation phase) exist to measure it again.
-	if prev, ok, err := t.measured(rec.ConfigKey, id); err != nil {
-		return outcome{}, err
-	} else if ok && prev.Objective != nil && !IsRepeat(cfg.Label) {
+	if prev := c.dup; prev != nil {
 		n := prev.Number
 		rec.DuplicateOf = &n
 		rec.State = store.StateComplete
-		rec.Objective = prev.Objective
 		rec.Feasible = prev.Feasible
 		rec.Violation = prev.Violation
 		rec.Failure = prev.Failure
 		rec.Message = fmt.Sprintf("same command line as trial %d; not run again", n)
-		rec.BenchJSON = prev.BenchJSON
+		if rec.BenchJSON, err = t.db.BenchJSONOf(prev.TrialID); err != nil {
+			return outcome{}, t.failTrial(id, err)
+		}
 		rec.FinishedAt = t.opts.Now()
-		if err := t.tell(id, rec, goptuna.TrialStateComplete, *prev.Objective); err != nil {
+		if err := t.tell(id, rec, goptuna.TrialStateComplete, prev.Objective); err != nil {
 			return outcome{}, err
 		}
 		fmt.Fprintf(t.opts.Progress, "trial %d: same flags as trial %d, reusing its result\n", number, n)
@@ -364,45 +305,20 @@ func (t *Tuner) requeue(id int, label string, number int) error {
 	return t.enqueue(ft.InternalParams, newLabel)
 }
 
-// tell records the trial in autotune's table, then in goptuna's. Our record goes first: if we die between the
-// two, recoverStale completes goptuna's side from it.
+// tell records the finished trial in autotune's table and goptuna's, in one transaction.
 func (t *Tuner) tell(id int, rec store.Trial, state goptuna.TrialState, value float64) error {
 	if state == goptuna.TrialStateComplete {
 		v := value
 		rec.Objective = &v
 	}
-	if err := t.db.PutTrial(rec); err != nil {
-		return err
-	}
-	if state == goptuna.TrialStateComplete {
-		if err := t.db.Storage.SetTrialValue(id, value); err != nil {
-			return fmt.Errorf("record trial %d value: %w", rec.Number, err)
-		}
-	}
-	if err := t.db.Storage.SetTrialState(id, state); err != nil {
-		return fmt.Errorf("record trial %d state: %w", rec.Number, err)
-	}
-	return nil
+	rec.TrialID = id
+	return t.db.Finish(rec, state, value)
 }
 
 // failTrial marks a trial failed in goptuna after an error of ours, and returns the error.
 func (t *Tuner) failTrial(id int, cause error) error {
 	_ = t.db.Storage.SetTrialState(id, goptuna.TrialStateFail)
 	return cause
-}
-
-// measured finds an earlier trial with the same command line and a result that is evidence.
-func (t *Tuner) measured(key string, self int) (store.Trial, bool, error) {
-	recs, err := t.db.Trials(t.study.ID)
-	if err != nil {
-		return store.Trial{}, false, err
-	}
-	for _, r := range recs {
-		if r.TrialID != self && r.ConfigKey == key && r.State == store.StateComplete && r.DuplicateOf == nil {
-			return r, true, nil
-		}
-	}
-	return store.Trial{}, false, nil
 }
 
 // fillResult copies a runner result and its score into a trial record.

@@ -59,6 +59,10 @@ type Options struct {
 	// Preflight, when set, runs before every trial; an error stops the study (e.g. the disk is full).
 	Preflight func() error
 
+	// PollEvery is how long a worker waits before it looks again when nothing can start now (every candidate
+	// runs elsewhere, or the other workers' trials will reach the target); 0 means 2 s.
+	PollEvery time.Duration
+
 	Progress io.Writer // one line per trial; nil discards
 	Now      func() time.Time
 }
@@ -74,6 +78,7 @@ type Tuner struct {
 	sampler  goptuna.Sampler // the study's sampler
 	explorer goptuna.Sampler // random draws to get unstuck from duplicates
 	started  time.Time
+	draws    int // configs drawn in memory by this run (see choose)
 	// finishedAtStart is the study's finished count when this run began, for the ETA.
 	finishedAtStart int
 }
@@ -105,6 +110,9 @@ func New(db *store.DB, r Runner, sp Space, opts Options) *Tuner {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.PollEvery <= 0 {
+		opts.PollEvery = 2 * time.Second
 	}
 	if opts.OwnerDead == nil {
 		opts.OwnerDead = func(store.Lock) bool { return false }

@@ -163,25 +163,24 @@ func TestDuplicatesAreNotRunTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(r.ran()); got != 5 {
+	ran := r.ran()
+	if got := len(ran); got != 5 {
 		t.Errorf("runner ran %d trials, want 5 (baseline + the four configs)", got)
 	}
 	if sum.Finished != 5 {
 		t.Errorf("finished = %d, want 5", sum.Finished)
 	}
-	recs, _ := db.Trials(sum.StudyID)
-	dups := 0
-	for _, rec := range recs {
-		if rec.DuplicateOf != nil {
-			dups++
-			orig, _ := db.TrialByNumber(sum.StudyID, *rec.DuplicateOf)
-			if orig.ConfigKey != rec.ConfigKey || *orig.Objective != *rec.Objective {
-				t.Errorf("duplicate %d does not match trial %d", rec.Number, orig.Number)
-			}
+	seen := map[string]bool{}
+	for _, a := range ran {
+		if seen[a] {
+			t.Errorf("config %s ran twice", a)
 		}
+		seen[a] = true
 	}
-	if dups == 0 {
-		t.Errorf("no duplicate recorded; a 4-point space over 5 trials must repeat")
+	// Proposals of measured configs are drawn again in memory: with configs left to measure, none is recorded.
+	recs, _ := db.Trials(sum.StudyID)
+	if len(recs) != 5 {
+		t.Errorf("%d trial records, want 5 (no duplicate proposal recorded while new configs remain)", len(recs))
 	}
 }
 
@@ -409,6 +408,21 @@ func TestExhaustedSpaceStops(t *testing.T) {
 	}
 	if got := len(r.ran()); got != 3 {
 		t.Errorf("runner ran %d configs, want all 3 once", got)
+	}
+	// Once the space is exhausted, proposals are recorded as duplicates that reuse the earlier result.
+	recs, _ := db.Trials(sum.StudyID)
+	dups := 0
+	for _, rec := range recs {
+		if rec.DuplicateOf != nil {
+			dups++
+			orig, _ := db.TrialByNumber(sum.StudyID, *rec.DuplicateOf)
+			if orig.ConfigKey != rec.ConfigKey || *orig.Objective != *rec.Objective || orig.BenchJSON != rec.BenchJSON {
+				t.Errorf("duplicate %d does not match trial %d", rec.Number, orig.Number)
+			}
+		}
+	}
+	if dups != maxDuplicatesInARow {
+		t.Errorf("%d duplicates recorded, want %d before the study stops", dups, maxDuplicatesInARow)
 	}
 }
 

@@ -1,0 +1,69 @@
+package searchq
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/autotune/autotune/runner"
+	"github.com/autotune/autotune/store"
+	"github.com/autotune/autotune/tuner"
+)
+
+// BenchmarkTunerAtTrial1000 measures the tuner's own time per trial (sampling, duplicate checks, every database
+// read and write; the trial itself is sim.Predict in process, which takes microseconds) once a study holds
+// 1,000 trials, on SQLite. The goal is < 100 ms per trial (issue 12).
+//
+//	go test -run XXX -bench TunerAtTrial1000 -benchtime 20x ./searchq/
+func BenchmarkTunerAtTrial1000(b *testing.B) {
+	benchmarkTunerAt(b, 1000, func(b *testing.B) *store.DB {
+		db, err := store.Open(filepath.Join(b.TempDir(), "tuning.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return db
+	})
+}
+
+func benchmarkTunerAt(b *testing.B, n int, open func(*testing.B) *store.DB) {
+	db := open(b)
+	defer db.Close()
+	sp, err := Space("t4")
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := tuner.Options{
+		Trials: n, Sampler: "tpe", Seed: 1, SLA: tuner.DefaultSLA(), Workload: runner.DefaultWorkload(),
+		WorkDir: b.TempDir(), Simulated: true, VLLMVersion: "0.15.1", GPU: "Tesla T4", SpaceJSON: sp.JSON(),
+		Owner: store.Owner{Host: "bench", PID: os.Getpid(), Start: 1},
+	}
+	began := time.Now()
+	if _, err := tuner.New(db, &SimRunner{Seed: 1}, sp, opts).Run(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	setup := time.Since(began)
+	opts.Trials = n + b.N
+	b.ResetTimer()
+	sum, err := tuner.New(db, &SimRunner{Seed: 1}, sp, opts).Run(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	if sum.Finished != n+b.N {
+		b.Fatalf("finished %d, want %d (stopped: %s)", sum.Finished, n+b.N, sum.Stopped)
+	}
+	recs, err := db.Trials(sum.StudyID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dups := 0
+	for _, r := range recs {
+		if r.DuplicateOf != nil {
+			dups++
+		}
+	}
+	b.ReportMetric(float64(dups)/float64(len(recs)), "dup-records/record")
+	b.ReportMetric(setup.Seconds()*1000/float64(n), "setup-ms/trial")
+}
