@@ -77,7 +77,7 @@ func (ev *Evaluator) Config(c space.Config) Eval { return ev.Args(c.Model, c.Arg
 func (ev *Evaluator) predict(argv []string) Eval {
 	out := sim.Predict(argv, SimWorkload(ev.workload), 0)
 	res := Result(out, ev.workload.NumPrompts)
-	s := tuner.Evaluate(res, ev.sla, ev.workload.NumPrompts)
+	s := tuner.Evaluate(res, ev.sla)
 	e := Eval{Feasible: s.Feasible, Objective: s.Value, Class: string(res.Class)}
 	if res.Bench != nil {
 		e.Throughput = res.Bench.OutputThroughput

@@ -120,7 +120,7 @@ func TestClassify(t *testing.T) {
 		if !res.Class.ConfigFault() {
 			t.Errorf("%q: %q is not a config fault", c.args, res.Class)
 		}
-		if s := tuner.Evaluate(res, tuner.DefaultSLA(), w.NumPrompts); s.Value != tuner.CrashValue {
+		if s := tuner.Evaluate(res, tuner.DefaultSLA()); s.Value != tuner.CrashValue {
 			t.Errorf("%q: scored %v, want the crash value", c.args, s.Value)
 		}
 	}

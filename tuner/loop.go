@@ -244,7 +244,7 @@ func (t *Tuner) runOne(ctx context.Context, finishedBefore int, useExplorer bool
 			_ = t.db.SetServer(id, store.Server{PID: p.PID, PGID: p.PGID, Start: p.StartTicks, Host: p.Host, Port: p.Port, Token: p.Token})
 		},
 	})
-	score := Evaluate(res, t.opts.SLA, t.opts.Workload.NumPrompts)
+	score := Evaluate(res, t.opts.SLA)
 	fillResult(&rec, res, score)
 	rec.FinishedAt = t.opts.Now()
 

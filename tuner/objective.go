@@ -37,8 +37,10 @@ type Score struct {
 	Violation string // why the SLA was missed, for people
 }
 
-// Evaluate scores a result against the SLA. numPrompts is the workload's prompt count: every one must succeed.
-func Evaluate(res runner.Result, sla SLA, numPrompts int) Score {
+// Evaluate scores a result against the SLA. Whether the requests all succeeded is the runner's judgement
+// (runner.CheckBench gives the class RequestsFailed, with its message); Evaluate only grades it, by the share
+// of the prompts that failed, so that fewer failures rank above more.
+func Evaluate(res runner.Result, sla SLA) Score {
 	if res.Class != runner.OK && !res.Class.ConfigFault() {
 		return Score{Evidence: false}
 	}
@@ -58,20 +60,10 @@ func Evaluate(res runner.Result, sla SLA, numPrompts int) Score {
 		v += ex
 		why = append(why, fmt.Sprintf("P99 TTFT %.0f ms >= %.0f ms", ttft, sla.MaxP99TTFTms))
 	}
-	if numPrompts <= 0 {
-		numPrompts = b.NumPrompts
-	}
-	if b.Failed > 0 || b.Completed < numPrompts {
-		missing := numPrompts - b.Completed
-		if b.Failed > missing {
-			missing = b.Failed
-		}
-		v += 1 + float64(missing)/math.Max(1, float64(numPrompts))
-		why = append(why, fmt.Sprintf("%d of %d requests failed", missing, numPrompts))
-	}
-	if !(b.OutputThroughput > 0) || math.IsInf(b.OutputThroughput, 0) {
-		v++
-		why = append(why, "no output throughput")
+	if res.Class == runner.RequestsFailed {
+		missing := max(b.Failed, b.NumPrompts-b.Completed)
+		v += 1 + float64(missing)/math.Max(1, float64(b.NumPrompts))
+		why = append(why, res.Message)
 	}
 	if len(why) == 0 {
 		return Score{Evidence: true, Value: b.OutputThroughput, Feasible: true}

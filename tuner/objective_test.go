@@ -2,6 +2,7 @@ package tuner
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/autotune/autotune/runner"
@@ -10,8 +11,14 @@ import (
 func TestEvaluate(t *testing.T) {
 	sla := DefaultSLA()
 	failedHalf := benchResult(3000, 20, 900)
-	failedHalf.Class = runner.RequestsFailed
+	failedHalf.Class, failedHalf.Message = runner.RequestsFailed, "100 of 200 requests failed (100 completed)"
 	failedHalf.Bench.Completed, failedHalf.Bench.Failed = 100, 100
+	// The runner owns the judgement of the requests: a result it passed is not re-judged here.
+	passed := benchResult(4200, 20, 900)
+	passed.Bench.Failed = 3
+	// A judgement without a count (no output throughput) still ranks below any feasible result.
+	noTput := benchResult(0, 20, 900)
+	noTput.Class, noTput.Message = runner.RequestsFailed, "output throughput is 0 although all 200 requests completed"
 	tests := []struct {
 		name         string
 		res          runner.Result
@@ -25,7 +32,9 @@ func TestEvaluate(t *testing.T) {
 		{name: "TPOT at the limit misses it", res: benchResult(9000, 50, 900), evidence: true, value: -1},
 		{name: "TTFT over", res: benchResult(9000, 20, 3000), evidence: true, value: -1.5},
 		{name: "both over", res: benchResult(9000, 100, 4000), evidence: true, value: -3},
-		{name: "requests failed", res: failedHalf, evidence: true, value: -2.5},
+		{name: "requests failed", res: failedHalf, evidence: true, value: -2.5, violationHas: "100 of 200 requests failed"},
+		{name: "the runner's OK stands", res: passed, evidence: true, feasible: true, value: 4200},
+		{name: "no throughput", res: noTput, evidence: true, value: -2, violationHas: "output throughput is 0"},
 		{name: "crash", res: runner.Result{Class: runner.OutOfMemory}, evidence: true, value: CrashValue},
 		{name: "refused", res: runner.Result{Class: runner.InvalidFlag}, evidence: true, value: CrashValue},
 		{name: "harness", res: runner.Result{Class: runner.Harness}, evidence: false},
@@ -35,7 +44,7 @@ func TestEvaluate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := Evaluate(tc.res, sla, 200)
+			s := Evaluate(tc.res, sla)
 			if s.Evidence != tc.evidence {
 				t.Fatalf("evidence = %v, want %v", s.Evidence, tc.evidence)
 			}
@@ -50,6 +59,9 @@ func TestEvaluate(t *testing.T) {
 			}
 			if !s.Feasible && s.Violation == "" {
 				t.Errorf("infeasible without a reason")
+			}
+			if !strings.Contains(s.Violation, tc.violationHas) {
+				t.Errorf("violation %q does not say %q", s.Violation, tc.violationHas)
 			}
 		})
 	}
@@ -68,7 +80,7 @@ func TestEvaluateOrdering(t *testing.T) {
 	}
 	prev := math.Inf(1)
 	for i, r := range ordered {
-		v := Evaluate(r, sla, 200).Value
+		v := Evaluate(r, sla).Value
 		if !(v < prev) {
 			t.Fatalf("result %d: value %v is not below the previous %v", i, v, prev)
 		}
