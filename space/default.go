@@ -88,37 +88,37 @@ func builtinParams(w Workload) []*param {
 			Name: "num_speculative_tokens", Render: renderQuiet, Domain: intRange(2, 8),
 			When:   []Cond{{Param: "speculative", In: []string{"ngram", "ngram_gpu"}}},
 			Help:   "draft tokens per step (speculative-config num_speculative_tokens)",
-			Source: "§7, §16.5 (k in 2..8)", check: intAtLeast(1),
+			Source: "§7, §16.5 (k in 2..8)", check: intIn(1, maxSpeculativeTokens),
 		},
 		{
 			Name: "prompt_lookup_min", Render: renderQuiet, Domain: intRange(1, 5),
 			When:   []Cond{{Param: "speculative", In: []string{"ngram", "ngram_gpu"}}},
 			Help:   "shortest n-gram matched (repaired to <= prompt_lookup_max)",
-			Source: "§7", check: intAtLeast(1),
+			Source: "§7", check: intIn(1, maxPromptLookup),
 		},
 		{
 			Name: "prompt_lookup_max", Render: renderQuiet, Domain: intRange(1, 5),
 			When:   []Cond{{Param: "speculative", In: []string{"ngram", "ngram_gpu"}}},
 			Help:   "longest n-gram matched (vLLM's own default is 5)",
-			Source: "§7", check: intAtLeast(1),
+			Source: "§7", check: intIn(1, maxPromptLookup),
 		},
 		{
 			Name: "max_num_seqs", Flag: "--max-num-seqs", Render: renderValue,
 			Domain: cat(append([]string{"default"}, ints(seqsLevels(c))...)...), Default: "default",
 			Help:   "scheduler batch limit; levels start at the benchmark concurrency",
-			Source: "§5, §16.5", check: intAtLeast(1),
+			Source: "§5, §16.5", check: intIn(1, maxNumSeqs),
 		},
 		{
 			Name: "max_num_batched_tokens", Flag: "--max-num-batched-tokens", Render: renderValue,
 			Domain: cat(append([]string{"default"}, ints(mnbtLevels(c, w.InputLen))...)...), Default: "default",
 			Help:   "token budget per step, log-spaced up to one full prefill wave (concurrency x input length)",
-			Source: "§5, §16.4", check: intAtLeast(1),
+			Source: "§5, §16.4", check: intIn(1, maxBatchedTokens),
 		},
 		{
 			Name: "max_model_len", Flag: "--max-model-len", Render: renderValue,
 			Domain: cat(append([]string{"default"}, ints(mmlLevels(w.reqLen()))...)...), Default: "default",
 			Help:   "context length; never below input+output of the workload",
-			Source: "§2.3, §13.7", check: intAtLeast(w.reqLen()),
+			Source: "§2.3, §13.7", check: intIn(w.reqLen(), maxModelLen),
 		},
 		{
 			Name: "gpu_memory_utilization", Flag: "--gpu-memory-utilization", Render: renderValue,
@@ -177,7 +177,7 @@ func builtinParams(w Workload) []*param {
 			Name: "stream_interval", Flag: "--stream-interval", Render: renderValue,
 			Domain: cat("default", "2", "4", "8", "16"), Default: "default",
 			Help:   "tokens buffered per streamed chunk (default 1); lowers API-server CPU work",
-			Source: "§2.3, §16.5", check: intAtLeast(1),
+			Source: "§2.3, §16.5", check: intIn(1, maxStreamInterval),
 		},
 		{
 			Name: "performance_mode", Flag: "--performance-mode", Render: renderValue,
@@ -295,14 +295,43 @@ func oneOf(vals ...string) func(string) error {
 	}
 }
 
-func intAtLeast(min int) func(string) error {
+// Upper bounds of the integer parameters, for the values a space file may give (choices, fix, low, high). vLLM
+// itself sets lower bounds only (pydantic ge=1, reference §10.1) except for the block size; without an upper
+// bound a typo or a hostile file starts servers that allocate without limit (num_speculative_tokens 10^15
+// made the simulated server grow to 4.4 GB and every benchmark hang). Each bound is far above any useful
+// value, and says why.
+const (
+	// maxSpeculativeTokens: suffix decoding drafts at most its tree depth, 24 by default (§7); n-gram drafts
+	// beyond a few dozen tokens are almost never all accepted, and every drafted token is verified every step.
+	maxSpeculativeTokens = 64
+	// maxPromptLookup: the n-gram length matched in the prompt; vLLM's default is 5 (§7).
+	maxPromptLookup = 64
+	// maxNumSeqs: vLLM's largest built-in default is 1024 (H100-class GPUs); 16x that.
+	maxNumSeqs = 16384
+	// maxBatchedTokens and maxModelLen: 2^21 tokens, twice the longest context of today's open models (1M).
+	maxBatchedTokens = 1 << 21
+	maxModelLen      = 1 << 21
+	// maxStreamInterval: tokens per streamed chunk (§2.3); beyond the output length it changes nothing.
+	maxStreamInterval = 1 << 16
+	// maxBlockSize: vLLM 0.16's --block-size choices end at 256 (§2.3, v0.16.0:vllm/config/cache.py:22).
+	maxBlockSize = 256
+)
+
+// intIn checks an integer in [min, max]. strconv.Atoi refuses what does not fit an int instead of wrapping.
+func intIn(min, max int) func(string) error {
 	return func(v string) error {
 		n, err := strconv.Atoi(v)
+		if errors.Is(err, strconv.ErrRange) {
+			return fmt.Errorf("%s is outside the range of a 64-bit integer (the maximum here is %d)", v, max)
+		}
 		if err != nil {
 			return fmt.Errorf("%q is not an integer", v)
 		}
 		if n < min {
 			return fmt.Errorf("%d is below the minimum %d", n, min)
+		}
+		if n > max {
+			return fmt.Errorf("%d is above the maximum %d", n, max)
 		}
 		return nil
 	}
@@ -323,6 +352,9 @@ func checkBlockSize(v string) error {
 	n, err := strconv.Atoi(v)
 	if err != nil {
 		return fmt.Errorf("%q is not an integer", v)
+	}
+	if n > maxBlockSize {
+		return fmt.Errorf("%d is above %d, the largest block size vLLM offers (§2.3)", n, maxBlockSize)
 	}
 	if n < 16 || n%16 != 0 {
 		return fmt.Errorf("%d is not a multiple of 16: neither FLASHINFER (16/32/64) nor TRITON_ATTN (multiples of 16) takes it (§2.3, §9.1)", n)

@@ -2,6 +2,7 @@ package space
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -132,18 +133,29 @@ func (w walker) number(n *yaml.Node, path string, integer bool) (float64, error)
 		return 0, err
 	}
 	if integer {
-		i, err := strconv.Atoi(v)
+		i, err := strconv.ParseInt(v, 10, 64)
+		if errors.Is(err, strconv.ErrRange) {
+			return 0, w.err(n, path, "%s is outside -2^53..2^53, the integers a study stores exactly", v)
+		}
 		if err != nil {
 			return 0, w.err(n, path, "%q is not an integer", v)
+		}
+		if i > maxExactInt || i < -maxExactInt {
+			return 0, w.err(n, path, "%d is outside -2^53..2^53, the integers a study stores exactly", i)
 		}
 		return float64(i), nil
 	}
 	f, err := strconv.ParseFloat(v, 64)
-	if err != nil {
-		return 0, w.err(n, path, "%q is not a number", v)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, w.err(n, path, "%q is not a finite number", v)
 	}
 	return f, nil
 }
+
+// maxExactInt bounds every integer of a space file: goptuna stores parameters as float64, which holds every
+// integer up to 2^53 exactly, and a larger one would wrap when converted back (9223372036854775807 read as
+// -9223372036854775808).
+const maxExactInt = 1 << 53
 
 var (
 	nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
@@ -207,7 +219,10 @@ func (w walker) envMap(n *yaml.Node, path string) (map[string]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		env[kv[0].Value] = v
+		if kv[1].Tag == "!!null" { // `NAME:` or `NAME: ~`: empty on purpose, or a value left out?
+			return nil, w.err(kv[1], p, "has no value: write \"\" to set %s to the empty string, or leave it out", kv[0].Value)
+		}
+		env[kv[0].Value] = v // "" is kept: the server gets NAME=
 	}
 	return env, nil
 }
@@ -403,6 +418,9 @@ func (s *Space) applyDomain(w walker, p *param, path string, byKey map[string][2
 		if err != nil {
 			return err
 		}
+		if v == "" { // an empty Fixed means "not fixed": it would be dropped silently
+			return w.err(fix[1], path+".fix", "is empty: fix a value, or use drop: true to leave the parameter out (an empty environment value goes under env:)")
+		}
 		nv, err := validate(fix[1], path+".fix", v)
 		if err != nil {
 			return err
@@ -576,7 +594,7 @@ func (s *Space) addParam(w walker, name, path string, key *yaml.Node, fields [][
 	}
 	switch {
 	case p.Domain.isInt():
-		p.check = intAtLeast(math.MinInt)
+		p.check = intIn(-maxExactInt, maxExactInt)
 	case p.Domain.Kind != Categorical:
 		p.check = func(v string) error {
 			if _, err := strconv.ParseFloat(v, 64); err != nil {
