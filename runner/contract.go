@@ -65,10 +65,6 @@ type Trial struct {
 	// OnStart, when set, is called once the server process exists, so the caller can record who to clean up
 	// after a crash of its own (see StopStale).
 	OnStart func(p Process)
-	// OnStop, when set, is called once the server's group has been stopped, just before its leader is reaped:
-	// until then the leader's zombie keeps the group ID from being reused, afterwards the ID may name a
-	// stranger's processes. A caller that keeps group IDs to signal (a second Ctrl-C) must forget it here.
-	OnStop func(p Process)
 }
 
 // Process identifies a server we started, well enough to find it again after our own crash without ever

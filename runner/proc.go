@@ -32,10 +32,8 @@ type proc struct {
 	reap     chan struct{} // closed by release: the leader may be reaped now
 	reaped   chan struct{} // closed once cmd.Wait has returned
 	reapOnce sync.Once
-	// beforeReap, when set, runs once in release, before the leader may be reaped (see Trial.OnStop).
-	beforeReap func()
-	state      *os.ProcessState // valid once reaped is closed
-	waitErr    error            // valid once reaped is closed
+	state    *os.ProcessState // valid once reaped is closed
+	waitErr  error            // valid once reaped is closed
 }
 
 // startProc starts argv as the leader of a new process group with SIGKILL as its parent-death signal, the given
@@ -104,12 +102,7 @@ func (p *proc) supervise(cmd *exec.Cmd, startErr chan<- error) {
 // release lets the leader be reaped once it has exited, and waits up to d for that. Call it only after the
 // group has been swept (see terminate): from then on the group ID may be reused.
 func (p *proc) release(d time.Duration) {
-	p.reapOnce.Do(func() {
-		if p.beforeReap != nil {
-			p.beforeReap()
-		}
-		close(p.reap)
-	})
+	p.reapOnce.Do(func() { close(p.reap) })
 	select {
 	case <-p.reaped:
 	case <-time.After(d):

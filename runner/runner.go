@@ -20,6 +20,11 @@ type Runner struct {
 	mu   sync.Mutex
 	idle map[int]int // GPU index -> lowest memory.used seen, MiB
 
+	liveMu    sync.Mutex
+	live      map[*proc]bool // servers started and not yet reaped, for StopAll
+	hurry     chan struct{}  // closed by StopAll
+	hurryOnce sync.Once
+
 	// Pacing; the defaults suit real vLLM, tests shorten some of them.
 	readyPoll    time.Duration // longest gap between readiness polls
 	readyTimeout time.Duration // per-request timeout of a readiness poll
@@ -60,6 +65,8 @@ func New(opts Options) *Runner {
 			IdleConnTimeout:     30 * time.Second,
 		}},
 		idle:         map[int]int{},
+		live:         map[*proc]bool{},
+		hurry:        make(chan struct{}),
 		readyPoll:    100 * time.Millisecond,
 		readyTimeout: time.Second,
 		watchEvery:   500 * time.Millisecond,
@@ -169,7 +176,7 @@ func (r *Runner) Run(ctx context.Context, t Trial) (res Result) {
 }
 
 func (r *Runner) run(ctx context.Context, t *Trial, w Workload, res *Result) (v verdict) {
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || r.stopping() {
 		return verdict{class: Interrupted, msg: "interrupted before the server started"}
 	}
 	if t.Dir == "" {

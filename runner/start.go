@@ -57,10 +57,7 @@ func (r *Runner) startServer(t *Trial, res *Result) (*proc, error) {
 	}
 	res.Process = Process{PID: srv.pid, PGID: srv.pid, StartTicks: srv.ticks, Host: r.opts.Host,
 		Port: r.opts.Port, Token: token}
-	if t.OnStop != nil {
-		p := res.Process
-		srv.beforeReap = func() { t.OnStop(p) }
-	}
+	r.track(srv)
 	return srv, nil
 }
 

@@ -8,17 +8,23 @@ import (
 	"time"
 )
 
-// terminate stops the process group that p leads and reaps p:
+// terminate stops the process group that p leads and reaps p: stopGroup, then reap.
+func terminate(p *proc, grace time.Duration, deadline time.Time) error {
+	err := stopGroup(p, grace, deadline, nil)
+	reap(p, err)
+	return err
+}
+
+// stopGroup stops the process group that p leads, without reaping p:
 //
 //  1. SIGTERM to the whole group (vLLM shuts down gracefully on it), unless grace is 0;
-//  2. up to grace for the leader to exit;
+//  2. up to grace for the leader to exit, cut short when hurry is closed (a second Ctrl-C);
 //  3. SIGKILL to the group, repeated until no live process is left in it: a forked engine core that outlives
-//     the leader still holds GPU memory;
-//  4. reap the leader. Until then its zombie keeps the group ID from being reused, so the signals of step 3 can
-//     only reach our own processes.
+//     the leader still holds GPU memory.
 //
-// It returns an error when live processes are still in the group at deadline.
-func terminate(p *proc, grace time.Duration, deadline time.Time) error {
+// Until reap, the leader's zombie keeps the group ID from being reused, so the signals of step 3 can only reach
+// our own processes. It returns an error when live processes are still in the group at deadline.
+func stopGroup(p *proc, grace time.Duration, deadline time.Time, hurry <-chan struct{}) error {
 	pgid := p.pid
 	if grace > 0 {
 		_ = signalGroup(pgid, syscall.SIGTERM)
@@ -26,10 +32,15 @@ func terminate(p *proc, grace time.Duration, deadline time.Time) error {
 		select {
 		case <-p.exited:
 		case <-t.C:
+		case <-hurry:
 		}
 		t.Stop()
 	}
-	err := sweep(pgid, deadline)
+	return sweep(pgid, deadline)
+}
+
+// reap lets p's leader be reaped after stopGroup returned err. From then on its group ID may be reused.
+func reap(p *proc, err error) {
 	// An empty group (err == nil) means the leader has exited too, even if its supervisor has not noticed yet:
 	// wait for the reap, so that callers read its real exit status.
 	if err == nil || p.hasExited() {
@@ -37,7 +48,6 @@ func terminate(p *proc, grace time.Duration, deadline time.Time) error {
 	} else {
 		p.release(0) // still running after SIGKILL (stuck in the kernel?): let it be reaped whenever it exits
 	}
-	return err
 }
 
 // sweep sends SIGKILL to group pgid until no live process is left in it, polling with a short backoff.
@@ -108,14 +118,69 @@ func (r *Runner) gpuIdle(ctx context.Context, deadline time.Time) error {
 }
 
 // stopServer stops the server group after a trial and waits for its port and GPU memory to be released.
-// It ignores ctx cancellation for the stop itself (an interrupted trial must still leave a clean GPU).
+// It ignores ctx cancellation for the stop itself (an interrupted trial must still leave a clean GPU), but not
+// StopAll, which kills at once and does not wait.
+
+// StopAll kills every server this Runner started and has not reaped yet, at once (SIGKILL to each process
+// group, no grace period), and makes running and later trials return Interrupted without waiting for the port
+// and the GPU to be released. It is for the second Ctrl-C: the caller then records the trial as interrupted
+// and releases the study within moments instead of a grace period. It only signals groups whose leader is
+// still unreaped, so the group IDs are ours.
+func (r *Runner) StopAll() {
+	r.liveMu.Lock()
+	defer r.liveMu.Unlock()
+	r.hurryOnce.Do(func() { close(r.hurry) })
+	for p := range r.live {
+		_ = signalGroup(p.pid, syscall.SIGKILL)
+	}
+}
+
+// track records a server group until forget; a server started after StopAll is killed at once.
+func (r *Runner) track(p *proc) {
+	r.liveMu.Lock()
+	defer r.liveMu.Unlock()
+	r.live[p] = true
+	if r.stopping() {
+		_ = signalGroup(p.pid, syscall.SIGKILL)
+	}
+}
+
+func (r *Runner) forget(p *proc) {
+	r.liveMu.Lock()
+	defer r.liveMu.Unlock()
+	delete(r.live, p)
+}
+
+// stopping reports whether StopAll was called.
+func (r *Runner) stopping() bool {
+	select {
+	case <-r.hurry:
+		return true
+	default:
+		return false
+	}
+}
 func (r *Runner) stopServer(ctx context.Context, srv *proc) (time.Duration, error) {
 	t0 := time.Now()
 	deadline := t0.Add(r.opts.StopGrace + r.opts.ReleaseTimeout)
-	if err := terminate(srv, r.opts.StopGrace, deadline); err != nil {
+	err := stopGroup(srv, r.opts.StopGrace, deadline, r.hurry)
+	r.forget(srv) // before the reap: StopAll must never signal a group ID that may be reused
+	reap(srv, err)
+	if err != nil {
 		return time.Since(t0), fmt.Errorf("stop vllm serve (pid %d): %w", srv.pid, err)
 	}
-	err := r.waitReleased(context.WithoutCancel(ctx), r.opts.Host, r.opts.Port, deadline)
+	// After StopAll, do not wait for the port and the GPU: the trial is recorded as interrupted and the next
+	// run's checks wait for them.
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	go func() {
+		select {
+		case <-r.hurry:
+			cancel()
+		case <-rctx.Done():
+		}
+	}()
+	err = r.waitReleased(rctx, r.opts.Host, r.opts.Port, deadline)
 	r.client.CloseIdleConnections()
 	if err != nil {
 		var busy *gpuBusyError

@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/autotune/autotune/runner"
 )
 
 // cli runs autotune in-process and returns its exit code, stdout and stderr.
@@ -295,34 +293,6 @@ func TestProbeFailureLeavesNothingBehind(t *testing.T) {
 		}
 	}
 }
-
-// A second Ctrl-C may only signal groups whose leader has not been reaped: trackingRunner forgets a server on
-// the runner's OnStop, not after the whole trial (by then the group ID may be another program's).
-func TestTrackingRunnerForgetsOnStop(t *testing.T) {
-	const pgid = 1 << 30 // no real process group
-	tracked := func() bool {
-		servers.mu.Lock()
-		defer servers.mu.Unlock()
-		return servers.pgids[pgid]
-	}
-	var duringTrial, afterStop bool
-	inner := runnerFunc(func(ctx context.Context, tr runner.Trial) runner.Result {
-		p := runner.Process{PID: pgid, PGID: pgid}
-		tr.OnStart(p)
-		duringTrial = tracked()
-		tr.OnStop(p)
-		afterStop = tracked()
-		return runner.Result{}
-	})
-	trackingRunner{inner: inner}.Run(context.Background(), runner.Trial{})
-	if !duringTrial || afterStop {
-		t.Errorf("tracked while running: %v, after OnStop: %v; want true, false", duringTrial, afterStop)
-	}
-}
-
-type runnerFunc func(context.Context, runner.Trial) runner.Result
-
-func (f runnerFunc) Run(ctx context.Context, t runner.Trial) runner.Result { return f(ctx, t) }
 
 // TestSimulateRefusesAnUnmodelledModel: the simulator models one model; another one is refused up front, naming
 // the flag, instead of reporting Qwen2.5-0.5B's numbers under its name.

@@ -21,7 +21,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -34,17 +33,7 @@ func main() {
 		// The simulator plays vLLM and nvidia-smi: it handles signals the way they do.
 		os.Exit(sim.Main(context.Background(), os.Args[2:], os.Stdout, os.Stderr))
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	sigs := make(chan os.Signal, 2)
+	sigs := make(chan os.Signal, 3)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-sigs
-		fmt.Fprintln(os.Stderr, "autotune: interrupted; stopping the current trial's server cleanly (press Ctrl-C again to stop at once)")
-		cancel()
-		<-sigs
-		// A second signal: kill what we started, now, and leave.
-		servers.killAll()
-		os.Exit(exitInterrupted)
-	}()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(runWithSignals(sigs, os.Args[1:], os.Stdout, os.Stderr))
 }

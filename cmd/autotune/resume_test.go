@@ -251,6 +251,14 @@ func TestInterruptTwice(t *testing.T) {
 		t.Errorf("the second interrupt took %s to exit", d)
 	}
 	waitFor(t, 5*time.Second, "the server group to be killed", func() bool { return groupGone(victim.ServerPGID) })
+	if n := lockRows(t, db); n != 0 {
+		t.Errorf("%d study locks left after the second interrupt, want 0", n)
+	}
+	for _, tr := range readTrials(t, db).Trials {
+		if tr.Number == victim.Number && (tr.Failure == nil || *tr.Failure != "interrupted") {
+			t.Errorf("trial %d: state %s failure %v, want failed/interrupted", tr.Number, tr.State, tr.Failure)
+		}
+	}
 }
 
 // TestInterruptOnce: one SIGINT stops the server cleanly, records the trial as interrupted, prints the best so

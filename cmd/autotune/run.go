@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -35,8 +36,79 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
-// run is the whole command line, testable in-process.
+// run is the whole command line, testable in-process, without signal handling (see runWithSignals).
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runCommand(ctx, &session{}, args, stdout, stderr)
+}
+
+// hardStop bounds how long the command may take to record the interrupted trial and release the study after
+// the second interrupt; the servers are already dead by then, so only database writes remain.
+const hardStop = 20 * time.Second
+
+// runWithSignals is run with interrupts read from sigs (main passes SIGINT and SIGTERM; tests their own
+// channel). The first cancels the context: the current trial's server is stopped cleanly (SIGTERM, then the
+// grace period), the trial recorded as interrupted, the best so far printed, exit 130. The second stops every
+// server the runner started at once (Runner.StopAll) and the same path then records the trial and releases
+// the study without waiting for the grace period; if that takes longer than hardStop, or on a third
+// interrupt, it returns 130 at once, and the next run recovers the trial.
+func runWithSignals(sigs <-chan os.Signal, args []string, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := &session{}
+	done := make(chan int, 1)
+	go func() { done <- runCommand(ctx, s, args, stdout, stderr) }()
+	var giveUp <-chan time.Time
+	for n := 1; ; n++ {
+		select {
+		case code := <-done:
+			return code
+		case <-sigs:
+		case <-giveUp:
+			fmt.Fprintf(stderr, "autotune: still not done %s after the second interrupt; exiting: the next run recovers the trial\n", hardStop)
+			return exitInterrupted
+		}
+		switch n {
+		case 1:
+			fmt.Fprintln(stderr, "autotune: interrupted; stopping the current trial's server cleanly (press Ctrl-C again to stop at once)")
+			cancel()
+		case 2:
+			fmt.Fprintln(stderr, "autotune: interrupted again; killing the servers autotune started, recording the trial as interrupted")
+			s.stopAll()
+			giveUp = time.After(hardStop)
+		default:
+			return exitInterrupted
+		}
+	}
+}
+
+// session is what one command started that a second interrupt must stop at once.
+type session struct {
+	mu       sync.Mutex
+	runners  []*runner.Runner
+	stopping bool
+}
+
+// add registers r; after stopAll it is stopped at once.
+func (s *session) add(r *runner.Runner) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.runners = append(s.runners, r)
+	if s.stopping {
+		r.StopAll()
+	}
+}
+
+func (s *session) stopAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopping = true
+	for _, r := range s.runners {
+		r.StopAll()
+	}
+}
+
+// runCommand runs one command of the command line.
+func runCommand(ctx context.Context, s *session, args []string, stdout, stderr io.Writer) int {
 	cmd := "run"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
@@ -47,7 +119,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch cmd {
 	case "run":
-		err = runStudy(ctx, args, stdout, stderr)
+		err = runStudy(ctx, s, args, stdout, stderr)
 	case "best":
 		err = runBest(args, stdout, stderr)
 	case "trials":
@@ -191,57 +263,5 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 	return usagef("%s: %v%s (%s lists the flags)", name, err, hint, helpCmd)
 }
 
-// serverSet remembers the process groups of servers we started, so that a second Ctrl-C can kill them at once.
-type serverSet struct {
-	mu    sync.Mutex
-	pgids map[int]bool
-}
-
-var servers = &serverSet{pgids: map[int]bool{}}
-
-func (s *serverSet) remove(p runner.Process) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.pgids, p.PGID)
-}
-
-func (s *serverSet) add(p runner.Process) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if p.PGID > 0 {
-		s.pgids[p.PGID] = true
-	}
-}
-
-// killAll sends SIGKILL to every process group we started; groups already gone answer ESRCH.
-func (s *serverSet) killAll() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for pgid := range s.pgids {
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	}
-}
-
 // isSimChild reports whether this process is the simulator (`autotune sim ...`), which handles its own signals.
 func isSimChild(args []string) bool { return len(args) > 0 && args[0] == "sim" }
-
-// trackingRunner records the process group of each server from its start until the runner is about to reap it
-// (after that its ID may be reused by processes we did not start), for the second Ctrl-C.
-type trackingRunner struct{ inner tuner.Runner }
-
-func (r trackingRunner) Run(ctx context.Context, t runner.Trial) runner.Result {
-	onStart, onStop := t.OnStart, t.OnStop
-	t.OnStart = func(p runner.Process) {
-		servers.add(p)
-		if onStart != nil {
-			onStart(p)
-		}
-	}
-	t.OnStop = func(p runner.Process) {
-		servers.remove(p)
-		if onStop != nil {
-			onStop(p)
-		}
-	}
-	return r.inner.Run(ctx, t)
-}

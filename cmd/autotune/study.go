@@ -186,7 +186,7 @@ func (m *machineFlags) space(p space.Platform, stderr io.Writer) (*space.Space, 
 	return space.Default(p, w)
 }
 
-func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", stderr)
 	trials := fs.Int("trials", 40, "finished trials the study should have, counting earlier runs")
 	dbPath := fs.String("db", "tuning.db", "study database (SQLite); rerunning with the same --db resumes")
@@ -268,6 +268,7 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, "autotune: --simulate: running against the built-in simulator of vLLM 0.15.1 on a Tesla T4; no number it reports is a measurement")
 	}
 	r := runner.New(ropts)
+	s.add(r)
 	fmt.Fprintln(stderr, "autotune: probing the GPU and vLLM (nvidia-smi, vllm --version, vllm serve --help=all)")
 	plat, probe, err := m.platform(ctx, r)
 	if err != nil {
@@ -308,7 +309,7 @@ func runStudy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return checkDisk(map[string]string{"--workdir": *workDir, "--db": filepath.Dir(*dbPath)})
 		},
 	}
-	tu := tuner.New(db, trackingRunner{inner: r}, sp, opts)
+	tu := tuner.New(db, r, sp, opts)
 	fmt.Fprintf(stderr, "autotune: study %q in %s: %d trials, sampler %s, vLLM %s on %s\n",
 		*studyName, *dbPath, *trials, *sampler, orUnknown(probe.VLLMVersion), orUnknown(gpu))
 	sum, runErr := tu.Run(ctx)

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/autotune/autotune/store"
+)
+
+// lockRows counts the study locks recorded in db.
+func lockRows(t *testing.T, db string) int {
+	t.Helper()
+	d, err := sql.Open("sqlite3", "file:"+db+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var n int
+	if err := d.QueryRow("SELECT count(*) FROM autotune_locks").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestSecondInterruptRecordsTrialAndReleasesLock drives runWithSignals with its own signal channel. The
+// simulated server ignores SIGTERM and the grace period is ten minutes, so after the first interrupt the run
+// waits; the second kills the server's group at once, and the run still records the trial as interrupted,
+// releases the study lock and exits 130. Before, the second interrupt called os.Exit from main: the trial
+// stayed "running" and the lock in place (9 of 10 times), and in-process nothing handled it at all.
+func TestSecondInterruptRecordsTrialAndReleasesLock(t *testing.T) {
+	t.Setenv("AUTOTUNE_SIM_FAULT", "ignore_sigterm")
+	dir := t.TempDir()
+	db := filepath.Join(dir, "tuning.db")
+	sigs := make(chan os.Signal, 3)
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- runWithSignals(sigs, append(simFlags(t, db, "40"), "--trials", "3", "--stop-grace", "10m"), &stdout, &stderr)
+	}()
+	var victim store.Trial
+	waitFor(t, 60*time.Second, "a running server", func() bool {
+		var ok bool
+		victim, ok = runningServer(db)
+		return ok
+	})
+	waitFor(t, 30*time.Second, "the server to log", func() bool { // it ignores SIGTERM once it has set itself up
+		data, _ := os.ReadFile(filepath.Join(dir, "tuning.trials", fmt.Sprintf("trial-%04d", victim.Number), "server.log"))
+		return len(data) > 0
+	})
+	sigs <- syscall.SIGINT
+	select {
+	case code := <-done:
+		t.Fatalf("exit %d on the first interrupt, before the server (which ignores SIGTERM) stopped:\n%s", code, stderr.String())
+	case <-time.After(time.Second):
+	}
+	sigs <- syscall.SIGINT
+	select {
+	case code := <-done:
+		if code != exitInterrupted {
+			t.Errorf("exit %d, want 130\n%s", code, stderr.String())
+		}
+	case <-time.After(2 * time.Minute): // generous: the bug is a ten-minute grace period, or forever
+		t.Fatalf("no exit after the second interrupt:\n%s", stderr.String())
+	}
+	if strings.Contains(stderr.String(), "still not done") {
+		t.Errorf("the run gave up instead of recording the trial:\n%s", stderr.String())
+	}
+	if !groupGone(victim.ServerPGID) {
+		t.Errorf("server group %d survived", victim.ServerPGID)
+	}
+	if n := lockRows(t, db); n != 0 {
+		t.Errorf("%d study locks left after the second interrupt, want 0", n)
+	}
+	tj := readTrials(t, db)
+	for _, tr := range tj.Trials {
+		if tr.Number == victim.Number && (tr.State != "failed" || tr.Failure == nil || *tr.Failure != "interrupted") {
+			t.Errorf("trial %d: state %s failure %v, want failed/interrupted", tr.Number, tr.State, tr.Failure)
+		}
+		if tr.State == "running" {
+			t.Errorf("trial %d is still recorded as running", tr.Number)
+		}
+	}
+}
