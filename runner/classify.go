@@ -98,6 +98,7 @@ var startupRules = []rule{
 	{class: ConfigRefused, frag: "are mutually exclusive", why: "two flags that exclude each other", src: "vllm/engine/arg_utils.py, 0.15 (attention_backend / cudagraph sizes)"},
 	{class: ConfigRefused, frag: "should be provided as the first positional argument", why: "model not given positionally", src: "vllm/utils/argparse_utils.py, after 0.16"},
 	{class: ConfigRefused, frag: "you should provide the model as a positional argument instead of via the", why: "model not given positionally", src: "vllm/entrypoints/cli/serve.py ValueError, 0.8 era (0.10-0.15 only warn)"},
+	{class: ConfigRefused, frag: "VLLM_USE_V1=1 is not supported with", why: "the V1 engine refused a feature the config asks for", src: "vllm/engine/arg_utils.py _raise_or_fallback, 0.8 to 0.10 (V0 fallback era)"},
 	{class: ConfigRefused, frag: "validation error for ", why: "vLLM's config validation failed", src: "pydantic around vLLM's config dataclasses, 0.10 and later"},
 }
 
