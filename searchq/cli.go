@@ -38,9 +38,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	scenario := fs.String("scenario", "t4", "platform: "+strings.Join(Scenarios, ", "))
 	optPath := fs.String("optimum", "", "optimum file (JSON); default: the committed searchq/testdata/optimum-<scenario>.json")
 	recompute := fs.Bool("recompute-optimum", false, "search the space for the optimum again (about a minute on 2 cores) and write it to --optimum (default: searchq/testdata/optimum-<scenario>.json, from the module root)")
-	onlyOpt := fs.Bool("optimum-only", false, "with --recompute-optimum: stop after the optimum")
+	onlyOpt := fs.Bool("optimum-only", false, "with --recompute-optimum or --ensemble: stop after the optimum (the members' optima)")
 	runs := fs.Bool("runs", false, "also print one line per run")
 	jsonOut := fs.String("json", "", "write every run's summary to this JSON file")
+	ensemble := fs.Int("ensemble", 0, "run on an ensemble of this many simulated landscapes (searchq.Ranges) instead of --scenario")
+	ensembleSeed := fs.Int64("ensemble-seed", 1, "seed of the ensemble's draws")
+	set := fs.String("set", "all", "with --ensemble: members to run: train, test (the held-out last quarter) or all")
+	optimaPath := fs.String("optima", "", "with --ensemble: cache of the members' optima (default: the committed "+EnsembleOptimaPath+"; new ones are written there when run from the module root)")
+	ranges := fs.Bool("ranges", false, "print the ensemble's ranges as a markdown table and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return 0
@@ -66,6 +71,15 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		names = append(names, s)
 	}
 
+	if *ranges {
+		RangesMarkdown(stdout)
+		return 0
+	}
+	if *ensemble > 0 {
+		return mainEnsemble(ctx, ensembleArgs{members: *ensemble, seed: *ensembleSeed, set: *set, optima: *optimaPath,
+			opts:  Options{Trials: *trials, Samplers: names, StartupTrials: *startup, Confirm: *confirm, Workers: *workers},
+			seeds: *seeds, first: *first, runs: *runs, json: *jsonOut, optimaOnly: *onlyOpt}, stdout, stderr)
+	}
 	sp, err := Space(*scenario)
 	if err != nil {
 		fmt.Fprintln(stderr, "searchq:", err)
@@ -178,4 +192,87 @@ func writeRuns(path string, results []RunResult, optimum float64) error {
 		return fmt.Errorf("write runs: %w", err)
 	}
 	return nil
+}
+
+type ensembleArgs struct {
+	members     int
+	seed        int64
+	set, optima string
+	opts        Options
+	seeds       int
+	first       int64
+	runs        bool
+	json        string
+	optimaOnly  bool
+}
+
+// mainEnsemble is searchq --ensemble.
+func mainEnsemble(ctx context.Context, a ensembleArgs, stdout, stderr io.Writer) int {
+	if a.set != "train" && a.set != "test" && a.set != "all" {
+		fmt.Fprintf(stderr, "searchq: --set %q: want train, test or all\n", a.set)
+		return 2
+	}
+	cache, err := LoadEnsembleOptima(a.optima)
+	if err != nil {
+		fmt.Fprintln(stderr, "searchq:", err)
+		return 1
+	}
+	var ms []Member
+	for _, m := range Members(a.members, a.seed) {
+		if a.set == "all" || (a.set == "test") == m.HeldOut {
+			ms = append(ms, m)
+		}
+	}
+	for i := 0; i < a.seeds; i++ {
+		a.opts.Seeds = append(a.opts.Seeds, a.first+int64(i))
+	}
+	a.opts.Progress = stderr
+	began := time.Now()
+	before := len(cache.Members)
+	results, err := RunEnsemble(ctx, EnsembleOptions{Members: ms, Opts: a.opts, Cache: &cache, OptimaOnly: a.optimaOnly})
+	if len(cache.Members) > before || a.optima != "" {
+		cache.Simulated, cache.Method = true, "FastOptimum: product of the main levers, random points, local search"
+		path := a.optima
+		if path == "" {
+			path = EnsembleOptimaPath
+		}
+		if _, statErr := os.Stat(filepath.Dir(path)); statErr == nil {
+			if err := cache.Save(path); err != nil {
+				fmt.Fprintln(stderr, "searchq:", err)
+			} else {
+				fmt.Fprintf(stderr, "searchq: %d member optima in %s\n", len(cache.Members), path)
+			}
+		} else {
+			fmt.Fprintf(stderr, "searchq: new member optima not saved: %s does not exist here (run from the module root or pass --optima)\n", filepath.Dir(path))
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "searchq:", err)
+		if ctx.Err() != nil {
+			return 130
+		}
+		return 1
+	}
+	if a.optimaOnly {
+		return 0
+	}
+	fmt.Fprintf(stdout, "SIMULATED: %d landscapes (ensemble seed %d, --set %s) x %d seeds x {%s} x %d trials (--confirm %d), against perturbed simulators of vLLM 0.15.1 on a T4 and an L4 (not measurements)\n\n",
+		len(ms), a.seed, a.set, a.seeds, strings.Join(a.opts.Samplers, ", "), a.opts.Trials, a.opts.Confirm)
+	EnsembleMarkdown(stdout, SummarizeEnsemble(results), a.opts.Trials)
+	if a.runs {
+		fmt.Fprintln(stdout)
+		MembersMarkdown(stdout, results)
+	}
+	fmt.Fprintf(stderr, "searchq: %d members in %s\n", len(ms), time.Since(began).Round(time.Second))
+	if a.json != "" {
+		var all []RunResult
+		for _, mr := range results {
+			all = append(all, mr.Runs...)
+		}
+		if err := writeRuns(a.json, all, 0); err != nil {
+			fmt.Fprintln(stderr, "searchq:", err)
+			return 1
+		}
+	}
+	return 0
 }

@@ -36,6 +36,8 @@ func (e Eval) Score() float64 {
 type Evaluator struct {
 	workload runner.Workload
 	sla      tuner.SLA
+	land     *sim.Landscape  // nil: sim.Predict's calibrated T4
+	packages map[string]bool // the installed optional packages, with land
 
 	mu    sync.Mutex
 	cache map[string]Eval
@@ -44,6 +46,21 @@ type Evaluator struct {
 // NewEvaluator returns an evaluator for the workload and SLA a study scores with.
 func NewEvaluator(w runner.Workload, sla tuner.SLA) *Evaluator {
 	return &Evaluator{workload: w, sla: sla, cache: map[string]Eval{}}
+}
+
+// NewEvaluatorOn is NewEvaluator on another landscape of the simulator, with these optional packages installed.
+func NewEvaluatorOn(w runner.Workload, sla tuner.SLA, land *sim.Landscape, packages map[string]bool) *Evaluator {
+	ev := NewEvaluator(w, sla)
+	ev.land, ev.packages = land, packages
+	return ev
+}
+
+// predict is sim.Predict, or sim.PredictOn when a landscape is given.
+func predict(land *sim.Landscape, packages map[string]bool, argv []string, w sim.Workload, seed int64) sim.Outcome {
+	if land == nil {
+		return sim.Predict(argv, w, seed)
+	}
+	return sim.PredictOn(land, packages, argv, w, seed)
 }
 
 // Args evaluates `vllm serve <model> <args>` without noise.
@@ -75,7 +92,7 @@ func (ev *Evaluator) argv(model string, args []string) []string {
 func (ev *Evaluator) Config(c space.Config) Eval { return ev.Args(c.Model, c.Args) }
 
 func (ev *Evaluator) predict(argv []string) Eval {
-	out := sim.Predict(argv, SimWorkload(ev.workload), 0)
+	out := predict(ev.land, ev.packages, argv, SimWorkload(ev.workload), 0)
 	res := Result(out, ev.workload.NumPrompts)
 	s := tuner.Evaluate(res, ev.sla)
 	e := Eval{Feasible: s.Feasible, Objective: s.Value, Class: string(res.Class)}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/autotune/autotune/sim"
 	"github.com/autotune/autotune/space"
 	"github.com/autotune/autotune/store"
 	"github.com/autotune/autotune/tuner"
@@ -28,7 +29,7 @@ type Options struct {
 	StartupTrials int      // TPE startup trials; 0 means the tuner's default
 	Confirm       int      // trials at the end that re-measure the best configs (tuner.Options.Confirm)
 	Workers       int      // studies run at once; 0 means one per CPU
-	TempDir       string   // where the per-study databases go; "" means os.TempDir()
+	TempDir       string   // where the per-study databases go; "" means /dev/shm when writable, else os.TempDir()
 	Progress      io.Writer
 }
 
@@ -41,7 +42,8 @@ type TrialResult struct {
 	Measured  float64  `json:"measured"` // the objective the sampler was told (noisy)
 	Feasible  bool     `json:"feasible"` // by the noisy measurement
 	Duplicate bool     `json:"duplicate,omitempty"`
-	True      Eval     `json:"true"` // noise-free
+	GPU       float64  `json:"gpu_seconds"` // simulated GPU time of this trial (0 for a reused duplicate)
+	True      Eval     `json:"true"`        // noise-free
 }
 
 // RunResult is one study: a sampler, a seed, and what it found.
@@ -49,6 +51,10 @@ type RunResult struct {
 	Sampler string        `json:"sampler"`
 	Seed    int64         `json:"seed"`
 	Trials  []TrialResult `json:"trials"`
+	// GPUSeconds is the simulated GPU time of the whole study (every trial that started a server: start-up,
+	// benchmark, teardown; see TrialCost), GPUTo95 the same up to the trial at ReachedAt (0 when never reached).
+	GPUSeconds float64 `json:"gpu_seconds"`
+	GPUTo95    float64 `json:"gpu_seconds_to_95"`
 	// Best is the index in Trials of the pick, what a user would export: the first measurement of tuner.Best,
 	// the config with the highest mean measured throughput, feasible on every measurement; -1 when none was.
 	Best int `json:"best"`
@@ -72,6 +78,11 @@ type Experiment struct {
 	Optimum float64 // noise-free feasible throughput of the best config of the space
 	Eval    *Evaluator
 	Opts    Options
+	// Land and Packages are the simulated machine (nil Land: sim.Predict's calibrated T4 with arctic-inference);
+	// GPU names it in the study record.
+	Land     *sim.Landscape
+	Packages map[string]bool
+	GPU      string
 }
 
 // Run runs every (sampler, seed) study, Opts.Workers at a time, and returns their results ordered by sampler (in
@@ -144,7 +155,11 @@ func reached(n int) string {
 // RunOne runs one study with a fresh database and scores it.
 func (x *Experiment) RunOne(ctx context.Context, sampler string, seed int64) (RunResult, error) {
 	began := time.Now()
-	dir, err := os.MkdirTemp(x.Opts.TempDir, fmt.Sprintf("searchq-%s-%d-", sampler, seed))
+	tmp := x.Opts.TempDir
+	if tmp == "" {
+		tmp = memDir()
+	}
+	dir, err := os.MkdirTemp(tmp, fmt.Sprintf("searchq-%s-%d-", sampler, seed))
 	if err != nil {
 		return RunResult{}, fmt.Errorf("temp dir: %w", err)
 	}
@@ -156,10 +171,15 @@ func (x *Experiment) RunOne(ctx context.Context, sampler string, seed int64) (Ru
 	defer db.Close()
 	sp := x.Space
 	// The study runs with the workload and SLA its results are judged by.
-	t := tuner.New(db, &SimRunner{Seed: seed}, sp, tuner.Options{
+	sr := &SimRunner{Seed: seed, Land: x.Land, Packages: x.Packages}
+	gpu := x.GPU
+	if gpu == "" {
+		gpu = "Tesla T4"
+	}
+	t := tuner.New(db, sr, sp, tuner.Options{
 		Trials: x.Opts.Trials, Sampler: sampler, Seed: seed, StartupTrials: x.Opts.StartupTrials, Confirm: x.Opts.Confirm,
 		SLA: x.Eval.sla, Workload: x.Eval.workload, WorkDir: filepath.Join(dir, "trials"), Simulated: true,
-		VLLMVersion: "0.15.1", GPU: "Tesla T4", SpaceJSON: sp.JSON(),
+		VLLMVersion: "0.15.1", GPU: gpu, SpaceJSON: sp.JSON(),
 		Owner: store.Owner{Host: "searchq", PID: os.Getpid(), Start: 1},
 		Now:   fixedClock(),
 	})
@@ -171,7 +191,7 @@ func (x *Experiment) RunOne(ctx context.Context, sampler string, seed int64) (Ru
 	if err != nil {
 		return RunResult{}, fmt.Errorf("read trials: %w", err)
 	}
-	r := x.score(sampler, seed, recs)
+	r := x.score(sampler, seed, recs, sr)
 	r.Stopped = sum.Stopped
 	r.Elapsed = time.Since(began)
 	return r, nil
@@ -190,9 +210,10 @@ func fixedClock() func() time.Time {
 }
 
 // score turns a study's records into a RunResult.
-func (x *Experiment) score(sampler string, seed int64, recs []store.Trial) RunResult {
+func (x *Experiment) score(sampler string, seed int64, recs []store.Trial, sr *SimRunner) RunResult {
 	sort.Slice(recs, func(i, j int) bool { return recs[i].Number < recs[j].Number })
 	r := RunResult{Sampler: sampler, Seed: seed, Best: -1}
+	r.GPUSeconds = gpuUpTo(recs, sr, math.MaxInt)
 	index := map[int]int{} // trial number -> index in r.Trials
 	var done []store.Trial
 	for _, rec := range recs {
@@ -206,6 +227,9 @@ func (x *Experiment) score(sampler string, seed int64, recs []store.Trial) RunRe
 		} else {
 			r.Counted++
 			tr.Counted = r.Counted
+		}
+		if c, ok := sr.Cost(rec.Number); ok {
+			tr.GPU = c.Seconds()
 		}
 		index[tr.Number] = len(r.Trials)
 		r.Trials = append(r.Trials, tr)
@@ -221,6 +245,7 @@ func (x *Experiment) score(sampler string, seed int64, recs []store.Trial) RunRe
 		}
 		if r.ReachedAt == 0 && r.Best >= 0 && x.fraction(r.Trials[r.Best]) >= Threshold {
 			r.ReachedAt = tr.Counted
+			r.GPUTo95 = gpuUpTo(recs, sr, rec.Number) // failed and pruned trials up to here included
 		}
 	}
 	if r.Best >= 0 {
@@ -234,4 +259,31 @@ func (x *Experiment) fraction(t TrialResult) float64 {
 		return 0
 	}
 	return t.True.Score() / x.Optimum
+}
+
+// gpuUpTo is the simulated GPU time of every trial numbered up to n.
+func gpuUpTo(recs []store.Trial, sr *SimRunner, n int) float64 {
+	sum := 0.0
+	for _, rec := range recs {
+		if rec.Number > n {
+			break
+		}
+		if c, ok := sr.Cost(rec.Number); ok {
+			sum += c.Seconds()
+		}
+	}
+	return sum
+}
+
+// memDir is a RAM-backed directory for the per-study databases when the machine has one (/dev/shm on Linux):
+// the store syncs every commit to disk, which on a disk made the studies wait on I/O most of their time.
+func memDir() string {
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		if f, err := os.CreateTemp("/dev/shm", "searchq-probe-"); err == nil {
+			f.Close()
+			os.Remove(f.Name())
+			return "/dev/shm"
+		}
+	}
+	return os.TempDir()
 }

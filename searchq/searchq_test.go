@@ -56,7 +56,7 @@ func TestHarnessDeterministic(t *testing.T) {
 		// ReachedAt is the first counted trial after which the running pick was at the threshold.
 		want := 0
 		for i := range a.Trials {
-			prefix := x.score(s, 1, records(a.Trials[:i+1]))
+			prefix := x.score(s, 1, records(a.Trials[:i+1]), &SimRunner{})
 			if prefix.Best >= 0 && prefix.Fraction >= Threshold && !a.Trials[i].Duplicate {
 				want = a.Trials[i].Counted
 				break
@@ -332,7 +332,7 @@ func TestScorePicksByMean(t *testing.T) {
 		return store.Trial{Number: n, ConfigKey: c.Key(), Args: c.Args, State: store.StateComplete, Objective: &v, Feasible: true}
 	}
 	x := &Experiment{Space: sp, Optimum: 7689, Eval: NewEvaluator(runner.DefaultWorkload(), tuner.DefaultSLA())}
-	r := x.score("tpe", 1, []store.Trial{rec(0, a, 7600), rec(1, b, 7500), rec(2, a, 7000), rec(3, b, 7450)})
+	r := x.score("tpe", 1, []store.Trial{rec(0, a, 7600), rec(1, b, 7500), rec(2, a, 7000), rec(3, b, 7450)}, &SimRunner{})
 	if r.Best < 0 || r.Trials[r.Best].Number != 1 {
 		t.Fatalf("pick is index %d of %+v, want trial 1 (b: mean 7475 beats a: 7300, though a ran 7600 once)", r.Best, r.Trials)
 	}

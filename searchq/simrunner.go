@@ -8,6 +8,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/sim"
@@ -33,8 +35,12 @@ func Platform(scenario string) (space.Platform, error) {
 	case "t4", "":
 	case "t4-no-arctic":
 		p.Packages["arctic-inference"] = false
+	case "l4", "l4-no-arctic": // the ensemble's second GPU (sim.L4)
+		g := sim.L4()
+		p.GPUName, p.ComputeCap, p.MemoryMiB = g.Name, float64(g.Capability)/10, g.MemoryMiB
+		p.Packages["arctic-inference"] = scenario == "l4"
 	default:
-		return p, fmt.Errorf("unknown scenario %q (want one of %s)", scenario, strings.Join(Scenarios, ", "))
+		return p, fmt.Errorf("unknown scenario %q (want one of %s)", scenario, strings.Join(append(Scenarios, "l4", "l4-no-arctic"), ", "))
 	}
 	return p, nil
 }
@@ -66,7 +72,59 @@ func SimWorkload(w runner.Workload) sim.Workload {
 // and a benchmark. Each trial sees its own run-to-run noise, drawn from (Seed, trial number), as a rerun of a real
 // study would; the same (Seed, trial number, config) always gives the same result.
 type SimRunner struct {
-	Seed int64
+	Seed     int64
+	Land     *sim.Landscape  // nil: sim.Predict's calibrated T4 with arctic-inference
+	Packages map[string]bool // optional packages installed, with Land
+
+	mu       sync.Mutex
+	compiled map[string]bool   // compile-cache keys started before: later starts are warm
+	cost     map[int]TrialCost // per trial number
+}
+
+// TrialCost is the simulated GPU time of one trial: the server holds the GPU from its start to the end of its
+// teardown. A start with a compile key not seen before in the study pays the cold compile (vLLM's compile cache,
+// vllm.md §12); a refused start costs the time to its exit.
+type TrialCost struct {
+	Startup, Benchmark, Teardown float64 // seconds
+}
+
+// Seconds is the trial's whole GPU time.
+func (c TrialCost) Seconds() float64 { return c.Startup + c.Benchmark + c.Teardown }
+
+// TeardownSeconds is what the simulated T4 is charged from SIGTERM to the port and GPU memory being released.
+// No measurement exists; vLLM aborts in-flight requests and exits (--shutdown-timeout 0), and the CUDA context
+// teardown takes a few seconds [D assumption].
+const TeardownSeconds = 5.0
+
+// Cost is the simulated GPU time of trial number n, and whether that trial ran.
+func (r *SimRunner) Cost(n int) (TrialCost, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.cost[n]
+	return c, ok
+}
+
+func (r *SimRunner) charge(n int, out sim.Outcome) TrialCost {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cost == nil {
+		r.cost, r.compiled = map[int]TrialCost{}, map[string]bool{}
+	}
+	var c TrialCost
+	switch {
+	case out.Failure != nil:
+		c.Startup = out.FailSeconds
+	default:
+		key := out.Engine.CompileKey()
+		c.Startup = out.StartupSeconds
+		if !r.compiled[key] {
+			c.Startup = out.StartupColdSeconds
+			r.compiled[key] = true
+		}
+		c.Benchmark, c.Teardown = out.BenchmarkSeconds, TeardownSeconds
+	}
+	r.cost[n] = c
+	return c
 }
 
 // Run implements tuner.Runner.
@@ -79,9 +137,14 @@ func (r *SimRunner) Run(ctx context.Context, t runner.Trial) runner.Result {
 		model = t.Workload.Model
 	}
 	argv := append([]string{model}, t.Args...)
-	out := sim.Predict(argv, SimWorkload(t.Workload), NoiseSeed(r.Seed, t.Number))
-	return Result(out, t.Workload.NumPrompts)
+	out := predict(r.Land, r.Packages, argv, SimWorkload(t.Workload), NoiseSeed(r.Seed, t.Number))
+	c := r.charge(t.Number, out)
+	res := Result(out, t.Workload.NumPrompts)
+	res.Startup, res.Benchmark, res.Teardown = seconds(c.Startup), seconds(c.Benchmark), seconds(c.Teardown)
+	return res
 }
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 // NoiseSeed is the simulator seed of trial number n in the run with experiment seed seed: never 0, which would
 // switch the noise off.

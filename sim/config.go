@@ -70,6 +70,8 @@ type Engine struct {
 	DisableLogStats   bool
 	TP                int
 	Seed              int64
+	// Land is the landscape the engine runs on (PredictOn); nil means DefaultLandscape.
+	Land *Landscape
 
 	Warnings   []string // WARNING log lines produced while resolving
 	Infos      []string // INFO log lines (config phase)
@@ -134,6 +136,7 @@ type Env struct {
 	Packages      map[string]bool // importable Python packages (arctic_inference)
 	AllowLongLen  bool            // VLLM_ALLOW_LONG_MAX_MODEL_LEN=1
 	DisableCCache bool            // VLLM_DISABLE_COMPILE_CACHE=1
+	Land          *Landscape      // nil: DefaultLandscape (the calibrated T4)
 }
 
 // quantMinCap is the minimum compute capability per method (vllm.md §3.1).
@@ -214,7 +217,7 @@ func compatibleQuant(ckpt, user string) bool {
 // ResolveEngine applies defaults and vLLM's validation to parsed arguments. A non-nil *Failure is what vLLM
 // would refuse, with its message; warnings and info lines go to the Engine.
 func ResolveEngine(a *ServeArgs, env Env) (*Engine, *Failure) {
-	e := &Engine{Host: a.str("host", ""), Port: int(a.int("port", 8000)), Seed: a.int("seed", 0), Temperature: 1.0}
+	e := &Engine{Host: a.str("host", ""), Port: int(a.int("port", 8000)), Seed: a.int("seed", 0), Temperature: 1.0, Land: env.Land}
 	e.NonDefault = nonDefaultArgs(a)
 
 	// Model and served name (vllm/utils/argparse_utils.py at a2b877df6, 2026-01-27). 0.15 only warns about
@@ -240,6 +243,10 @@ func ResolveEngine(a *ServeArgs, env Env) (*Engine, *Failure) {
 	switch dt := a.str("dtype", "auto"); dt {
 	case "auto", "half", "float16":
 		e.Dtype = "float16"
+		if dt == "auto" && env.Land != nil && env.Land.GPU.Capability >= 80 {
+			e.Dtype = "bfloat16" // the checkpoint's own dtype, where the GPU has it
+			break
+		}
 		if dt == "auto" {
 			e.Warnings = append(e.Warnings,
 				"Your device 'Tesla T4' (with compute capability 7.5) doesn't support torch.bfloat16. Falling back to torch.float16 for compatibility.")
@@ -327,10 +334,10 @@ func ResolveEngine(a *ServeArgs, env Env) (*Engine, *Failure) {
 	switch {
 	case e.TP > 1:
 		e.setLate(engineFail(PhaseDevice, fmt.Sprintf("ValueError: tensor_parallel_size=%d needs %d GPUs, but the simulated machine has 1 Tesla T4.", e.TP, e.TP)))
-	case e.Dtype == "bfloat16":
+	case e.Dtype == "bfloat16" && e.land().GPU.Capability < 80:
 		e.setLate(engineFail(PhaseDevice, "ValueError: Bfloat16 is only supported on GPUs with compute capability of at least 8.0. Your Tesla T4 GPU has compute capability 7.5. You can use float16 instead by explicitly setting the `dtype` flag in CLI, for example: --dtype=half."))
 	}
-	if e.KVDtype == "fp8" || e.KVDtype == "fp8_e4m3" {
+	if (e.KVDtype == "fp8" || e.KVDtype == "fp8_e4m3") && e.land().GPU.Capability < 89 {
 		e.setLate(engineFail(PhaseCompile, "triton.compiler.errors.CompilationError: at 1:0: fp8e4nv data type is not supported on CUDA arch < 89"))
 	}
 	return e, nil
@@ -368,8 +375,8 @@ func resolveQuant(e *Engine, a *ServeArgs) *Failure {
 		}
 		return nil
 	}
-	if c := quantMinCap[method]; c > t4Capability {
-		return configFail(fmt.Sprintf("ValueError: The quantization method %s is not supported for the current GPU. Minimum capability: %d. Current capability: %d.", method, c, t4Capability))
+	if c, have := quantMinCap[method], e.land().GPU.Capability; c > have {
+		return configFail(fmt.Sprintf("ValueError: The quantization method %s is not supported for the current GPU. Minimum capability: %d. Current capability: %d.", method, c, have))
 	}
 	if e.Dtype == "float32" && method != "bitsandbytes" {
 		return configFail(fmt.Sprintf("ValueError: torch.float32 is not supported for quantization method %s. Supported dtypes: [torch.float16, torch.bfloat16]", method))
@@ -582,7 +589,20 @@ func backendOK(name string, e *Engine) string {
 	kv := e.KVDtype
 	switch name {
 	case "FLASH_ATTN":
-		return "compute capability not supported"
+		if e.land().GPU.Capability < 80 {
+			return "compute capability not supported"
+		}
+		// FlashAttention 2 on sm8x: fp16/bf16 KV only, paged blocks in multiples of 16 (an L4 in searchq's
+		// ensemble; not the T4) [D assumption].
+		if e.BlockSize%16 != 0 {
+			return "block_size not supported"
+		}
+		if kv != "auto" && kv != "bfloat16" && kv != "float16" {
+			return "kv_cache_dtype not supported"
+		}
+		if e.Dtype == "float32" {
+			return "dtype not supported"
+		}
 	case "FLASHINFER":
 		if e.BlockSize%16 != 0 {
 			return "block_size not supported"

@@ -59,14 +59,10 @@ const (
 	costFirstStepEager = 1600.0
 )
 
-// Attention backends on a T4 (t4-calibration.md §8): FlashInfer is the fitted baseline. Triton's unified
-// attention kernel is ≈13.5× slower than on an A100 for a 4.9× bandwidth ratio [M PR #49077], so its KV term is
-// taken 2.75× FlashInfer's [D]. FlexAttention is "much slower" (#25528 [M]); 4× plus a fixed cost [D assumption].
-var backendCost = map[string]struct{ kv, prefillAttn, fixed float64 }{
-	"FLASHINFER":     {1.0, 1.0, 0},
-	"TRITON_ATTN":    {2.75, 1.8, 0.3},
-	"FLEX_ATTENTION": {4.0, 3.0, 1.5},
-}
+// Attention backends on a T4 (t4-calibration.md §8), in DefaultLandscape().Backends: FlashInfer is the fitted
+// baseline. Triton's unified attention kernel is ≈13.5× slower than on an A100 for a 4.9× bandwidth ratio [M PR
+// #49077], so its KV term is taken 2.75× FlashInfer's [D]. FlexAttention is "much slower" (#25528 [M]); 4× plus a
+// fixed cost [D assumption].
 
 // weightCost describes a weight format: bytes relative to fp16 (t4-calibration.md §1.3), the batch rows up to
 // which the smaller weight read still pays off (§7.2: int4 Marlin ≈2× at m ≤ 16, parity by m ≈ 64 [M PR
@@ -91,6 +87,7 @@ var weightCosts = map[string]weightCost{
 // costModel is the per-engine cost model, precomputed from the Engine.
 type costModel struct {
 	e           *Engine
+	l           *Landscape
 	backend     struct{ kv, prefillAttn, fixed float64 }
 	weights     weightCost
 	perSeq      float64 // sched + sampling (+ spec proposer, + no-async)
@@ -103,33 +100,44 @@ type costModel struct {
 }
 
 func newCostModel(e *Engine) *costModel {
-	m := &costModel{e: e, backend: backendCost[e.Backend], weights: weightCosts[e.Weights]}
+	l := e.land()
+	m := &costModel{e: e, l: l, weights: weightCosts[e.Weights]}
+	m.backend.kv, m.backend.prefillAttn = 1, 1
+	if b, ok := l.Backends[e.Backend]; ok {
+		m.backend.kv, m.backend.prefillAttn, m.backend.fixed = b.KV, b.PrefillAttn, b.Fixed
+	}
 	if m.weights.bytes == 0 {
 		m.weights = weightCosts["fp16"]
 	}
+	if e.Weights == "fp8" {
+		m.weights.parityRows, m.weights.prefillFactor, m.weights.fixed = l.FP8ParityRows, l.FP8PrefillFactor, l.FP8Fixed
+	}
 	m.fixed = costFixed - costWeightPart + m.backend.fixed + m.weights.fixed
-	m.perSeq = costSched + costSampleRand
+	m.perSeq = l.Sched + l.SampleRand
 	if e.Temperature == 0 {
-		m.perSeq = costSched + costSampleGrdy
+		m.perSeq = l.Sched + l.SampleGreedy
 	}
 	if !e.Async {
-		m.fixed += costNoAsyncFixed
-		m.perSeq += costNoAsyncSeq
+		m.fixed += l.NoAsyncFixed
+		m.perSeq += l.NoAsyncSeq
 	}
 	if e.Spec != nil {
 		if e.Spec.Method == "suffix" {
-			m.perSeq += costSuffixPropose
+			m.perSeq += l.SuffixPropose
 		} else {
-			m.perSeq += costNgramPropose
+			m.perSeq += l.NgramPropose
 		}
 	}
-	m.kvFactor = m.backend.kv
+	m.kvFactor = m.backend.kv * l.GPU.KV
+	if f, ok := l.BlockKV[e.BlockSize]; ok {
+		m.kvFactor *= f
+	}
 	if kvBytesPerToken(e) < kvBytesFP16 {
-		m.kvFactor *= 0.6 // half the bytes, plus dequantization [D assumption]
+		m.kvFactor *= l.KVFP8Factor // half the bytes, plus dequantization [D assumption]
 	} else if kvBytesPerToken(e) > kvBytesFP16 {
 		m.kvFactor *= 2
 	}
-	m.prefillMult = m.weights.prefillFactor
+	m.prefillMult = m.weights.prefillFactor * l.GPU.Prefill
 	if e.Eager() {
 		m.prefillMult *= costEagerPrefil
 	}
@@ -195,11 +203,11 @@ func (m *costModel) step(s *stepShape) float64 {
 		rows += float64(nextSize(m.fullSizes, tokens) - tokens)
 	case nextSize(m.pwSizes, tokens) > 0:
 		rows += float64(nextSize(m.pwSizes, tokens) - tokens)
-		overhead = costPiecewise
+		overhead = m.l.Piecewise
 	case m.e.CGMode == "FULL" && nextSize(m.fullSizes, tokens) > 0:
 		rows += float64(nextSize(m.fullSizes, tokens) - tokens)
 	default:
-		overhead = costNoGraph
+		overhead = m.l.NoGraph
 	}
 	// Weight read: a smaller format saves the read time of the bytes it drops (§10.4: ≈2 ms for int4) up to
 	// its parity point and fades to nothing at twice that many rows (§7.2: "little gain at B ≥ 64", yet +14–23%
@@ -210,16 +218,16 @@ func (m *costModel) step(s *stepShape) float64 {
 		fade := (float64(tokens) - w.parityRows) / w.parityRows
 		frac = w.bytes + (1-w.bytes)*max(0, min(1, fade))
 	}
-	t := m.fixed + costWeightPart*frac + overhead + m.offloadMs
-	t += costRow * w.rowFactor * rows
+	t := m.fixed + costWeightPart*m.l.GPU.WeightRead*frac + overhead + m.offloadMs
+	t += m.l.Row * w.rowFactor * rows
 	t += m.perSeq * float64(s.reqs)
-	t += costChunk * float64(s.chunks)
+	t += m.l.Chunk * float64(s.chunks)
 	t += costKV * m.kvFactor * s.ctxSum
 	if s.prefillTok > 0 {
-		t += costMixedStep
-		t += costPrefillTok * m.prefillMult * float64(s.prefillTok)
+		t += m.l.MixedStep
+		t += m.l.PrefillTok * m.prefillMult * float64(s.prefillTok)
 		t += costPrefillAttn * m.backend.prefillAttn * m.prefillMult * s.prefillCtx
 	}
-	t += costPrefixHash * float64(s.hashTok)
+	t += m.l.PrefixHash * float64(s.hashTok)
 	return t
 }

@@ -27,7 +27,7 @@ type Workload struct {
 	Seed           int64    // --seed of the dataset and arrival process
 	Temperature    *float64 // --temperature sent with each request; nil means the server default
 	// Acceptance is the speculative-decoding acceptance rate per draft token, a property of the workload and
-	// sampling rather than of vLLM. 0 means the method's default (see defaultAcceptance), or
+	// sampling rather than of vLLM. 0 means the landscape's default for the method (Landscape.acceptance), or
 	// AUTOTUNE_SIM_ACCEPTANCE in the Main path.
 	Acceptance float64
 }
@@ -54,11 +54,12 @@ const (
 	suffixMeanDraft  = 16.0 // mean suffix-tree match length at suffix_decoding_max_spec_factor 1.0
 )
 
-func defaultAcceptance(method string) float64 {
+// acceptance is the landscape's acceptance rate of a method, when the workload gives none.
+func (l *Landscape) acceptance(method string) float64 {
 	if method == "suffix" {
-		return suffixAcceptance
+		return l.SuffixAcceptance
 	}
-	return ngramAcceptance
+	return l.NgramAcceptance
 }
 
 // RequestResult is one request as the benchmark client measures it (vllm.md §13.5). Times are seconds.
@@ -169,13 +170,13 @@ func simulate(e *Engine, mem MemPlan, w Workload, noise float64, rng *rand.Rand)
 		temp = *w.Temperature
 	}
 	if temp == 0 && e.Temperature != 0 {
-		cm.perSeq += costSampleGrdy - costSampleRand
+		cm.perSeq += cm.l.SampleGreedy - cm.l.SampleRand
 	} else if temp != 0 && e.Temperature == 0 {
-		cm.perSeq += costSampleRand - costSampleGrdy
+		cm.perSeq += cm.l.SampleRand - cm.l.SampleGreedy
 	}
 	alpha := w.Acceptance
 	if e.Spec != nil && alpha <= 0 {
-		alpha = defaultAcceptance(e.Spec.Method)
+		alpha = e.land().acceptance(e.Spec.Method)
 	}
 	alpha = math.Min(alpha, 0.995)
 	if e.Spec != nil {
@@ -388,7 +389,7 @@ func simulate(e *Engine, mem MemPlan, w Workload, noise float64, rng *rand.Rand)
 				shape.decodeRows += k
 				shape.drafts += r.draft
 				ctx := float64(r.prompt + r.generated)
-				shape.ctxSum += ctx * (1 + costVerifyKV*float64(r.draft))
+				shape.ctxSum += ctx * (1 + cm.l.VerifyKV*float64(r.draft))
 				if wouldSend(e, r, 1) {
 					shape.chunks++
 				}

@@ -69,7 +69,7 @@ type MemPlan struct {
 
 // ActivationGiB is the profiled peak activation + non-torch memory.
 func ActivationGiB(e *Engine) float64 {
-	return actBaseGiB + float64(e.MNBT)*actPerMNBTByte/gib + float64(e.MaxNumSeqs)*vocabSize*4*actLogitCopies/gib
+	return e.land().ActBaseGiB + float64(e.MNBT)*actPerMNBTByte/gib + float64(e.MaxNumSeqs)*vocabSize*4*actLogitCopies/gib
 }
 
 // GraphGiB is the memory the CUDA graphs take.
@@ -78,14 +78,14 @@ func GraphGiB(e *Engine) float64 {
 	if m == 0 {
 		return 0
 	}
-	return graphBaseGiB + graphPerMaxGiB*float64(m)/512
+	return graphBaseGiB + e.land().GraphPerMaxGiB*float64(m)/512
 }
 
 // planMemory sizes the KV cache like determine_available_memory, given the memory other processes hold, and
 // returns the failure vLLM would raise (vllm.md §10.1, t4-calibration.md §9.2-§9.6).
 func planMemory(e *Engine, othersGiB float64) (MemPlan, *Failure) {
 	p := MemPlan{MaxModelLen: e.MaxModelLen}
-	total := deviceTotalGiB
+	total := e.land().GPU.TotalGiB
 	free := total - othersGiB - ctxInitGiB
 	p.BudgetGiB = e.Util * total
 	p.WeightsGiB = weightsGiB(e.Weights)

@@ -21,6 +21,7 @@ type Outcome struct {
 	StartupSeconds     float64 // to /health 200 with a warm compile cache
 	StartupColdSeconds float64 // the same with a cold compile cache
 	BenchmarkSeconds   float64 // the benchmark's duration
+	FailSeconds        float64 // with a Failure: how long the refused start ran before it exited
 	Noise              float64 // the run's step-time factor
 
 	Metrics MetricSet
@@ -61,6 +62,7 @@ func predictEnv(args []string, w Workload, seed int64, env Env) Outcome {
 	warm := planStartup(a, e, fail, 0, false, "", nil)
 	if warm.Fail != nil {
 		out.Failure = warm.Fail
+		out.FailSeconds = warm.FailAt
 		out.Memory = warm.Mem
 		return out
 	}
@@ -108,7 +110,7 @@ func runNoise(seed int64, e *Engine) float64 {
 	}
 	r := rand.New(rand.NewPCG(uint64(seed), configHash(e)^0x6e6f697365))
 	z := math.Max(-3, math.Min(3, r.NormFloat64()))
-	return 1 + runNoiseSigma*z
+	return 1 + e.land().NoiseSigma*z
 }
 
 func runRNG(seed int64, e *Engine) *rand.Rand {

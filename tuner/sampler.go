@@ -24,10 +24,13 @@ func newSampler(name string, seed int64, startupTrials int) (goptuna.Sampler, er
 		if startupTrials <= 0 {
 			startupTrials = DefaultStartupTrials
 		}
+		trials := &trialCache{}
 		return &phasedSampler{
+			trials:  trials,
 			startup: newUniformSampler(seed),
 			// TPE's own startup phase would use goptuna's RandomSampler (see uniformSampler), so ours runs it.
 			tpe: &tpeSampler{
+				trials:     trials,
 				rng:        rand.New(rand.NewSource(seed)),
 				candidates: tpeCandidates,
 				numeric: tpe.NewSampler(tpe.SamplerOptionSeed(seed), tpe.SamplerOptionWeights(flatWeights),
@@ -52,13 +55,42 @@ const DefaultStartupTrials = 10
 
 // phasedSampler draws uniformly until the study has `after` finished trials, then hands over to TPE.
 type phasedSampler struct {
+	trials       *trialCache
 	startup, tpe goptuna.Sampler
 	after        int
 }
 
+// trialCache holds the study's trials while one trial's parameters are sampled: goptuna asks the sampler once
+// per parameter, and reading every trial back from the store each time was most of a simulated study's CPU time
+// (searchq). The trials that matter (finished ones) cannot change while one trial is being sampled by this
+// process; a new trial ID reloads them.
+type trialCache struct {
+	mu      sync.Mutex
+	trialID int
+	valid   bool
+	trials  []goptuna.FrozenTrial
+}
+
+func (c *trialCache) get(study *goptuna.Study, trialID int) ([]goptuna.FrozenTrial, error) {
+	if c == nil {
+		return study.GetTrials()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.valid && c.trialID == trialID {
+		return c.trials, nil
+	}
+	trials, err := study.GetTrials()
+	if err != nil {
+		return nil, err
+	}
+	c.trialID, c.valid, c.trials = trialID, true, trials
+	return trials, nil
+}
+
 // Sample implements goptuna.Sampler.
 func (p *phasedSampler) Sample(study *goptuna.Study, trial goptuna.FrozenTrial, name string, dist interface{}) (float64, error) {
-	trials, err := study.GetTrials()
+	trials, err := p.trials.get(study, trial.ID)
 	if err != nil {
 		return 0, err
 	}
@@ -229,6 +261,7 @@ const tpeCandidates = 2
 // parameters with at most maxCategoricalInts values (the n-gram knobs) are treated as categorical over their
 // values; wider numeric parameters (only from space files) go to goptuna's sampler unchanged.
 type tpeSampler struct {
+	trials     *trialCache
 	mu         sync.Mutex
 	rng        *rand.Rand
 	candidates int
@@ -261,7 +294,7 @@ func (s *tpeSampler) Sample(study *goptuna.Study, trial goptuna.FrozenTrial, nam
 	default:
 		return s.numeric.Sample(study, trial, name, dist)
 	}
-	trials, err := study.GetTrials()
+	trials, err := s.trials.get(study, trial.ID)
 	if err != nil {
 		return 0, err
 	}
