@@ -14,9 +14,10 @@
 //	autotune show N                   one trial: command line, metrics, failure, logs
 //	autotune space                    the search space in force for this GPU and vLLM, and what was left out
 //	autotune sim ...                  the simulated vLLM behind --simulate
+//	autotune version                  the version and the commit autotune was built from
 //
-// Results go to stdout; progress, logs and warnings to stderr. Exit codes: 0 done, 1 failed, 2 bad usage or
-// input, 130 interrupted.
+// Results, and help when asked for, go to stdout; progress, logs, warnings and usage errors to stderr. Exit
+// codes: 0 done, 1 failed, 2 bad usage or input, 130 interrupted.
 package main
 
 import (

@@ -131,6 +131,9 @@ func runCommand(ctx context.Context, s *session, args []string, stdout, stderr i
 	case "version":
 		err = runVersion(args, stdout, stderr)
 	case "help":
+		if len(args) > 0 && args[0] != "help" && args[0] != "sim" { // help CMD: CMD's help
+			return run(ctx, []string{args[0], "--help"}, stdout, stderr)
+		}
 		fmt.Fprint(stdout, topUsage)
 		return exitOK
 	default:

@@ -20,6 +20,7 @@ func TestHelpOnStdout(t *testing.T) {
 		{[]string{"--help"}, []string{"autotune best", "autotune trials", "autotune show N", "autotune space", "autotune version", "--trials int", "--port int"}, nil},
 		{[]string{"run", "-h"}, []string{"--trials int", "--port int"}, nil},
 		{[]string{"help"}, []string{"autotune best"}, nil},
+		{[]string{"help", "best"}, []string{"Usage: autotune best", "--export FILE"}, []string{"--trials"}},
 		{[]string{"space", "--help"}, []string{"Usage: autotune space", "--format", "--model", "--max-concurrency", "--space", "--simulate"},
 			[]string{"--port", "--host", "--num-prompts", "--request-rate", "--tokenizer", "--sim-speed", "--trials"}},
 		{[]string{"best", "--help"}, []string{"Usage: autotune best", "--export FILE", "--force", "--study"}, []string{"--trials", "--port"}},
