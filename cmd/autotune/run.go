@@ -257,6 +257,8 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 			hint = fmt.Sprintf("; did you mean --%s? (long flags take two dashes)", strings.SplitN(short, "=", 2)[0])
 		} else if near, ok := didyoumean.Closest(ne.GetSpecifiedName(), flags); ok && short == "" {
 			hint = fmt.Sprintf("; did you mean --%s?", near)
+		} else if name != "run" && short == "" && isRunFlag(ne.GetSpecifiedName()) {
+			hint = fmt.Sprintf("; --%s is a flag of autotune run, which starts servers and benchmarks them", ne.GetSpecifiedName())
 		}
 	}
 	helpCmd := "autotune " + name + " --help"
@@ -264,6 +266,14 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 		helpCmd = "autotune --help"
 	}
 	return usagef("%s: %v%s (%s lists the flags)", name, err, hint, helpCmd)
+}
+
+// isRunFlag reports whether name is one of the flags that say where `autotune run` serves and what it benchmarks.
+func isRunFlag(name string) bool {
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	var m machineFlags
+	m.register(fs, true)
+	return fs.Lookup(name) != nil
 }
 
 // isSimChild reports whether this process is the simulator (`autotune sim ...`), which handles its own signals.

@@ -56,6 +56,7 @@ func TestUsageErrorsSuggest(t *testing.T) {
 		{[]string{"best", "--exprot", "x.sh"}, "unknown flag: --exprot; did you mean --export?"},
 		{[]string{"space", "--simulat"}, "did you mean --simulate?"},
 		{[]string{"trials", "--sudy", "x"}, "did you mean --study?"},
+		{[]string{"space", "--port", "8001"}, "unknown flag: --port; --port is a flag of autotune run"},
 		{[]string{"bset"}, `unknown command "bset"; did you mean "best"?`},
 		{[]string{"--frobnicate"}, "unknown flag: --frobnicate (autotune --help lists the flags)"},
 	}
