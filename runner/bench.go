@@ -123,6 +123,9 @@ func validate(b *Bench, benchLog string) verdict {
 	if class == OK {
 		return verdict{class: OK}
 	}
+	if why, ok := wrongServer(b, benchLog); ok {
+		return verdict{class: Harness, log: benchLog, msg: why}
+	}
 	_, evidence, _ := classify(readLogEnd(benchLog, maxScan), -1, benchFailRules)
 	return verdict{class: class, log: benchLog, evidence: evidence, msg: msg}
 }

@@ -439,6 +439,11 @@ func fakeBench(args []string) int {
 		out = fakeBenchJSON(f.numPrompts, 0, f.numPrompts)
 		fmt.Println("Failed requests during benchmark run detected (capping to 10):")
 		fmt.Println("Error 0: Cannot connect to host 127.0.0.1 ssl:default [Connect call failed]")
+	case "allfail-400": // every request refused by the server itself (§13.7: the reason phrase)
+		out = fakeBenchJSON(f.numPrompts, 0, f.numPrompts)
+		fmt.Println("Failed requests during benchmark run detected (capping to 10):")
+		fmt.Println("Error 0: Bad Request")
+		fmt.Println("Error 1: Bad Request")
 	}
 	if out != "" {
 		os.WriteFile(filepath.Join(f.dir, f.file), []byte(out), 0o644)

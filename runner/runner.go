@@ -119,6 +119,8 @@ type verdict struct {
 	log      string // the log whose tail proves the class
 	evidence string // the line that matched a rule, if any
 	after    postCheck
+	// sharedPort: another program listens on the trial's port too, so the stop does not wait for the port.
+	sharedPort bool
 }
 
 // postCheck is a verdict that can only be reached once the server is stopped and reaped, its log complete.
@@ -202,11 +204,11 @@ func (r *Runner) run(ctx context.Context, t *Trial, w Workload, res *Result) (v 
 	stopped := false
 	defer func() {
 		if !stopped { // a panic below (ours, or OnStart's): still leave no server behind
-			_, _ = r.stopServer(ctx, srv)
+			_, _ = r.stopServer(ctx, srv, false)
 		}
 	}()
 	v = r.drive(ctx, t, w, srv, res)
-	td, stopErr := r.stopServer(ctx, srv)
+	td, stopErr := r.stopServer(ctx, srv, v.sharedPort)
 	stopped = true
 	res.Teardown = td
 
@@ -231,7 +233,8 @@ func (r *Runner) run(ctx context.Context, t *Trial, w Workload, res *Result) (v 
 	return v
 }
 
-// drive calls OnStart, waits for readiness and runs the benchmark.
+// drive calls OnStart, waits for readiness and runs the benchmark, checking before and after it that only the
+// trial's server listens on the port (see listeners.go).
 func (r *Runner) drive(ctx context.Context, t *Trial, w Workload, srv *proc, res *Result) verdict {
 	if t.OnStart != nil {
 		t.OnStart(res.Process)
@@ -246,7 +249,16 @@ func (r *Runner) drive(ctx context.Context, t *Trial, w Workload, srv *proc, res
 		return verdict{class: Interrupted, msg: "interrupted during server startup; server stopped"}
 	}
 	res.Startup = time.Since(srv.started)
-	return r.benchmark(ctx, srv, w, res)
+	if err := r.checkListeners(srv, "once the server was ready"); err != nil {
+		return verdict{class: Harness, msg: err.Error(), sharedPort: true}
+	}
+	v := r.benchmark(ctx, srv, w, res)
+	if v.class != Interrupted {
+		if err := r.checkListeners(srv, "after the benchmark"); err != nil {
+			return verdict{class: Harness, msg: err.Error(), sharedPort: true}
+		}
+	}
+	return v
 }
 
 // startupVerdict classifies a server that exited before it was ready.

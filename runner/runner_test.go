@@ -314,7 +314,9 @@ func TestRunDuringBenchmark(t *testing.T) {
 		{"bench exit 1", nil, []string{"--fake-exit", "1"}, BenchmarkFailed, "exit status 1"},
 		{"truncated json", nil, []string{"--fake-json", "truncated"}, BenchmarkFailed, "no usable bench.json twice"},
 		{"no json", nil, []string{"--fake-json", "none"}, BenchmarkFailed, "no usable bench.json twice"},
-		{"all requests failed", nil, []string{"--fake-json", "allfail"}, RequestsFailed, "200 of 200 requests failed"},
+		{"all requests failed", nil, []string{"--fake-json", "allfail-400"}, RequestsFailed, "200 of 200 requests failed"},
+		// Refused connections (or 404s) on every request: nothing of the trial's served them, a harness fault.
+		{"all requests refused", nil, []string{"--fake-json", "allfail"}, Harness, "no server or another program answered"},
 		{"truncated once", nil, []string{"--fake-json", "truncated-once"}, OK, ""},
 		{"nan", nil, []string{"--fake-json", "nan"}, OK, ""},
 	}

@@ -75,7 +75,10 @@ func sweep(pgid int, deadline time.Time) error {
 func (r *Runner) waitReleased(ctx context.Context, host string, port int, deadline time.Time) error {
 	backoff := 2 * time.Millisecond
 	for {
-		err := checkPort(host, port)
+		var err error
+		if port > 0 { // 0: another program shares the port (see checkListeners); only the GPU can be waited for
+			err = checkPort(host, port)
+		}
 		if err == nil {
 			err = r.gpuIdle(ctx, deadline)
 		}
@@ -160,7 +163,7 @@ func (r *Runner) stopping() bool {
 		return false
 	}
 }
-func (r *Runner) stopServer(ctx context.Context, srv *proc) (time.Duration, error) {
+func (r *Runner) stopServer(ctx context.Context, srv *proc, sharedPort bool) (time.Duration, error) {
 	t0 := time.Now()
 	deadline := t0.Add(r.opts.StopGrace + r.opts.ReleaseTimeout)
 	err := stopGroup(srv, r.opts.StopGrace, deadline, r.hurry)
@@ -180,7 +183,11 @@ func (r *Runner) stopServer(ctx context.Context, srv *proc) (time.Duration, erro
 		case <-rctx.Done():
 		}
 	}()
-	err = r.waitReleased(rctx, r.opts.Host, r.opts.Port, deadline)
+	port := r.opts.Port
+	if sharedPort {
+		port = 0
+	}
+	err = r.waitReleased(rctx, r.opts.Host, port, deadline)
 	r.client.CloseIdleConnections()
 	if err != nil {
 		var busy *gpuBusyError
