@@ -151,9 +151,12 @@ func groupGone(pgid int) bool {
 	return true
 }
 
-// simFlags are the flags of a simulated study with its own port and simulator state.
+// simFlags are the flags of a simulated study with its own port and simulator state, and trial limits generous
+// enough for a loaded machine (scaled by --sim-speed they would be 3 s at 400: a busy CI box misses that). The
+// port is the last element.
 func simFlags(t *testing.T, db string, speed string) []string {
-	return []string{"--simulate", "--db", db, "--sim-speed", speed, "--port", strconv.Itoa(freePort(t))}
+	return []string{"--simulate", "--db", db, "--sim-speed", speed, "--startup-timeout", "120s", "--bench-timeout", "120s",
+		"--port", strconv.Itoa(freePort(t))}
 }
 
 // TestKill9MidTrialThenResume: SIGKILL of autotune takes its server with it (parent-death signal), and the
