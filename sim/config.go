@@ -581,8 +581,12 @@ func resolveScheduler(e *Engine, a *ServeArgs) *Failure {
 	return nil
 }
 
-var attentionBackends = []string{"FLASH_ATTN", "FLASHINFER", "TRITON_ATTN", "FLEX_ATTENTION", "TREE_ATTN",
-	"FLASHMLA", "CUTLASS_MLA", "FLASH_ATTN_MLA", "TRITON_MLA", "ROCM_ATTN", "CPU_ATTN"}
+// attentionBackends are the members of 0.15's AttentionBackendEnum, in its order
+// (vllm/v1/attention/backends/registry.py at a2b877df6): any other name is refused when the config is built.
+var attentionBackends = []string{"FLASH_ATTN", "FLASH_ATTN_DIFFKV", "TRITON_ATTN", "ROCM_ATTN", "ROCM_AITER_MLA",
+	"ROCM_AITER_TRITON_MLA", "ROCM_AITER_FA", "ROCM_AITER_MLA_SPARSE", "TORCH_SDPA", "FLASHINFER", "FLASHINFER_MLA",
+	"TRITON_MLA", "CUTLASS_MLA", "FLASHMLA", "FLASHMLA_SPARSE", "FLASH_ATTN_MLA", "IPEX", "NO_ATTENTION",
+	"FLEX_ATTENTION", "TREE_ATTN", "ROCM_AITER_UNIFIED_ATTN", "CPU_ATTN", "CUSTOM"}
 
 // backendOK says why a backend cannot run this config on a T4, or "" (vllm.md §9.1).
 func backendOK(name string, e *Engine) string {
@@ -635,7 +639,7 @@ func resolveBackend(e *Engine, a *ServeArgs) *Failure {
 	if ac := a.json("attention_config"); ac != nil {
 		if b, ok := ac["backend"].(string); ok {
 			if chosen != "" {
-				return configFail("ValueError: --attention-backend and --attention-config.backend are mutually exclusive. Use only one of them.")
+				return configFail("ValueError: attention_backend and attention_config.backend are mutually exclusive")
 			}
 			chosen = strings.ToUpper(b)
 		}
@@ -645,7 +649,8 @@ func resolveBackend(e *Engine, a *ServeArgs) *Failure {
 	}
 	if chosen != "" {
 		if !contains(attentionBackends, chosen) {
-			return configFail(fmt.Sprintf("ValueError: Invalid attention backend: '%s'. Valid backends are: %s", chosen, pyRepr(toAny(attentionBackends))))
+			// _AttentionBackendEnumMeta.__getitem__ (registry.py at a2b877df6).
+			return configFail(fmt.Sprintf("ValueError: Unknown attention backend: '%s'. Valid options are: %s", chosen, strings.Join(attentionBackends, ", ")))
 		}
 		if why := backendOK(chosen, e); why != "" {
 			return engineFail(PhaseLoad, fmt.Sprintf("ValueError: Selected backend %s is not valid for this configuration. Reason: ['%s']", chosen, why))
@@ -762,7 +767,7 @@ func resolveCompilation(e *Engine, a *ServeArgs) *Failure {
 	}
 	if v, ok := cc["cudagraph_capture_sizes"]; ok {
 		if user != nil {
-			return configFail("ValueError: --cudagraph-capture-sizes and compilation_config.cudagraph_capture_sizes are mutually exclusive")
+			return configFail("ValueError: cudagraph_capture_sizes and compilation_config.cudagraph_capture_sizes are mutually exclusive")
 		}
 		l, ok := v.([]any)
 		if !ok {
@@ -782,7 +787,7 @@ func resolveCompilation(e *Engine, a *ServeArgs) *Failure {
 	}
 	if v, ok := cc["max_cudagraph_capture_size"]; ok {
 		if maxSize >= 0 {
-			return configFail("ValueError: --max-cudagraph-capture-size and compilation_config.max_cudagraph_capture_size are mutually exclusive")
+			return configFail("ValueError: max_cudagraph_capture_size and compilation_config.max_cudagraph_capture_size are mutually exclusive")
 		}
 		n, _ := intOf(v)
 		maxSize = n

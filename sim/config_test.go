@@ -44,6 +44,8 @@ func TestRefusals(t *testing.T) {
 		{"KV too small", argv("--gpu-memory-utilization 0.18"), "To serve at least one request with the models's max seq len (32768)", PhaseProfile, true},
 		{"no room for KV", argv("--gpu-memory-utilization 0.1"), "No available memory for the cache blocks", PhaseProfile, true},
 		{"graphs outside the budget OOM", argv("--gpu-memory-utilization 0.99"), "CUDA out of memory", PhaseCapture, true},
+		{"unknown backend (0.15 text)", argv("--attention-backend FOO"), "Unknown attention backend: 'FOO'. Valid options are: FLASH_ATTN, FLASH_ATTN_DIFFKV, TRITON_ATTN", PhaseConfig, false},
+		{"both backend spellings (0.15 text)", argv(`--attention-backend TRITON_ATTN -ac {"backend":"FLEX_ATTENTION"}`), "attention_backend and attention_config.backend are mutually exclusive", PhaseConfig, false},
 		{"both capture-size spellings", argv(`--cudagraph-capture-sizes 8 -cc {"cudagraph_capture_sizes":[8]}`), "are mutually exclusive", PhaseConfig, false},
 		{"compilation unknown key", argv(`-cc {"levle":3}`), "Extra inputs are not permitted", PhaseConfig, false},
 		// 0.15 serves its default model under the name (the refusal came in March 2026); the simulator does not

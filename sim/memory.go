@@ -111,7 +111,7 @@ func planMemory(e *Engine, othersGiB float64) (MemPlan, *Failure) {
 		p.KVGiB = p.BudgetGiB - p.WeightsGiB - p.ActGiB
 	}
 	if p.KVGiB <= 0 {
-		return p, engineFail(PhaseProfile, "ValueError: No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when initializing the engine.")
+		return p, engineFail(PhaseProfile, "ValueError: No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when initializing the engine. See https://docs.vllm.ai/en/latest/configuration/conserving_memory/ for more details.")
 	}
 	bpt := kvBytesPerToken(e)
 	p.KVBlocks = int64(p.KVGiB*gib) / (int64(e.BlockSize) * bpt)
