@@ -131,3 +131,15 @@ func TestLogTail(t *testing.T) {
 		t.Errorf("evidence repeated: %q", tail[:80])
 	}
 }
+
+// Every rule says where vLLM (or the layer below it) prints its text and for which versions, so that a rule can
+// be checked against the source when vLLM changes.
+func TestEveryRuleHasASource(t *testing.T) {
+	for _, table := range [][]rule{startupRules, benchCrashRules, benchFailRules} {
+		for _, r := range table {
+			if r.src == "" || r.why == "" || (r.frag == "" && r.re == nil) {
+				t.Errorf("rule %q (%s): needs a fragment, a why and a src", r.frag, r.class)
+			}
+		}
+	}
+}
