@@ -9,7 +9,7 @@ import (
 // -9223372036854775808 "below the minimum 1"), every built-in integer parameter has an upper bound
 // (num_speculative_tokens 10^15 used to be accepted), and values that would vanish are refused.
 func TestSpaceFileBounds(t *testing.T) {
-	for _, tc := range []struct{ src, want string }{
+	cases := []struct{ src, want string }{
 		{"params:\n  num_speculative_tokens: {high: 9223372036854775807}\n", "outside -2^53..2^53"},
 		{"params:\n  num_speculative_tokens: {high: 9223372036854775808}\n", "outside -2^53..2^53"},
 		{"params:\n  num_speculative_tokens: {low: -9223372036854775809}\n", "outside -2^53..2^53"},
@@ -27,11 +27,15 @@ func TestSpaceFileBounds(t *testing.T) {
 		{"params:\n  max_num_seqs: {fix: \"\"}\n", "fix: is empty"},
 		{"env:\n  VLLM_X:\n", "env.VLLM_X: has no value"},
 		{"env:\n  VLLM_X: ~\n", "env.VLLM_X: has no value"},
-	} {
+	}
+	for _, tc := range cases {
 		_, err := Parse("space.yaml", []byte(tc.src), tesla("0.15.1"), DefaultWorkload())
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: err = %v, want it to say %q", tc.src, err, tc.want)
 		}
+	}
+	if !t.Failed() {
+		t.Logf("SUMMARY: %d space-file values that overflow, exceed a parameter's bound or would vanish refused, each naming the field", len(cases))
 	}
 	// The bounds themselves are accepted, and an empty environment value is kept, not dropped.
 	s, err := Parse("space.yaml", []byte("params:\n  num_speculative_tokens: {high: 64}\n  max_num_seqs: {choices: [default, 16384]}\nenv:\n  VLLM_EMPTY: \"\"\n"),

@@ -79,7 +79,8 @@ func TestKilledWriterLosesNothingCommitted(t *testing.T) {
 	}
 	rng := rand.New(rand.NewSource(1))
 	var reported []int // every trial a writer said it committed, over all rounds
-	for round := 0; round < 8; round++ {
+	const rounds = 8
+	for round := 0; round < rounds; round++ {
 		cmd := exec.Command(exe, "-test.run=^$")
 		cmd.Env = append(os.Environ(), "STORE_TEST_WRITER="+path)
 		out, _ := cmd.StdoutPipe()
@@ -138,4 +139,9 @@ func TestKilledWriterLosesNothingCommitted(t *testing.T) {
 		}
 		db.Close()
 	}
+	if len(reported) == 0 {
+		t.Fatal("no writer committed a trial before its kill: the test checked nothing")
+	}
+	t.Logf("SUMMARY: %d kills (SIGKILL) of a writer at random points; the database opened and passed integrity_check after every one, and all %d trials reported committed before a kill were complete",
+		rounds, len(reported))
 }

@@ -66,6 +66,9 @@ func TestOpenRefusesBadFiles(t *testing.T) {
 	if _, err := Open(notSQLite); !errors.Is(err, ErrBadDatabase) {
 		t.Errorf("not SQLite: %v is not ErrBadDatabase", err)
 	}
+	if !t.Failed() {
+		t.Logf("SUMMARY: %d bad --db files (not SQLite, foreign, newer, truncated, a directory, under a file) refused, each unchanged", len(tests))
+	}
 }
 
 func TestOpenRefusesReadOnlyDirectory(t *testing.T) {
