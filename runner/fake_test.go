@@ -145,12 +145,12 @@ var startupErrors = map[string]string{
 }
 
 type serveFlags struct {
-	host, port                              string
-	readyAfter, crashAfter, unhealthyAfter  time.Duration
-	hold, selfMem                           int
-	fail, envDump                           string
-	neverReady, ignoreTerm, holderIgnore    bool
-	orphan, escape, crashOOM, exitOnRequest bool
+	host, port                             string
+	readyAfter, crashAfter, unhealthyAfter time.Duration
+	hold, selfMem                          int
+	fail, envDump                          string
+	neverReady, ignoreTerm, holderIgnore   bool
+	orphan, escape, crashOOM               bool
 }
 
 func fakeServe(model string, args []string) int {

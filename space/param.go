@@ -257,16 +257,6 @@ type param struct {
 	check   func(v string) error
 }
 
-func (p *param) clone() *param {
-	q := *p
-	q.Domain.Choices = append([]string(nil), p.Domain.Choices...)
-	q.When = append([]Cond(nil), p.When...)
-	for i := range q.When {
-		q.When[i].In = append([]string(nil), p.When[i].In...)
-	}
-	return &q
-}
-
 // searched reports whether the parameter is drawn through the Suggester.
 func (p *param) searched() bool { return p.Fixed == "" }
 

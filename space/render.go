@@ -234,9 +234,7 @@ func (s *Space) captureArgs(v string, a assignment) ([]string, error) {
 		}
 		return []string{"--max-cudagraph-capture-size", strconv.Itoa(n)}, nil
 	case "upto":
-		for _, n := range ladder(c.n - 1) {
-			sizes = append(sizes, n)
-		}
+		sizes = append(sizes, ladder(c.n-1)...)
 		sizes = append(sizes, c.n)
 	case "default+":
 		max := eff.seqs * 2

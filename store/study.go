@@ -42,15 +42,6 @@ func (db *DB) CreateStudy(s Study) error {
 	return nil
 }
 
-// UpdateStudyPlatform records what the probes found, once they have run.
-func (db *DB) UpdateStudyPlatform(id int, vllmVersion, gpu string) error {
-	_, err := db.exec(`UPDATE autotune_studies SET vllm_version = ?, gpu = ? WHERE study_id = ?`, vllmVersion, gpu, id)
-	if err != nil {
-		return fmt.Errorf("record study platform: %w", err)
-	}
-	return nil
-}
-
 // StudyByName returns the study called name, or ErrNoStudy.
 func (db *DB) StudyByName(name string) (Study, error) {
 	return db.scanStudy(db.queryRow(studySelect+` WHERE name = ?`, name))

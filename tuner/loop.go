@@ -51,7 +51,6 @@ func (t *Tuner) Run(ctx context.Context) (Summary, error) {
 			return sum, err
 		}
 		sum.Finished = finished
-		sum.Remaining = t.opts.Trials - finished
 		if finished >= t.opts.Trials {
 			return sum, nil
 		}
@@ -110,7 +109,6 @@ func (t *Tuner) Run(ctx context.Context) (Summary, error) {
 			harnessInARow = 0
 		}
 		dupInARow = 0
-		sum.Ran++
 		durations = append(durations, t.opts.Now().Sub(began))
 	}
 }

@@ -266,9 +266,7 @@ func (t *Tuner) trialDir(n int) string {
 
 // Summary is what a run did.
 type Summary struct {
-	StudyID   int
-	Finished  int // finished trials in the study, counting earlier runs
-	Ran       int // trials this run started a server for
-	Stopped   string
-	Remaining int
+	StudyID  int
+	Finished int // finished trials in the study, counting earlier runs
+	Stopped  string
 }
