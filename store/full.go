@@ -26,7 +26,7 @@ func (e *diskFullError) Error() string {
 	if e.known {
 		free = fmt.Sprintf("%s free", humanBytes(e.free))
 	}
-	return fmt.Sprintf("--db %s: the disk holding it is full (%s; SQLite: %v): nothing more was written; free some space, "+
+	return fmt.Sprintf("%s: the disk holding it is full (%s; SQLite: %v): nothing more was written; free some space, "+
 		"then run the same command again: every committed trial is kept", e.path, free, e.err)
 }
 

@@ -49,7 +49,7 @@ func TestOpenRefusesFilesThatAreNotRegular(t *testing.T) {
 			}()
 			select {
 			case err := <-done:
-				if !errors.Is(err, ErrBadDatabase) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "--db "+tc.path) {
+				if !errors.Is(err, ErrBadDatabase) || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), tc.path+": ") {
 					t.Errorf("open %s: %v; want ErrBadDatabase naming it and saying %q", tc.path, err, tc.want)
 				}
 			case <-time.After(time.Minute): // a generous bound: the bug was blocking forever
@@ -224,7 +224,7 @@ func TestDiskFullNamesPathAndFreeSpace(t *testing.T) {
 		"goptuna":  db.ExplainFull(db.Storage.SetStudyUserAttr(1, "k", big)),
 	}
 	for what, err := range errs {
-		if !errors.Is(err, ErrDiskFull) || !strings.Contains(err.Error(), "--db "+path) || !strings.Contains(err.Error(), "iB free") {
+		if !errors.Is(err, ErrDiskFull) || !strings.HasPrefix(err.Error(), path+": ") || !strings.Contains(err.Error(), "iB free") {
 			t.Errorf("%s: %v; want ErrDiskFull naming %s and the free space", what, err, path)
 		}
 	}

@@ -100,7 +100,7 @@ func OpenReadOnly(path string) (*DB, error) { return open(path, true) }
 
 func open(path string, readOnly bool) (*DB, error) {
 	if path == "" {
-		return nil, fmt.Errorf("--db: empty path: %w", ErrBadDatabase)
+		return nil, fmt.Errorf("%q: empty path: %w", path, ErrBadDatabase)
 	}
 	file, err := checkFile(path, readOnly)
 	if err != nil {
@@ -115,7 +115,7 @@ func open(path string, readOnly bool) (*DB, error) {
 	db := &DB{Path: path, file: file}
 	g, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
-		return nil, db.openError(readOnly, fmt.Errorf("--db %s: cannot open: %v: %w", path, err, ErrBadDatabase))
+		return nil, db.openError(readOnly, fmt.Errorf("%s: cannot open: %v: %w", path, err, ErrBadDatabase))
 	}
 	sqlDB, err := g.DB()
 	if err != nil {
@@ -133,7 +133,7 @@ func open(path string, readOnly bool) (*DB, error) {
 		var ours int
 		if err := sqlDB.QueryRow("SELECT count(*) FROM sqlite_master WHERE name = 'autotune_studies'").Scan(&ours); err != nil || ours == 0 {
 			sqlDB.Close()
-			return nil, fmt.Errorf("--db %s: holds no autotune study yet: %w", path, ErrBadDatabase)
+			return nil, fmt.Errorf("%s: holds no autotune study yet: %w", path, ErrBadDatabase)
 		}
 	} else if err := db.migrate(); err != nil {
 		sqlDB.Close()
@@ -156,7 +156,7 @@ func (db *DB) openError(readOnly bool, err error) error {
 	if !readOnly || !hotJournal(db.file) {
 		return err
 	}
-	return fmt.Errorf("--db %s: an autotune that was stopped mid-write left its rollback journal %s-journal, which only a "+
+	return fmt.Errorf("%s: an autotune that was stopped mid-write left its rollback journal %s-journal, which only a "+
 		"writer can roll back; the study is intact: `autotune run --db %s` (the same command as before) recovers it "+
 		"first; do not delete either file: %w", db.Path, db.Path, db.Path, ErrHotJournal)
 }
@@ -185,7 +185,7 @@ func checkFile(path string, readOnly bool) (string, error) {
 	if lst, err := os.Lstat(path); err == nil && lst.Mode()&os.ModeSymlink != 0 {
 		target, err := filepath.EvalSymlinks(path)
 		if err != nil {
-			return "", fmt.Errorf("--db %s: a symbolic link that does not resolve to a file (%v); give the database file itself: %w",
+			return "", fmt.Errorf("%s: a symbolic link that does not resolve to a file (%v); give the database file itself: %w",
 				path, err, ErrBadDatabase)
 		}
 		file = target
@@ -193,24 +193,24 @@ func checkFile(path string, readOnly bool) (string, error) {
 	st, err := os.Stat(file)
 	switch {
 	case readOnly && err != nil:
-		return "", fmt.Errorf("--db %s: %v: %w", path, err, ErrBadDatabase)
+		return "", fmt.Errorf("%s: %v: %w", path, err, ErrBadDatabase)
 	case errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
 		// A new study: create its folder (on Drive, say) if needed, and make sure we can write there.
 		dir := filepath.Dir(file)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return "", fmt.Errorf("--db %s: cannot create directory %s: %v: %w", path, dir, err, ErrBadDatabase)
+			return "", fmt.Errorf("%s: cannot create directory %s: %v: %w", path, dir, err, ErrBadDatabase)
 		}
 		f, cerr := os.CreateTemp(dir, ".autotune-write-test-*")
 		if cerr != nil {
-			return "", fmt.Errorf("--db %s: cannot create files in %s: %v: %w", path, dir, cerr, ErrBadDatabase)
+			return "", fmt.Errorf("%s: cannot create files in %s: %v: %w", path, dir, cerr, ErrBadDatabase)
 		}
 		f.Close()
 		os.Remove(f.Name())
 		return file, nil
 	case err != nil:
-		return "", fmt.Errorf("--db %s: %v: %w", path, err, ErrBadDatabase)
+		return "", fmt.Errorf("%s: %v: %w", path, err, ErrBadDatabase)
 	case st.IsDir():
-		return "", fmt.Errorf("--db %s: is a directory: %w", path, ErrBadDatabase)
+		return "", fmt.Errorf("%s: is a directory: %w", path, ErrBadDatabase)
 	case !st.Mode().IsRegular():
 		return "", notRegular(path, file, st.Mode())
 	}
@@ -220,7 +220,7 @@ func checkFile(path string, readOnly bool) (string, error) {
 	}
 	f, err := os.OpenFile(file, mode|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return "", fmt.Errorf("--db %s: cannot open for writing: %v: %w", path, err, ErrBadDatabase)
+		return "", fmt.Errorf("%s: cannot open for writing: %v: %w", path, err, ErrBadDatabase)
 	}
 	defer f.Close()
 	if fst, err := f.Stat(); err != nil || !fst.Mode().IsRegular() {
@@ -235,7 +235,7 @@ func checkFile(path string, readOnly bool) (string, error) {
 	}
 	head := make([]byte, len(sqliteMagic))
 	if _, err := io.ReadFull(f, head); err != nil || string(head) != sqliteMagic {
-		return "", fmt.Errorf("--db %s: not an SQLite database (a study database is an SQLite file): %w", path, ErrBadDatabase)
+		return "", fmt.Errorf("%s: not an SQLite database (a study database is an SQLite file): %w", path, ErrBadDatabase)
 	}
 	if readOnly {
 		return file, nil
@@ -243,7 +243,7 @@ func checkFile(path string, readOnly bool) (string, error) {
 	// Refuse a directory we cannot write a journal into: SQLite would fail later, mid-trial.
 	f2, err := os.CreateTemp(filepath.Dir(file), ".autotune-write-test-*")
 	if err != nil {
-		return "", fmt.Errorf("--db %s: cannot create the journal next to it: %v: %w", path, err, ErrBadDatabase)
+		return "", fmt.Errorf("%s: cannot create the journal next to it: %v: %w", path, err, ErrBadDatabase)
 	}
 	f2.Close()
 	os.Remove(f2.Name())
@@ -267,7 +267,7 @@ func notRegular(path, file string, mode os.FileMode) error {
 	if file != path {
 		what = "a symbolic link to " + file + ", " + what
 	}
-	return fmt.Errorf("--db %s: is %s; a study database must be a regular file: %w", path, what, ErrBadDatabase)
+	return fmt.Errorf("%s: is %s; a study database must be a regular file: %w", path, what, ErrBadDatabase)
 }
 
 // checkContents refuses a database that is corrupt, foreign, or from a newer autotune. Before a study is
@@ -281,35 +281,35 @@ func (db *DB) checkContents(readOnly bool) error {
 	}
 	var check string
 	if err := db.sql.QueryRow("PRAGMA " + pragma).Scan(&check); err != nil {
-		return fmt.Errorf("--db %s: cannot read: %v: %w", db.Path, err, ErrBadDatabase)
+		return fmt.Errorf("%s: cannot read: %v: %w", db.Path, err, ErrBadDatabase)
 	}
 	if check != "ok" {
-		return fmt.Errorf("--db %s: corrupt database (PRAGMA %s: %s); nothing was written to it: restore a copy, "+
-			"or start a new study with another --db: %w", db.Path, pragma, check, ErrBadDatabase)
+		return fmt.Errorf("%s: corrupt database (PRAGMA %s: %s); nothing was written to it: restore a copy, "+
+			"or start a new study in another file: %w", db.Path, pragma, check, ErrBadDatabase)
 	}
 	var version int
 	if err := db.sql.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
-		return fmt.Errorf("--db %s: %v: %w", db.Path, err, ErrBadDatabase)
+		return fmt.Errorf("%s: %v: %w", db.Path, err, ErrBadDatabase)
 	}
 	if version > SchemaVersion {
-		return fmt.Errorf("--db %s: written by a newer autotune (schema %d, this one knows %d); upgrade autotune: %w",
+		return fmt.Errorf("%s: written by a newer autotune (schema %d, this one knows %d); upgrade autotune: %w",
 			db.Path, version, SchemaVersion, ErrBadDatabase)
 	}
 	rows, err := db.sql.Query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
 	if err != nil {
-		return fmt.Errorf("--db %s: %v: %w", db.Path, err, ErrBadDatabase)
+		return fmt.Errorf("%s: %v: %w", db.Path, err, ErrBadDatabase)
 	}
 	defer rows.Close()
 	var tables []string
 	for rows.Next() {
 		var name string
 		if err := rows.Scan(&name); err != nil {
-			return fmt.Errorf("--db %s: %v: %w", db.Path, err, ErrBadDatabase)
+			return fmt.Errorf("%s: %v: %w", db.Path, err, ErrBadDatabase)
 		}
 		tables = append(tables, name)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("--db %s: %v: %w", db.Path, err, ErrBadDatabase)
+		return fmt.Errorf("%s: %v: %w", db.Path, err, ErrBadDatabase)
 	}
 	if len(tables) == 0 {
 		return nil
@@ -319,7 +319,7 @@ func (db *DB) checkContents(readOnly bool) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("--db %s: an SQLite database that autotune did not create (tables: %s); use another --db: %w",
+	return fmt.Errorf("%s: an SQLite database that autotune did not create (tables: %s); use another file: %w",
 		db.Path, strings.Join(tables, ", "), ErrBadDatabase)
 }
 
@@ -393,10 +393,10 @@ func (db *DB) migrate() error {
 	// An up-to-date database is left byte for byte as it is: a command that is refused must not touch it.
 	var version, ours int
 	if err := db.sql.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
-		return fmt.Errorf("--db %s: %w", db.Path, err)
+		return fmt.Errorf("%s: %w", db.Path, err)
 	}
 	if err := db.sql.QueryRow("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name LIKE 'autotune_%'").Scan(&ours); err != nil {
-		return fmt.Errorf("--db %s: %w", db.Path, err)
+		return fmt.Errorf("%s: %w", db.Path, err)
 	}
 	if version == SchemaVersion && ours == 3 {
 		return nil
@@ -413,7 +413,7 @@ func (db *DB) migrate() error {
 		return tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion)).Error
 	})
 	if err != nil {
-		return db.ExplainFull(fmt.Errorf("--db %s: %w", db.Path, err))
+		return db.ExplainFull(fmt.Errorf("%s: %w", db.Path, err))
 	}
 	return nil
 }

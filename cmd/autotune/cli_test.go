@@ -171,7 +171,7 @@ func TestBadInput(t *testing.T) {
 		{"bad sampler", []string{"--sampler", "bayes"}, `--sampler "bayes"`},
 		{"bad port", []string{"--port", "70000"}, "--port 70000"},
 		{"bad SLA", []string{"--max-p99-tpot-ms", "-1"}, "--max-p99-tpot-ms"},
-		{"db not SQLite", []string{"--db", notDB, "--simulate"}, "not an SQLite database"},
+		{"db not SQLite", []string{"--db", notDB, "--simulate"}, "--db " + notDB + ": not an SQLite database"},
 		{"best without a study", []string{"best", "--db", empty}, "no such file"},
 		{"trials bad format", []string{"trials", "--format", "xml"}, `--format "xml"`},
 		{"show not a number", []string{"show", "seven"}, `"seven" is not a trial number`},

@@ -243,7 +243,7 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 	var db *store.DB
 	if _, err := os.Lstat(*dbPath); err == nil {
 		if db, err = store.Open(*dbPath); err != nil {
-			return err
+			return fmt.Errorf("--db %w", err) // store's error starts with the path
 		}
 		defer db.Close()
 	}
@@ -284,7 +284,7 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 	// from a stat, and on an early failure removed the file under the other run).
 	if db == nil {
 		if db, err = store.Open(*dbPath); err != nil {
-			return err
+			return fmt.Errorf("--db %w", err) // store's error starts with the path
 		}
 		defer db.Close()
 	}

@@ -75,7 +75,11 @@ func openExisting(path string) (*store.DB, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil, usagef("--db %s: no such file; run `autotune --trials N` first (or name the database with --db)", path)
 	}
-	return store.OpenReadOnly(path)
+	db, err := store.OpenReadOnly(path)
+	if err != nil {
+		return nil, fmt.Errorf("--db %w", err) // store's error starts with the path
+	}
+	return db, nil
 }
 
 // loadStudy reads the study called name (or the only study in the file) with all its trials.
