@@ -13,7 +13,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-	"unsafe"
 )
 
 // proc is a child process we started as the leader of its own process group (its PID is the group ID).
@@ -41,6 +40,9 @@ type proc struct {
 // stderr (the same writer for a log). An *os.File is handed to the child directly, so no pipe can keep Wait
 // waiting on grandchildren.
 func startProc(argv, env []string, stdout, stderr io.Writer) (*proc, error) {
+	if err := Supported(); err != nil {
+		return nil, err
+	}
 	if len(argv) == 0 || argv[0] == "" {
 		return nil, errors.New("empty command")
 	}
@@ -54,10 +56,7 @@ func startProc(argv, env []string, stdout, stderr io.Writer) (*proc, error) {
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.WaitDelay = time.Second // bounds Wait on pipes a grandchild still holds (only when out is not a file)
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Setpgid:   true,            // vLLM forks an engine core: signal the whole group
-		Pdeathsig: syscall.SIGKILL, // the server must never outlive autotune
-	}
+	cmd.SysProcAttr = groupAttr()
 	p := &proc{
 		argv:   argv,
 		exited: make(chan struct{}),
@@ -146,25 +145,6 @@ func (p *proc) exitText() string {
 	return "still running"
 }
 
-const (
-	pPID    = 1         // idtype_t P_PID
-	wEXITED = 0x4       // WEXITED
-	wNOWAIT = 0x1000000 // WNOWAIT
-)
-
-// waitExited blocks until process pid (our child) has exited, without reaping it.
-func waitExited(pid int) {
-	var info [128]byte // siginfo_t
-	for {
-		_, _, errno := syscall.Syscall6(syscall.SYS_WAITID, pPID, uintptr(pid),
-			uintptr(unsafe.Pointer(&info[0])), wEXITED|wNOWAIT, 0, 0)
-		if errno == syscall.EINTR {
-			continue
-		}
-		return // 0, or an error such as ECHILD: either way there is nothing left to wait for
-	}
-}
-
 // procStat is the part of /proc/<pid>/stat we use.
 type procStat struct {
 	state byte   // R, S, D, Z, X, ...
@@ -174,15 +154,6 @@ type procStat struct {
 }
 
 func (s procStat) live() bool { return s.state != 'Z' && s.state != 'X' }
-
-// readStat reads /proc/<pid>/stat.
-func readStat(pid int) (procStat, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return procStat{}, err
-	}
-	return parseStat(data)
-}
 
 func parseStat(data []byte) (procStat, error) {
 	// The command name (field 2) is in parentheses and may itself contain spaces and parentheses.
@@ -204,27 +175,6 @@ func parseStat(data []byte) (procStat, error) {
 		return procStat{}, fmt.Errorf("malformed /proc stat: %w", err)
 	}
 	return s, nil
-}
-
-// groupMembers lists the processes whose process group is pgid, zombies included.
-func groupMembers(pgid int) (map[int]procStat, error) {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil, err
-	}
-	m := make(map[int]procStat)
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		st, err := readStat(pid)
-		if err != nil || st.pgrp != pgid {
-			continue // gone meanwhile, or another group
-		}
-		m[pid] = st
-	}
-	return m, nil
 }
 
 // groupAlive reports whether any process of group pgid is still running. Zombies do not count: they hold no
@@ -257,14 +207,4 @@ func signalGroup(pgid int, sig syscall.Signal) error {
 		return fmt.Errorf("kill(-%d, %v): %w", pgid, sig, err)
 	}
 	return nil
-}
-
-// StartTicks is a live process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat): with the
-// PID, it identifies a process across PID reuse. Callers use it to identify themselves (the study lock).
-func StartTicks(pid int) (uint64, error) {
-	st, err := readStat(pid)
-	if err != nil {
-		return 0, err
-	}
-	return st.start, nil
 }

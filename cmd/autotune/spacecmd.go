@@ -28,6 +28,9 @@ func runSpace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := m.validate(); err != nil {
 		return err
 	}
+	if err := runner.Supported(); err != nil {
+		return err // the probes start processes
+	}
 	scratch, err := os.MkdirTemp("", "autotune-space-*")
 	if err != nil {
 		return err

@@ -235,6 +235,9 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 		return usagef("--sampler %q: must be one of %s", *sampler, strings.Join(tuner.Samplers, ", "))
 	}
 
+	if err := runner.Supported(); err != nil {
+		return err // before anything is created: a study cannot run on this system
+	}
 	if *workDir == "" {
 		*workDir = strings.TrimSuffix(*dbPath, filepath.Ext(*dbPath)) + ".trials"
 	}
