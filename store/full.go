@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-
-	"github.com/mattn/go-sqlite3"
 )
 
 // ErrDiskFull marks a write that SQLite refused because the database's disk (or its size limit) is full.
@@ -53,8 +51,7 @@ func (db *DB) ExplainFull(err error) error {
 
 // isFull recognises SQLITE_FULL, also when a caller flattened the error to its text.
 func isFull(err error) bool {
-	var se sqlite3.Error
-	if errors.As(err, &se) && se.Code == sqlite3.ErrFull {
+	if isSQLiteFull(err) {
 		return true
 	}
 	return strings.Contains(err.Error(), "database or disk is full")
