@@ -19,22 +19,27 @@ var resumeFlags = map[string]string{
 
 // explainIncompatible turns a refused resume into one message: the fields that differ (stored → requested) and
 // the exact command that resumes the stored study, made from the user's own arguments with the differing flags
-// set back to the stored values. When what differs is not a flag (another vLLM, GPU or space file contents), it
-// says that a new study is the way on.
+// set back to the stored values. When what differs is not a flag but the machine (another vLLM, GPU, installed
+// packages such as arctic-inference, or the space file's contents), it says so: the study resumes on a machine
+// set up like the stored one, or a new study starts.
 func explainIncompatible(ie *tuner.IncompatibleError, args []string) error {
 	var fixable []tuner.FieldDiff
-	var fixed []string
+	var machine []string
 	for _, d := range ie.Diffs {
 		if _, ok := resumeFlags[d.Field]; ok {
 			fixable = append(fixable, d)
 		} else {
-			fixed = append(fixed, d.Field)
+			machine = append(machine, d.Field)
 		}
 	}
 	newStudy := "start a new study with --study NAME or another --db"
-	if len(fixed) > 0 {
-		return fmt.Errorf("%w; the %s of the stored study cannot be changed by a flag, so %s", ie,
-			strings.Join(fixed, ", "), newStudy)
+	if len(machine) > 0 {
+		fix := ""
+		if len(fixable) > 0 {
+			fix = fmt.Sprintf(" with %s", resumeCommand(ie, fixable, args))
+		}
+		return fmt.Errorf("%w; the %s comes from this machine's vLLM, GPU and installed packages (or the space file's contents), not from a flag: set the machine up as it was (for example the same pip installs) and run again%s, or %s",
+			ie, strings.Join(machine, ", "), fix, newStudy)
 	}
 	return fmt.Errorf("%w; to resume the stored study, run: %s; to keep your settings, %s",
 		ie, resumeCommand(ie, fixable, args), newStudy)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -190,5 +191,28 @@ func TestRefusedResumeMessage(t *testing.T) {
 	}
 	if tj := readTrials(t, db); tj.Study.Finished != 3 {
 		t.Errorf("finished = %d after the printed command, want 3", tj.Study.Finished)
+	}
+}
+
+// A space that differs because the machine does (another vLLM, or arctic-inference not installed again after a
+// Colab reset) is not fixed by a flag: the message says what to set up, and still sets back the flags that differ.
+func TestRefusalForAnotherMachine(t *testing.T) {
+	ie := &tuner.IncompatibleError{Study: "default", DB: "t.db", Stored: store.Study{Model: "m"}, Diffs: []tuner.FieldDiff{
+		{Field: "param speculative", Stored: "default, ngram, suffix", Requested: "default, ngram"},
+		{Field: "seed", Stored: "1", Requested: "2"},
+	}}
+	msg := explainIncompatible(ie, []string{"--db", "t.db", "--seed", "2"}).Error()
+	for _, want := range []string{
+		"param speculative: default, ngram, suffix → default, ngram",
+		"the param speculative comes from this machine's vLLM, GPU and installed packages",
+		"run again with autotune --db t.db --seed 1",
+		"start a new study with --study NAME",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q does not say %q", msg, want)
+		}
+	}
+	if !errors.Is(explainIncompatible(ie, nil), tuner.ErrIncompatible) {
+		t.Errorf("the explained error is not ErrIncompatible (exit 2)")
 	}
 }
