@@ -6,7 +6,7 @@
 // trial with sim.Predict in process, with run-to-run noise drawn from (seed, trial number), so a study sees the
 // ~4% noise a real one would and is reproducible.
 //
-// Each study is scored as a user would use it: the pick is what `autotune best` exports (tuner.Best: the best
+// Each study is scored as a user would use it: the pick is what `autotune best` exports (report.Best: the best
 // mean measured, noisy, throughput, feasible on every measurement), and the pick is judged by its noise-free throughput (sim.Predict with seed 0) as a fraction of the
 // optimum, the best noise-free feasible throughput of the whole space. The optimum is found once by
 // FindOptimum (sensitivity analysis, exhaustive enumeration of the sub-spaces that can hold it, random points and

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/autotune/autotune/report"
 	"github.com/autotune/autotune/sim"
 	"github.com/autotune/autotune/space"
 	"github.com/autotune/autotune/store"
@@ -55,7 +56,7 @@ type RunResult struct {
 	// benchmark, teardown; see TrialCost), GPUTo95 the same up to the trial at ReachedAt (0 when never reached).
 	GPUSeconds float64 `json:"gpu_seconds"`
 	GPUTo95    float64 `json:"gpu_seconds_to_95"`
-	// Best is the index in Trials of the pick, what a user would export: the first measurement of tuner.Best,
+	// Best is the index in Trials of the pick, what a user would export: the first measurement of report.Best,
 	// the config with the highest mean measured throughput, feasible on every measurement; -1 when none was.
 	Best int `json:"best"`
 	// Fraction is the noise-free feasible throughput of Best over the optimum (0 without a feasible trial).
@@ -187,9 +188,14 @@ func (x *Experiment) RunOne(ctx context.Context, sampler string, seed int64) (Ru
 	if err != nil {
 		return RunResult{}, fmt.Errorf("study: %w", err)
 	}
-	recs, err := db.Trials(sum.StudyID)
+	v, err := report.Load(report.FromStore(db), db.Path, "")
 	if err != nil {
-		return RunResult{}, fmt.Errorf("read trials: %w", err)
+		return RunResult{}, fmt.Errorf("read the study: %w", err)
+	}
+	recs := make([]store.Trial, len(v.Trials))
+	for i, t := range v.Trials {
+		recs[i] = t.Record
+		recs[i].State = t.State
 	}
 	r := x.score(sampler, seed, recs, sr)
 	r.Stopped = sum.Stopped
@@ -221,7 +227,7 @@ func (x *Experiment) score(sampler string, seed int64, recs []store.Trial, sr *S
 			continue
 		}
 		tr := TrialResult{Number: rec.Number, Label: rec.Label, Args: rec.Args, Measured: *rec.Objective,
-			Feasible: rec.Feasible, Duplicate: rec.DuplicateOf != nil, True: x.Eval.Args(rec.Model, rec.Args)}
+			Feasible: rec.Feasible, Duplicate: !report.Finished(rec), True: x.Eval.Args(rec.Model, rec.Args)}
 		if tr.Duplicate {
 			r.Duplicates++
 		} else {
@@ -238,7 +244,7 @@ func (x *Experiment) score(sampler string, seed int64, recs []store.Trial, sr *S
 			continue
 		}
 		done = append(done, rec)
-		if c, ok := tuner.Best(done); ok {
+		if c, ok := report.Best(done); ok {
 			r.Best = index[c.Trials[0].Number]
 		} else {
 			r.Best = -1

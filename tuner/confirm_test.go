@@ -3,10 +3,10 @@ package tuner
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/autotune/autotune/report"
 	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/store"
 )
@@ -14,40 +14,6 @@ import (
 func measurement(number int, key string, value float64, feasible bool) store.Trial {
 	v := value
 	return store.Trial{Number: number, ConfigKey: key, State: store.StateComplete, Objective: &v, Feasible: feasible}
-}
-
-func TestCandidates(t *testing.T) {
-	dup := measurement(5, "a", 9000, true)
-	one := 1
-	dup.DuplicateOf = &one
-	failed := store.Trial{Number: 6, ConfigKey: "d", State: store.StateFailed}
-	recs := []store.Trial{
-		measurement(4, "a", 7000, true), // a repeat of trial 1, listed out of order
-		measurement(0, "base", 3300, true),
-		measurement(1, "a", 7600, true),
-		measurement(2, "b", 7400, true),
-		measurement(3, "c", 7700, true),
-		measurement(7, "c", -1.2, false), // c's repeat missed the SLA
-		dup, failed,
-	}
-	cs := Candidates(recs)
-	var got []string
-	for _, c := range cs {
-		got = append(got, c.Key)
-	}
-	// b (7400 once) beats a (mean 7300 of 7600 and 7000); c is not feasible on every measurement.
-	if want := []string{"b", "a", "base", "c"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("order %v, want %v", got, want)
-	}
-	if a := cs[1]; a.Mean != 7300 || !reflect.DeepEqual(a.Numbers(), []int{1, 4}) || !a.Feasible {
-		t.Errorf("a = mean %v, trials %v, feasible %v; want 7300 over trials 1 and 4 (the duplicate is not a measurement)", a.Mean, a.Numbers(), a.Feasible)
-	}
-	if best, ok := Best(recs); !ok || best.Key != "b" {
-		t.Errorf("Best = %q, %v; want b", best.Key, ok)
-	}
-	if _, ok := Best([]store.Trial{measurement(0, "x", -3, false)}); ok {
-		t.Errorf("Best found a feasible candidate among infeasible ones")
-	}
 }
 
 func TestRepeatOf(t *testing.T) {
@@ -105,7 +71,7 @@ func TestConfirmationPhase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(progress.String(), ", to confirm it) "); n != 3 {
+	if n := strings.Count(progress.String(), "| confirms #"); n != 3 {
 		t.Errorf("progress names %d confirmation runs, want 3:\n%s", n, progress.String())
 	}
 	if sum.Finished != 24 {
@@ -120,11 +86,11 @@ func TestConfirmationPhase(t *testing.T) {
 	for _, rec := range recs {
 		if rec.State == store.StateComplete && rec.DuplicateOf == nil {
 			counted++
-			if counted > 21 && !IsRepeat(rec.Label) {
+			if counted > 21 && !report.IsRepeat(rec.Label) {
 				t.Errorf("counted trial %d (trial #%d, %q) is not a repeat", counted, rec.Number, rec.Label)
 			}
 		}
-		if IsRepeat(rec.Label) {
+		if report.IsRepeat(rec.Label) {
 			repeats = append(repeats, rec)
 		}
 	}
@@ -150,16 +116,16 @@ func TestConfirmationPhase(t *testing.T) {
 	// The repeated configs were the top three before the confirmation phase.
 	var before []store.Trial
 	for _, rec := range recs {
-		if !IsRepeat(rec.Label) {
+		if !report.IsRepeat(rec.Label) {
 			before = append(before, rec)
 		}
 	}
-	for i, c := range Candidates(before)[:3] {
+	for i, c := range report.Candidates(before)[:3] {
 		if !seen[c.Key] {
 			t.Errorf("candidate %d before confirmation (%v, mean %.0f) was not repeated", i+1, c.Numbers(), c.Mean)
 		}
 	}
-	best, ok := Best(recs)
+	best, ok := report.Best(recs)
 	if !ok || len(best.Trials) != 2 {
 		t.Errorf("best = %+v, want a confirmed (twice measured) config", best)
 	}

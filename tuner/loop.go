@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/c-bata/goptuna"
 
+	"github.com/autotune/autotune/report"
 	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/store"
 )
@@ -235,6 +235,7 @@ func (t *Tuner) runOne(ctx context.Context, finishedBefore int, useExplorer bool
 		return outcome{}, t.failTrial(id, err)
 	}
 	model := cfg.Model
+	stopWatch := t.watchPhases(number, t.trialDir(number), typical(t.benchDurations))
 	res := t.runner.Run(ctx, runner.Trial{
 		Number: number, Dir: t.trialDir(number), Model: model, Args: cfg.Args, Env: cfg.Env,
 		Workload: t.opts.Workload,
@@ -242,11 +243,15 @@ func (t *Tuner) runOne(ctx context.Context, finishedBefore int, useExplorer bool
 			_ = t.db.SetServer(id, store.Server{PID: p.PID, PGID: p.PGID, Start: p.StartTicks, Host: p.Host, Port: p.Port, Token: p.Token})
 		},
 	})
+	stopWatch()
+	if res.Benchmark > 0 {
+		t.benchDurations = append(t.benchDurations, res.Benchmark)
+	}
 	score := Evaluate(res, t.opts.SLA)
 	fillResult(&rec, res, score)
 	rec.FinishedAt = t.opts.Now()
 
-	out := outcome{evidence: score.Evidence, message: res.Message, class: res.Class, baseline: cfg.Label == "baseline"}
+	out := outcome{evidence: score.Evidence, message: res.Message, class: res.Class, baseline: cfg.Label == report.BaselineLabel}
 	switch {
 	case res.Class == runner.Interrupted || (ctx.Err() != nil && !score.Evidence):
 		rec.State = store.StateFailed
@@ -257,7 +262,7 @@ func (t *Tuner) runOne(ctx context.Context, finishedBefore int, useExplorer bool
 		if err := t.requeue(id, cfg.Label, number); err != nil {
 			return outcome{}, err
 		}
-		if IsRepeat(cfg.Label) {
+		if report.IsRepeat(cfg.Label) {
 			fmt.Fprintf(t.opts.Progress, "trial %d: interrupted; the confirmation runs choose again when the study resumes\n", number)
 		} else {
 			fmt.Fprintf(t.opts.Progress, "trial %d: interrupted; its config runs first when the study resumes\n", number)
@@ -269,7 +274,7 @@ func (t *Tuner) runOne(ctx context.Context, finishedBefore int, useExplorer bool
 		if err := t.tell(id, rec, goptuna.TrialStateFail, 0); err != nil {
 			return outcome{}, err
 		}
-		if !isRetry(cfg.Label) {
+		if !report.IsRetry(cfg.Label) {
 			if err := t.requeue(id, cfg.Label, number); err != nil {
 				return outcome{}, err
 			}
@@ -284,21 +289,19 @@ func (t *Tuner) runOne(ctx context.Context, finishedBefore int, useExplorer bool
 	return out, nil
 }
 
-func isRetry(label string) bool { return strings.HasPrefix(label, "retry of ") }
-
 // requeue enqueues the params of trial id to run again, first. A repeat is not requeued: the confirmation
 // phase chooses what to re-measure afresh before every trial.
 func (t *Tuner) requeue(id int, label string, number int) error {
-	if IsRepeat(label) {
+	if report.IsRepeat(label) {
 		return nil
 	}
 	ft, err := t.db.Storage.GetTrial(id)
 	if err != nil {
 		return fmt.Errorf("requeue trial %d: %w", number, err)
 	}
-	newLabel := fmt.Sprintf("retry of #%d", number)
-	if label == "baseline" {
-		newLabel = "baseline" // the baseline keeps its role: it is not sampled
+	newLabel := report.RetryLabel(number)
+	if label == report.BaselineLabel {
+		newLabel = report.BaselineLabel // the baseline keeps its role: it is not sampled
 	}
 	return t.enqueue(ft.InternalParams, newLabel)
 }

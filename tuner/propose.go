@@ -9,6 +9,7 @@ import (
 
 	"github.com/c-bata/goptuna"
 
+	"github.com/autotune/autotune/report"
 	"github.com/autotune/autotune/space"
 	"github.com/autotune/autotune/store"
 )
@@ -99,8 +100,8 @@ func (t *Tuner) choose(useExplorer bool) (choice, error) {
 	// Retries of interrupted or failed trials (and the baseline) go first, so that a resumed study runs the
 	// config it lost before anything else; then the rest in the order they were queued.
 	first := func(ft goptuna.FrozenTrial) bool {
-		l := ft.SystemAttrs[LabelAttr]
-		return l == "baseline" || isRetry(l)
+		l := ft.SystemAttrs[report.LabelAttr]
+		return l == "baseline" || report.IsRetry(l)
 	}
 	sort.SliceStable(waiting, func(i, j int) bool {
 		if first(waiting[i]) != first(waiting[j]) {
@@ -116,7 +117,7 @@ func (t *Tuner) choose(useExplorer bool) (choice, error) {
 				return choice{}, fmt.Errorf("queued trial %d: %w", ft.Number, err)
 			}
 		}
-		label := ft.SystemAttrs[LabelAttr]
+		label := ft.SystemAttrs[report.LabelAttr]
 		p, err := t.draw(study, t.sampler, ft, fixed, label)
 		if err != nil {
 			return choice{}, fmt.Errorf("queued trial %d: %w", ft.Number, err)
@@ -126,7 +127,7 @@ func (t *Tuner) choose(useExplorer bool) (choice, error) {
 			continue
 		}
 		c := choice{waitingID: ft.ID, label: label, prop: p}
-		if m, ok := measured[p.cfg.Key()]; ok && !IsRepeat(label) {
+		if m, ok := measured[p.cfg.Key()]; ok && !report.IsRepeat(label) {
 			c.dup = &m
 		}
 		return c, nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/c-bata/goptuna"
 
+	"github.com/autotune/autotune/report"
 	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/store"
 )
@@ -26,7 +27,7 @@ func (t *Tuner) recoverStale(ctx context.Context) error {
 		rec, err := t.db.TrialByID(ft.ID)
 		switch {
 		case errors.Is(err, store.ErrNoTrial):
-			rec = store.Trial{TrialID: ft.ID, StudyID: t.study.ID, Number: ft.Number, Label: ft.SystemAttrs[LabelAttr]}
+			rec = store.Trial{TrialID: ft.ID, StudyID: t.study.ID, Number: ft.Number, Label: ft.SystemAttrs[report.LabelAttr]}
 		case err != nil:
 			return err
 		}

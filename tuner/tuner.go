@@ -11,6 +11,7 @@ import (
 
 	"github.com/c-bata/goptuna"
 
+	"github.com/autotune/autotune/report"
 	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/space"
 	"github.com/autotune/autotune/store"
@@ -64,6 +65,7 @@ type Options struct {
 	PollEvery time.Duration
 
 	Progress io.Writer // one line per trial; nil discards
+	Phases   PhaseMode // how a running trial's phase is shown on Progress
 	Now      func() time.Time
 }
 
@@ -81,6 +83,8 @@ type Tuner struct {
 	draws    int // configs drawn in memory by this run (see choose)
 	// finishedAtStart is the study's finished count when this run began, for the ETA.
 	finishedAtStart int
+	// benchDurations are this run's benchmark times, for the benchmark's progress.
+	benchDurations []time.Duration
 }
 
 // Errors the command line maps to exit codes.
@@ -205,10 +209,6 @@ func (t *Tuner) open() error {
 	return nil
 }
 
-// LabelAttr is the goptuna system attribute that carries where an enqueued trial came from (a trial's label
-// before autotune's record of it exists; reports read it for waiting trials).
-const LabelAttr = "autotune:label"
-
 // enqueueStart enqueues the baseline and the space's known-good points.
 func (t *Tuner) enqueueStart() error {
 	// The baseline is enqueued at the space's default values when the space can express them, so that it is
@@ -217,7 +217,7 @@ func (t *Tuner) enqueueStart() error {
 	if err != nil {
 		internal = nil
 	}
-	if err := t.enqueue(internal, "baseline"); err != nil {
+	if err := t.enqueue(internal, report.BaselineLabel); err != nil {
 		return err
 	}
 	for _, c := range t.space.KnownGood() {
@@ -253,7 +253,7 @@ func (t *Tuner) enqueue(internal map[string]float64, label string) error {
 	if last < 0 {
 		return fmt.Errorf("enqueue %s: the queued trial is not in the study", label)
 	}
-	if err := t.db.Storage.SetTrialSystemAttr(last, LabelAttr, label); err != nil {
+	if err := t.db.Storage.SetTrialSystemAttr(last, report.LabelAttr, label); err != nil {
 		return fmt.Errorf("enqueue %s: %w", label, err)
 	}
 	return nil

@@ -43,10 +43,13 @@ func runBest(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer ls.Close()
 	best, baseline := ls.bestAndBaseline()
 	if ls.view.Finished == 0 {
-		return usagef("study %q in %s has no finished trials yet; run `autotune --trials N`", ls.study.Name, *db)
+		run := "autotune --trials N --db " + shellQuote(*db)
+		if len(ls.view.OtherStudies) > 0 {
+			run += " --study " + shellQuote(ls.view.Name)
+		}
+		return usagef("study %q in %s has no finished trials yet; run `%s`", ls.view.Name, *db, run)
 	}
 	if best == nil {
 		fmt.Fprintf(stderr, "autotune: none of the %d finished trials met the SLA (%s); nothing to export\n",

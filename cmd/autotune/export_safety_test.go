@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	readmodel "github.com/autotune/autotune/report"
 	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/store"
 )
@@ -34,9 +35,9 @@ func TestExportScriptRunsNothingFromTheStudy(t *testing.T) {
 		view: studyView{DB: dir + "/db" + hostile, Model: "Qwen/Qwen2.5-0.5B", Workload: wl,
 			SLA: json.RawMessage(`{}`), VLLMVersion: "0.15.1" + hostile, GPU: "Tesla T4" + hostile},
 	}
-	best := &trialView{Number: 3, OutputThroughput: f(1), Args: []string{"--served-model-name", hostile, "-O1"},
+	best := &trialView{Trial: readmodel.Trial{Number: 3, OutputThroughput: f(1), Args: []string{"--served-model-name", hostile, "-O1"}},
 		rec: store.Trial{Model: "m" + hostile, Env: map[string]string{"AUTOTUNE_X": hostile}}}
-	script, err := exportScript(ls, best, &trialView{Label: "baseline" + hostile}, time.Now())
+	script, err := exportScript(ls, best, &trialView{Trial: readmodel.Trial{Label: "baseline" + hostile}}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +82,7 @@ func TestExportScriptRunsNothingFromTheStudy(t *testing.T) {
 func TestExportScriptRefusesWhatBashCannotCarry(t *testing.T) {
 	ls := &loadedStudy{view: studyView{SLA: json.RawMessage(`{}`)}}
 	for _, best := range []*trialView{
-		{Args: []string{"--x", "a\x00b"}},
+		{Trial: readmodel.Trial{Args: []string{"--x", "a\x00b"}}},
 		{rec: store.Trial{Env: map[string]string{"A=$(touch x)": "1"}}},
 	} {
 		if _, err := exportScript(ls, best, nil, time.Now()); !errors.Is(err, errScriptValue) {

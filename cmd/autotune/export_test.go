@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	readmodel "github.com/autotune/autotune/report"
 	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/store"
 )
@@ -28,10 +29,10 @@ func TestExportScriptGolden(t *testing.T) {
 			VLLMVersion: "0.15.1", GPU: "Tesla T4 (compute 7.5, 15360 MiB)",
 		},
 	}
-	baseline := &trialView{Number: 0, Label: "baseline", OutputThroughput: f(3332), P99TPOTms: f(14.8), P99TTFTms: f(1180)}
-	best := &trialView{Number: 17, OutputThroughput: f(4321.5), P99TPOTms: f(18.2), P99TTFTms: f(1234), MeanTPOTms: f(11.03),
+	baseline := &trialView{Trial: readmodel.Trial{Number: 0, Label: "baseline", OutputThroughput: f(3332), P99TPOTms: f(14.8), P99TTFTms: f(1180)}}
+	best := &trialView{Trial: readmodel.Trial{Number: 17, OutputThroughput: f(4321.5), P99TPOTms: f(18.2), P99TTFTms: f(1234), MeanTPOTms: f(11.03),
 		Args: []string{"--max-num-seqs", "64", "--speculative-config", `{"method":"ngram","num_speculative_tokens":4}`,
-			"--cudagraph-capture-sizes", "1", "2", "4", "50", "--no-enable-prefix-caching", "-O1"},
+			"--cudagraph-capture-sizes", "1", "2", "4", "50", "--no-enable-prefix-caching", "-O1"}},
 		rec: store.Trial{Env: map[string]string{"VLLM_USE_FLASHINFER_SAMPLER": "0"}}}
 	checkGolden(t, "flags.sh.golden", mustExport(t, ls, best, baseline))
 
@@ -63,51 +64,18 @@ func checkGolden(t *testing.T, name, got string) {
 		t.Fatal(err)
 	}
 	if got != string(want) {
-		t.Errorf("export script differs from %s (run with -update to accept):\n%s", golden, got)
+		t.Errorf("output differs from %s (run with -update to accept):\n%s", golden, got)
 	}
 }
 
-// The best config is the one with the best mean over its measurements, feasible on each; its view carries the
-// mean throughput, the worst P99s and every measurement.
-func TestBestRanksByMean(t *testing.T) {
-	view := func(number int, key string, tput, ttft float64, feasible bool) trialView {
-		obj := tput
-		if !feasible {
-			obj = -1.5
-		}
-		return trialView{Number: number, State: "complete", Feasible: feasible, OutputThroughput: f(tput), P99TTFTms: f(ttft),
-			rec: store.Trial{Number: number, ConfigKey: key, State: store.StateComplete, Objective: &obj, Feasible: feasible}}
-	}
-	ls := &loadedStudy{trials: []trialView{
-		view(0, "base", 3300, 1100, true),
-		view(1, "a", 7600, 900, true), // lucky once...
-		view(2, "b", 7400, 950, true),
-		view(3, "c", 7900, 800, true), // ...and c's repeat missed the SLA
-		view(4, "a", 7000, 1000, true),
-		view(5, "b", 7350, 990, true),
-		view(6, "c", 7000, 2500, false),
-	}}
-	ls.trials[0].Label = "baseline"
-	best, baseline := ls.bestAndBaseline()
-	if baseline == nil || baseline.Number != 0 {
-		t.Fatalf("baseline %+v", baseline)
-	}
-	if best == nil || best.Number != 2 {
-		t.Fatalf("best = %+v, want trial 2 (b: mean 7375 over two feasible runs)", best)
-	}
-	if *best.OutputThroughput != 7375 || *best.P99TTFTms != 990 || len(best.Measurements) != 2 {
-		t.Errorf("best shows %v tok/s, P99 TTFT %v, %d measurements; want the mean 7375, the worst 990, 2",
-			*best.OutputThroughput, *best.P99TTFTms, len(best.Measurements))
-	}
-	if got := best.measuredText(); got != "#2, #5: mean" {
+// measuredText names every run behind a config measured more than once.
+func TestMeasuredText(t *testing.T) {
+	v := trialView{Trial: readmodel.Trial{Number: 2, Measurements: []measurementView{{Number: 2}, {Number: 5}}}}
+	if got := v.measuredText(); got != "#2, #5: mean" {
 		t.Errorf("measuredText = %q", got)
 	}
-	if *ls.trials[2].OutputThroughput != 7400 {
-		t.Errorf("bestAndBaseline changed the trial's own view")
-	}
-	rep := trialView{State: "complete", Feasible: true, Label: "repeat of #2"}
-	if got := rep.verdict(); got != "feasible, repeat of #2" {
-		t.Errorf("a repeat's verdict is %q", got)
+	if got := v.trialsText(); got != "trials 2 and 5" {
+		t.Errorf("trialsText = %q", got)
 	}
 }
 

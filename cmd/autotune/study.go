@@ -307,7 +307,7 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 		StudyName: *studyName, Trials: *trials, Sampler: *sampler, Seed: *seed, StartupTrials: *startup,
 		Confirm: *confirm, SLA: tuner.SLA{MaxP99TPOTms: *tpot, MaxP99TTFTms: *ttft}, Workload: m.workload(), WorkDir: trialDir,
 		Simulated: m.simulate, VLLMVersion: probe.VLLMVersion, GPU: gpu, SpaceJSON: sp.JSON(), TimeBudget: *budget,
-		Version: version, Owner: me, OwnerDead: ownerDead(me), StopStale: r.StopStale, Progress: stderr,
+		Version: version, Owner: me, OwnerDead: ownerDead(me), StopStale: r.StopStale, Progress: stderr, Phases: phaseMode(stderr),
 		Preflight: func() error {
 			return checkDisk(map[string]string{"--workdir": *workDir, "--db": filepath.Dir(*dbPath)})
 		},
@@ -358,20 +358,28 @@ func studyTrialDir(workDir, study string) string {
 	return filepath.Join(workDir, "study-"+url.PathEscape(study))
 }
 
+// phaseMode shows a running trial's phase in place on a terminal, and as plain lines elsewhere (a log file, a
+// notebook's cell output).
+func phaseMode(stderr io.Writer) tuner.PhaseMode {
+	if isTerminal(stderr) {
+		return tuner.PhasesLive
+	}
+	return tuner.PhasesLines
+}
+
 // summarize prints the best trial so far against the baseline.
 func summarize(dbPath, study string, stdout, stderr io.Writer) error {
 	ls, err := loadStudy(dbPath, study)
 	if err != nil {
 		return err
 	}
-	defer ls.Close()
 	best, baseline := ls.bestAndBaseline()
 	if best == nil {
 		fmt.Fprintf(stderr, "autotune: no trial has met the SLA (%s) yet\n", slaText(ls.view.SLA))
 		return errNoFeasible
 	}
 	writeBestTable(stdout, ls, best, baseline)
-	fmt.Fprintf(stderr, "autotune: export it with: autotune best --db %s --export flags.sh\n", dbPath)
+	fmt.Fprintf(stderr, "autotune: export it with: %s\n", ls.hint("best", "--export", "flags.sh"))
 	return nil
 }
 

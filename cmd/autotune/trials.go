@@ -9,14 +9,20 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/autotune/autotune/store"
+	readmodel "github.com/autotune/autotune/report"
 )
+
+// trialSorts are the orders `trials --sort` knows.
+var trialSorts = []string{"number", "throughput", "tpot", "ttft"}
 
 func runTrials(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("trials", stderr)
 	db := fs.String("db", "tuning.db", "study database")
 	study := fs.String("study", "", "study name (default: the only study in --db)")
 	format := fs.String("format", "table", "output format: table, json or csv")
+	sortBy := fs.String("sort", "number", "table row order: number, throughput (highest first), tpot or ttft (lowest first)")
+	top := fs.Int("top", 0, "show only the first `N` rows in --sort order (0: all)")
+	wide := fs.Bool("wide", false, "table: do not fit the terminal's width; show every flag")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -28,52 +34,203 @@ func runTrials(args []string, stdout, stderr io.Writer) error {
 	default:
 		return usagef("--format %q: must be table, json or csv", *format)
 	}
+	if !contains(trialSorts, *sortBy) {
+		return usagef("--sort %q: must be one of %s", *sortBy, strings.Join(trialSorts, ", "))
+	}
+	if *top < 0 {
+		return usagef("--top %d: must be >= 0", *top)
+	}
 	ls, err := loadStudy(*db, *study)
 	if err != nil {
 		return err
 	}
-	defer ls.Close()
+	trials := sortTrials(ls.model.Trials, *sortBy)
+	if *top > 0 && *top < len(trials) {
+		trials = trials[:*top]
+	}
 	switch *format {
 	case "json":
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		trials := ls.trials
-		if trials == nil {
-			trials = []trialView{}
-		}
-		return enc.Encode(struct {
-			Study  studyView   `json:"study"`
-			Trials []trialView `json:"trials"`
-		}{ls.view, trials})
+		return writeTrialsJSON(stdout, ls, trials)
 	case "csv":
-		return writeTrialsCSV(stdout, ls.trials)
+		return writeTrialsCSV(stdout, trials)
 	}
-	if ls.view.Simulated {
-		fmt.Fprintln(stdout, simulatedNote)
+	width := terminalWidth(stdout)
+	if *wide {
+		width = 0
 	}
-	tw := newTable(stdout)
-	tw.Header("#", "state", "tok/s", "P99 TPOT ms", "P99 TTFT ms", "verdict", "flags")
-	for _, t := range ls.trials {
-		tw.Append(strconv.Itoa(t.Number), t.State, fmtNum(t.OutputThroughput, "%.0f"), fmtNum(t.P99TPOTms, "%.1f"),
-			fmtNum(t.P99TTFTms, "%.0f"), clip(t.verdict(), 48), clip(t.flagsText(), 72))
-	}
-	tw.Render()
-	fmt.Fprintf(stdout, "%d finished trials in study %q (%s)\n", ls.view.Finished, ls.study.Name, ls.view.DB)
+	writeTrialsTable(stdout, ls, trials, width)
 	return nil
 }
 
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
 	}
-	return s[:n-3] + "..."
+	return false
 }
 
-func writeTrialsCSV(w io.Writer, trials []trialView) error {
+// writeTrialsJSON prints {"study": ..., "trials": [...]}, exact values.
+func writeTrialsJSON(w io.Writer, ls *loadedStudy, trials []readmodel.Trial) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		Study  studyView         `json:"study"`
+		Trials []readmodel.Trial `json:"trials"`
+	}{ls.view, trials})
+}
+
+// sortTrials returns the trials in the given order; trials without the metric go last, by number.
+func sortTrials(ts []readmodel.Trial, by string) []readmodel.Trial {
+	out := append([]readmodel.Trial(nil), ts...)
+	key := func(t readmodel.Trial) (float64, bool) {
+		switch by {
+		case "throughput":
+			if t.OutputThroughput != nil {
+				return -*t.OutputThroughput, true
+			}
+		case "tpot":
+			if t.P99TPOTms != nil {
+				return *t.P99TPOTms, true
+			}
+		case "ttft":
+			if t.P99TTFTms != nil {
+				return *t.P99TTFTms, true
+			}
+		}
+		return 0, false
+	}
+	if by == "number" {
+		return out
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, aok := key(out[i])
+		b, bok := key(out[j])
+		if aok != bok {
+			return aok
+		}
+		return aok && a < b
+	})
+	return out
+}
+
+// writeTrialsTable prints the trials for people, fitted to width (0: no limit). The last column says how each
+// config differs from the baseline; what every row shares is printed once above the table.
+func writeTrialsTable(w io.Writer, ls *loadedStudy, trials []readmodel.Trial, width int) {
+	if ls.view.Simulated {
+		wrap(w, simulatedNote, width)
+	}
+	common := readmodel.CommonChanges(trials)
+	if len(common) > 0 {
+		wrap(w, "every config below but the baseline sets: "+strings.Join(common, " "), width)
+	}
+	drop := map[string]bool{}
+	for _, c := range common {
+		drop[c] = true
+	}
+	tpotMax, ttftMax := ls.view.Limits()
+	missed := false
+	tt := &textTable{header: []string{"#", "state", "tok/s", "P99 TPOT", "P99 TTFT", "flags (vs baseline)"},
+		right: map[int]bool{0: true, 2: true, 3: true, 4: true}}
+	for _, t := range trials {
+		tpot, ttft := fmtNum(t.P99TPOTms, "%.1f"), fmtNum(t.P99TTFTms, "%.0f")
+		if t.P99TPOTms != nil && tpotMax > 0 && *t.P99TPOTms >= tpotMax {
+			tpot, missed = tpot+"!", true
+		}
+		if t.P99TTFTms != nil && ttftMax > 0 && *t.P99TTFTms >= ttftMax {
+			ttft, missed = ttft+"!", true
+		}
+		tt.append(strconv.Itoa(t.Number), t.Outcome, fmtNum(t.OutputThroughput, "%.0f"), tpot, ttft, configText(t, drop))
+	}
+	tt.render(w, width)
+	var notes []string
+	if missed {
+		notes = append(notes, fmt.Sprintf("! misses the SLA (P99 TPOT < %g ms, P99 TTFT < %g ms)", tpotMax, ttftMax))
+	} else {
+		notes = append(notes, "P99 latencies in ms")
+	}
+	if width > 0 {
+		notes = append(notes, "--wide shows every flag")
+	}
+	fmt.Fprintf(w, "%s\n", strings.Join(notes, "; "))
+	fmt.Fprintf(w, "%d finished trials in study %q (%s); %s of GPU time\n", ls.view.Finished, ls.view.Name, ls.view.DB,
+		gpuTime(ls.view.GPUSeconds))
+	fmt.Fprintf(w, "one trial in detail: %s\n", ls.hint("show", "N"))
+}
+
+// configText is the last column of the trials table: where the trial came from when that matters, and how its
+// config differs from the baseline, leaving out the changes in drop (shared by every row).
+func configText(t readmodel.Trial, drop map[string]bool) string {
+	var prefix string
+	switch {
+	case t.Label == readmodel.BaselineLabel:
+		return "(vLLM defaults)"
+	case t.DuplicateOf != nil:
+		return fmt.Sprintf("same flags as #%d: not run again", *t.DuplicateOf)
+	case t.Outcome == readmodel.Refused || t.Outcome == readmodel.Crashed:
+		prefix = "[" + t.Failure + "] "
+	case t.Outcome == readmodel.Harness || t.Outcome == readmodel.Interrupted:
+		prefix = "[not counted: " + t.Failure + "] "
+	}
+	if readmodel.IsRepeat(t.Label) || readmodel.IsRetry(t.Label) {
+		prefix += t.Label + ": "
+	}
+	var ch []string
+	for _, c := range t.Changes() {
+		if !drop[c] {
+			ch = append(ch, c)
+		}
+	}
+	switch {
+	case len(ch) > 0:
+		return prefix + strings.Join(ch, " ")
+	case len(t.Changes()) > 0:
+		return prefix + "(only the shared changes)"
+	case t.Label != "":
+		return prefix + t.Label
+	}
+	return strings.TrimSuffix(prefix, " ")
+}
+
+// gpuTime rounds a duration in seconds for people: "42 s", "12 min", "3.2 h".
+func gpuTime(s float64) string {
+	switch {
+	case s < 120:
+		return fmt.Sprintf("%.0f s", s)
+	case s < 7200:
+		return fmt.Sprintf("%.0f min", s/60)
+	}
+	return fmt.Sprintf("%.1f h", s/3600)
+}
+
+// wrap prints text folded at spaces to width (0: one line).
+func wrap(w io.Writer, text string, width int) {
+	if width <= 0 {
+		fmt.Fprintln(w, text)
+		return
+	}
+	line := ""
+	for _, word := range strings.Fields(text) {
+		if line != "" && len(line)+1+len(word) > width {
+			fmt.Fprintln(w, line)
+			line = "  " + word
+			continue
+		}
+		if line != "" {
+			line += " "
+		}
+		line += word
+	}
+	fmt.Fprintln(w, line)
+}
+
+// writeTrialsCSV writes exact values: rounding is for people.
+func writeTrialsCSV(w io.Writer, trials []readmodel.Trial) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"number", "state", "label", "feasible", "output_throughput", "p99_tpot_ms", "p99_ttft_ms",
 		"mean_tpot_ms", "mean_ttft_ms", "failure", "violation", "objective", "duplicate_of", "startup_s",
-		"benchmark_s", "teardown_s", "args"})
+		"benchmark_s", "teardown_s", "args", "outcome"})
 	f := func(p *float64) string {
 		if p == nil {
 			return ""
@@ -88,131 +245,12 @@ func writeTrialsCSV(w io.Writer, trials []trialView) error {
 		args, _ := json.Marshal(t.Args)
 		cw.Write([]string{strconv.Itoa(t.Number), t.State, t.Label, strconv.FormatBool(t.Feasible),
 			f(t.OutputThroughput), f(t.P99TPOTms), f(t.P99TTFTms), f(t.MeanTPOTms), f(t.MeanTTFTms), t.Failure,
-			t.Violation, f(t.Objective), dup, strconv.FormatFloat(t.StartupS, 'f', 2, 64),
-			strconv.FormatFloat(t.BenchmarkS, 'f', 2, 64), strconv.FormatFloat(t.TeardownS, 'f', 2, 64), string(args)})
+			t.Violation, f(t.Objective), dup, strconv.FormatFloat(t.StartupS, 'f', -1, 64),
+			strconv.FormatFloat(t.BenchmarkS, 'f', -1, 64), strconv.FormatFloat(t.TeardownS, 'f', -1, 64), string(args),
+			t.Outcome})
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-func runShow(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("show", stderr)
-	db := fs.String("db", "tuning.db", "study database")
-	study := fs.String("study", "", "study name (default: the only study in --db)")
-	format := fs.String("format", "text", "output format: text or json")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usagef("show: want one trial number, as in `autotune show 7`")
-	}
-	n, err := strconv.Atoi(fs.Arg(0))
-	if err != nil || n < 0 {
-		return usagef("show: %q is not a trial number", fs.Arg(0))
-	}
-	if *format != "text" && *format != "json" {
-		return usagef("--format %q: must be text or json", *format)
-	}
-	ls, err := loadStudy(*db, *study)
-	if err != nil {
-		return err
-	}
-	defer ls.Close()
-	var t *trialView
-	for i := range ls.trials {
-		if ls.trials[i].Number == n {
-			t = &ls.trials[i]
-		}
-	}
-	if t == nil {
-		return fmt.Errorf("trial %d: %w in study %q (it has %d trials)", n, store.ErrNoTrial, ls.study.Name, len(ls.trials))
-	}
-	if *format == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			trialView
-			Simulated bool           `json:"simulated"` // the study ran on the simulator: nothing here was measured
-			ServeArgv []string       `json:"serve_argv"`
-			BenchArgv []string       `json:"bench_argv"`
-			Metrics   map[string]any `json:"metrics"`
-			LogTail   string         `json:"log_tail"`
-			ServerLog string         `json:"server_log"`
-			BenchLog  string         `json:"bench_log"`
-			BenchJSON string         `json:"bench_json"`
-		}{*t, ls.view.Simulated, t.rec.ServeArgv, t.rec.BenchArgv, t.metrics, t.rec.LogTail, t.rec.ServerLog, t.rec.BenchLog, t.rec.BenchPath})
-	}
-	writeShow(stdout, ls, t)
-	return nil
-}
-
-func writeShow(w io.Writer, ls *loadedStudy, t *trialView) {
-	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
-	if ls.view.Simulated {
-		p("%s\n", simulatedNote)
-	}
-	p("trial %d", t.Number)
-	if t.Label != "" {
-		p(" (%s)", t.Label)
-	}
-	p(": %s, %s\n", t.State, t.verdict())
-	if len(t.rec.ServeArgv) > 0 {
-		p("command:   %s\n", shellJoin(t.rec.ServeArgv))
-	} else {
-		p("flags:     %s\n", t.flagsText())
-	}
-	if len(t.Params) > 0 {
-		keys := make([]string, 0, len(t.Params))
-		for k := range t.Params {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		var kv []string
-		for _, k := range keys {
-			kv = append(kv, k+"="+t.Params[k])
-		}
-		p("params:    %s\n", strings.Join(kv, " "))
-	}
-	if t.OutputThroughput != nil {
-		p("result:    %s tok/s, P99 TPOT %s ms, P99 TTFT %s ms, mean TPOT %s ms, mean TTFT %s ms\n",
-			fmtNum(t.OutputThroughput, "%.1f"), fmtNum(t.P99TPOTms, "%.2f"), fmtNum(t.P99TTFTms, "%.1f"),
-			fmtNum(t.MeanTPOTms, "%.2f"), fmtNum(t.MeanTTFTms, "%.1f"))
-	}
-	if t.Objective != nil {
-		p("objective: %g\n", *t.Objective)
-	}
-	if t.rec.Startup > 0 || t.rec.Benchmark > 0 {
-		p("phases:    startup %.1fs, benchmark %.1fs, teardown %.1fs\n", t.StartupS, t.BenchmarkS, t.TeardownS)
-	}
-	if t.Failure != "" {
-		p("failure:   %s: %s\n", t.Failure, t.Message)
-	} else if t.Message != "" {
-		p("note:      %s\n", t.Message)
-	}
-	if t.metrics != nil {
-		keys := make([]string, 0, len(t.metrics))
-		for k, v := range t.metrics {
-			if _, ok := v.(float64); ok {
-				keys = append(keys, k)
-			}
-		}
-		sort.Strings(keys)
-		p("metrics:\n")
-		for _, k := range keys {
-			p("  %-28s %v\n", k, t.metrics[k])
-		}
-	}
-	for _, f := range [][2]string{{"server log", t.rec.ServerLog}, {"bench log", t.rec.BenchLog}, {"bench json", t.rec.BenchPath}} {
-		if f[1] != "" {
-			p("%-10s %s\n", f[0]+":", f[1])
-		}
-	}
-	if t.rec.LogTail != "" {
-		p("log tail:\n")
-		for _, line := range strings.Split(strings.TrimRight(t.rec.LogTail, "\n"), "\n") {
-			p("  | %s\n", line)
-		}
-	}
 }
 
 func shellJoin(argv []string) string {

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/autotune/autotune/report/reporttest"
+)
+
+func fixtureStudy(t *testing.T) *loadedStudy {
+	t.Helper()
+	ls, err := loadFrom(reporttest.Study(), "tuning.db", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ls
+}
+
+// The trials table at 80 columns: every line fits, crashed and refused trials say so, and the queued retry
+// shows whose flags it will run.
+func TestTrialsTable80Golden(t *testing.T) {
+	ls := fixtureStudy(t)
+	var b bytes.Buffer
+	writeTrialsTable(&b, ls, ls.model.Trials, 80)
+	for i, line := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
+		if n := utf8.RuneCountInString(line); n > 80 {
+			t.Errorf("line %d is %d columns wide: %q", i, n, line)
+		}
+	}
+	for _, want := range []string{"crashed", "refused", "queued", "retry of #6", "[kv_cache_too_small]", "3033!"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q", want)
+		}
+	}
+	checkGolden(t, "trials-80.txt.golden", b.String())
+}
+
+func TestTrialsSortTop(t *testing.T) {
+	ls := fixtureStudy(t)
+	got := sortTrials(ls.model.Trials, "throughput")[:3]
+	if got[0].Number != 1 || got[1].Number != 5 || got[2].Number != 7 {
+		t.Errorf("by throughput: #%d #%d #%d, want #1 #5 #7", got[0].Number, got[1].Number, got[2].Number)
+	}
+	got = sortTrials(ls.model.Trials, "ttft")
+	if got[0].Number != 0 || got[len(got)-1].Number != 10 {
+		t.Errorf("by ttft: first #%d, last #%d; want the baseline first and the unmeasured last", got[0].Number, got[len(got)-1].Number)
+	}
+}
+
+func marshal(t *testing.T, v any) string {
+	t.Helper()
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// The JSON schemas of trials, show and best are stable interfaces.
+func TestReportJSONGolden(t *testing.T) {
+	ls := fixtureStudy(t)
+	var b bytes.Buffer
+	writeTrialsJSON(&b, ls, ls.model.Trials)
+	checkGolden(t, "trials.json.golden", b.String())
+
+	b.Reset()
+	best, baseline := ls.bestAndBaseline()
+	if err := writeBestJSON(&b, ls, best, baseline); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "best.json.golden", b.String())
+
+	b.Reset()
+	writeShowJSON(&b, ls, ls.model.Trial(2))
+	checkGolden(t, "show-2.json.golden", b.String())
+}
+
+func TestShowText(t *testing.T) {
+	ls := fixtureStudy(t)
+	var b bytes.Buffer
+	writeShow(&b, ls, ls.model.Trial(0))
+	out := b.String()
+	for _, want := range []string{"command:   vllm serve Qwen/Qwen2.5-0.5B", "objective: 3340, the output throughput", "output_throughput            3340"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show 0 lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "go-build") {
+		t.Errorf("show prints the temporary binary:\n%s", out)
+	}
+	b.Reset()
+	writeShow(&b, ls, ls.model.Trial(2))
+	out = b.String()
+	for _, want := range []string{"trial 2: refused (kv_cache_too_small)", "the lowest value the sampler is told", "  | ERROR"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show 2 lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "Loading weights") {
+		t.Errorf("show 2 prints INFO lines as proof:\n%s", out)
+	}
+	checkGolden(t, "show-2.txt.golden", out)
+}
