@@ -69,7 +69,7 @@ func TestStudyAgainstFakeVLLM(t *testing.T) {
 	if !strings.Contains(out, "output throughput") {
 		t.Errorf("run printed no best-vs-baseline table on stdout:\n%s", out)
 	}
-	if !strings.Contains(errs, "trial 0") {
+	if !strings.Contains(errs, "#0 ") || !strings.Contains(errs, "| best ") {
 		t.Errorf("no progress line on stderr:\n%s", errs)
 	}
 	tj := readTrials(t, db)
