@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/autotune/autotune/runner/runnertest"
 )
 
 // fake is one test's world: its own port, GPU state and trial directory.
@@ -35,6 +37,7 @@ func newFake(t *testing.T, env ...string) *fake {
 		Python:    []string{exe, "python"},
 		Port:      f.port,
 		Env: append([]string{
+			runnertest.TrackChildren(t), // fails the test if anything it started outlives it
 			"RUNNER_FAKE=1",
 			"RUNNER_FAKE_STATE=" + f.state,
 			"RUNNER_FAKE_ORPHANS=" + orphanDir,

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/autotune/autotune/runner/runnertest"
 )
 
 // TestTwoServersOnOnePort runs two simulated servers on one port, as two studies with the same --port do: the
@@ -18,6 +20,8 @@ import (
 // harness fault naming the other process, never a result recorded as the config's. Before the ownership check
 // the trial completed with numbers partly measured on the other server, and the run exited 0.
 func TestTwoServersOnOnePort(t *testing.T) {
+	k, v, _ := strings.Cut(runnertest.TrackChildren(t), "=")
+	t.Setenv(k, v) // the servers get os.Environ: any of them left behind fails the test
 	dir := t.TempDir()
 	db := filepath.Join(dir, "tuning.db")
 	flags := simFlags(t, db, "10") // slow enough that the other server is up long before the benchmark ends

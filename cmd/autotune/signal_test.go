@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autotune/autotune/runner/runnertest"
 	"github.com/autotune/autotune/store"
 )
 
@@ -34,6 +35,8 @@ func lockRows(t *testing.T, db string) int {
 // releases the study lock and exits 130. Before, the second interrupt called os.Exit from main: the trial
 // stayed "running" and the lock in place (9 of 10 times), and in-process nothing handled it at all.
 func TestSecondInterruptRecordsTrialAndReleasesLock(t *testing.T) {
+	k, v, _ := strings.Cut(runnertest.TrackChildren(t), "=")
+	t.Setenv(k, v) // the servers get os.Environ: any of them left behind fails the test
 	t.Setenv("AUTOTUNE_SIM_FAULT", "ignore_sigterm")
 	dir := t.TempDir()
 	db := filepath.Join(dir, "tuning.db")
