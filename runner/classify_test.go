@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// The texts are vLLM's own, from reference/vllm.md (section in the comment), with the prefixes vLLM logs.
+// The texts are vLLM's own, from docs/vllm.md (section in the comment), with the prefixes vLLM logs.
 func TestClassifyStartup(t *testing.T) {
 	const ec = "(EngineCore_DP0 pid=812) "
 	cases := []struct {

@@ -134,7 +134,7 @@ type Result struct {
 	Process                        Process
 }
 
-// Bench is the parsed JSON that `vllm bench serve --save-result` writes (reference/vllm.md §13.8).
+// Bench is the parsed JSON that `vllm bench serve --save-result` writes (docs/vllm.md §13.8).
 type Bench struct {
 	Date                  string
 	Backend               string

@@ -2,7 +2,7 @@
 // runs `vllm bench serve` against it, parses the result, stops the server, makes sure its port and GPU memory
 // are free again, and classifies every failure. It also probes the machine once per study (Probe) and stops a
 // server left behind by a dead run (StopStale). It is Linux-only (process groups, parent-death signal, /proc).
-// Every flag, error text, endpoint and JSON key it relies on comes from shared/reference/vllm.md (vLLM 0.15.1).
+// Every flag, error text, endpoint and JSON key it relies on comes from docs/vllm.md (vLLM 0.15.1), cited as §N.
 //
 // # A trial
 //

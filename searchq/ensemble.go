@@ -34,7 +34,7 @@ type Range struct {
 const perRowAndSeq = 0.026 + 0.006 + 0.004 + 0.030
 
 // prefillChunkMs is what a step with a 2,048-token prefill chunk costs apart from attention: the fixed part of a
-// mixed step plus the per-token part (§10.4), held constant while the split between them is drawn.
+// mixed step plus the per-token part (cal §10.4), held constant while the split between them is drawn.
 const prefillChunkMs = 22.0 + 0.0215*2048
 
 // Ranges are the ensemble's ranges. Each entry's What and Why are its documentation.
@@ -43,7 +43,7 @@ var Ranges = []Range{
 	// size (50) gains.
 	{"row_share", 0.2, 0.6, 0.026 / perRowAndSeq, "of the per-request slope",
 		"graph padding: cost of a padded row, so the gain of capture sizes that fit the batch",
-		"§10.3 fits one slope per request (0.066 ms); the refit through padded sizes 16/56/104 cannot separate padded rows from requests [D assumption]"},
+		"cal §10.3 fits one slope per request (0.066 ms); the refit through padded sizes 16/56/104 cannot separate padded rows from requests [D assumption]"},
 	// Stream interval: how much of the per-request work is per streamed chunk.
 	{"chunk_share", 0.3, 0.9, 0.030 / (0.006 + 0.004 + 0.030), "of the per-request work",
 		"stream interval: the per-chunk output work (detokenize, SSE, host CPU) that --stream-interval saves",
@@ -51,13 +51,13 @@ var Ranges = []Range{
 	// Token budget: the fixed cost of a step carrying prefill, which a larger max_num_batched_tokens amortises.
 	{"mixed_step_ms", 8, 35, 22, "ms",
 		"token budget: fixed cost of a step that carries prefill tokens (the rest of the 66 ms of a 2,048-token chunk is per token)",
-		"§10.4 gives ≈34 µs per prompt token all-in; how much of it is per step is not measured [D assumption]"},
+		"cal §10.4 gives ≈34 µs per prompt token all-in; how much of it is per step is not measured [D assumption]"},
 	{"piecewise_ms", 0.5, 2.5, 1.2, "ms",
 		"graph mode: per-step cost of a PIECEWISE graph (spec decode, -O1) over FULL",
 		"no T4 measurement of FULL vs PIECEWISE [D assumption]"},
 	{"no_graph_ms", 2, 7, 4.5, "ms",
 		"graph padding: per-step cost of a batch above the largest captured size",
-		"taken as about half the eager penalty (8–10 ms, §10.4); not measured [D assumption]"},
+		"taken as about half the eager penalty (8–10 ms, cal §10.4); not measured [D assumption]"},
 	{"prefix_hash_us", 0, 1, 0.3, "µs per prompt token",
 		"prefix caching: hashing cost on random prompts that never hit",
 		"vLLM reports prefix caching as near free; no T4 number [D assumption]"},
@@ -85,7 +85,7 @@ var Ranges = []Range{
 		"block size 64: paged-attention efficiency against 16", "as block 32, a wider range [D assumption]"},
 	{"fp8_parity_rows", 32, 128, 64, "batch rows",
 		"fp8 weights: batch size up to which the halved weight read pays off (fades out by twice that)",
-		"§7.2 gives int4 Marlin parity by m≈64 and int8 CUTLASS gains up to 128; fp8 Marlin on a T4 is not measured [D]"},
+		"cal §7.2 gives int4 Marlin parity by m≈64 and int8 CUTLASS gains up to 128; fp8 Marlin on a T4 is not measured [D]"},
 	{"fp8_prefill", 0.95, 1.2, 1.05, "× fp16 prefill",
 		"fp8 weights: prefill (compute-bound) cost of W8A16 Marlin", "not measured on a T4 [D assumption]"},
 	{"fp8_fixed_ms", 0, 0.4, 0, "ms per step",
@@ -94,16 +94,16 @@ var Ranges = []Range{
 		"fp8 KV cache (L4 only in the space): half the bytes plus dequantization", "not measured [D assumption]"},
 	{"ngram_acceptance", 0, 0.6, 0.10, "per draft token",
 		"ngram speculation: acceptance on this benchmark's random prompts",
-		"run C reports \"near zero on random data\" (§2.1) for a different build; a 0.5B model's repetitive output could do better (issue 10)"},
+		"run C reports \"near zero on random data\" (cal §2.1) for a different build; a 0.5B model's repetitive output could do better (issue 10)"},
 	{"suffix_acceptance", 0.5, 0.95, 0.95, "per draft token",
-		"suffix decoding: acceptance", "0.95 was chosen to reach the self-reported 7.8–9.1k tok/s (§3.2); the real value is unknown (issue 10)"},
+		"suffix decoding: acceptance", "0.95 was chosen to reach the self-reported 7.8–9.1k tok/s (cal §3.2); the real value is unknown (issue 10)"},
 	{"noise_sigma", 0.01, 0.04, 0.02, "σ of the run's step-time factor",
-		"run-to-run noise: 2–8% between two runs of one config", "§2.1 measured one pair of runs 4.4% apart; one pair pins no spread"},
+		"run-to-run noise: 2–8% between two runs of one config", "cal §2.1 measured one pair of runs 4.4% apart; one pair pins no spread"},
 	{"act_base_gib", 0.8, 1.1, 0.937, "GiB",
 		"memory: activation and non-torch base of the profiling run (sets the KV cache, and which configs start)",
-		"§9.4 finds 1.41 GiB at the defaults by subtraction; the base/slope split is a workable model [D]"},
+		"cal §9.4 finds 1.41 GiB at the defaults by subtraction; the base/slope split is a workable model [D]"},
 	{"graph_per_max_gib", 0.5, 0.9, 0.67, "GiB per 512 capture sizes",
-		"memory: CUDA-graph memory outside the budget", "fit to one measured 0.69 GiB point (§6.1) [D]"},
+		"memory: CUDA-graph memory outside the budget", "fit to one measured 0.69 GiB point (cal §6.1) [D]"},
 }
 
 // Kinds are the machines of the ensemble: the simulated T4 with and without arctic-inference (suffix decoding),

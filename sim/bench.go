@@ -20,7 +20,7 @@ import (
 )
 
 // This file is `bench serve`: vllm bench serve's options (vllm.md §13.2), a run against the simulated server,
-// its stdout summary (§13.9) and its JSON (§13.8, §13.6), with vLLM's failure behaviour (§13.7). The server
+// its stdout summary (vllm.md §13.9) and its JSON (vllm.md §13.8, §13.6), with vLLM's failure behaviour (vllm.md §13.7). The server
 // simulates the run and streams per-request measurements (TTFT, ITLs, latency, output length, error); the
 // metrics are then computed from them exactly as vLLM computes them from its own per-request measurements.
 

@@ -93,7 +93,7 @@ func TestTuningDirections(t *testing.T) {
 		{"AWQ Marlin checkpoint gains 14-23% (§7.2)", []string{"Qwen/Qwen2.5-0.5B-Instruct-AWQ", "--served-model-name", qwen, "-q", "awq_marlin"}, 1.10, 1.25},
 		{"ngram on random prompts does not pay (run C)", argv(`--speculative-config {"method":"ngram","num_speculative_tokens":4}`), 0.5, 1.0},
 		{"suffix decoding pays a lot (§3.2)", argv(`--speculative-config {"method":"suffix"}`), 1.6, 3.0},
-		{"gpu-memory-utilization is not a throughput knob (§16.4)", argv("--gpu-memory-utilization 0.5"), 0.98, 1.02},
+		{"gpu-memory-utilization is not a throughput knob (vllm.md §16.4)", argv("--gpu-memory-utilization 0.5"), 0.98, 1.02},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

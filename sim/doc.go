@@ -19,8 +19,8 @@
 //	autotune sim nvidia-smi --query-gpu=name,compute_cap,memory.total,memory.used --format=csv,noheader,nounits
 //	autotune sim python -c CODE          exits 0 if CODE imports only installed packages, else ModuleNotFoundError
 //
-// Every flag, message text and JSON key comes from shared/reference/vllm.md; every number of the model from
-// shared/reference/t4-calibration.md (section numbers below refer to that file unless vllm.md is named).
+// Every flag, message text and JSON key comes from docs/vllm.md; every number of the model from
+// docs/t4-calibration.md (a bare §N in this package cites that file; "vllm.md §N" cites docs/vllm.md).
 //
 // For other packages: ParseServeArgs and CheckServeArgs parse an argv under the 0.15.1 flag set (the error is
 // argparse's text); Predict runs the whole model in process, without processes or sleeping, and returns either

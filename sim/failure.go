@@ -2,7 +2,7 @@ package sim
 
 import "strings"
 
-// Phase is a step of vLLM's startup (reference/vllm.md §11.2). A Failure fires at the start of its phase, so
+// Phase is a step of vLLM's startup (docs/vllm.md §11.2). A Failure fires at the start of its phase, so
 // everything printed for earlier phases appears first, as it would in a real log.
 type Phase int
 

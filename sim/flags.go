@@ -10,7 +10,7 @@ import (
 )
 
 // This file parses a `vllm serve` command line the way vLLM 0.15.1's FlexibleArgumentParser (argparse) does
-// (reference/vllm.md §2.1): dashes and underscores are interchangeable, unique prefixes of long flags are
+// (docs/vllm.md §2.1): dashes and underscores are interchangeable, unique prefixes of long flags are
 // accepted, ambiguous ones are refused, BooleanOptionalAction gives --x/--no-x, -O3/-O 3/-O=3 mean
 // --optimization-level 3, JSON flags can be given whole or by dotted keys (-cc.mode 3, key+ appends), and the
 // human-readable ints take k (1000) and K (1024) suffixes. Errors are argparse's, exit status 2.

@@ -9,7 +9,7 @@ import (
 )
 
 // This file computes the benchmark metrics from per-request measurements exactly as `vllm bench serve` does
-// (vllm.md §13.5: serve.py:396-605) and renders its stdout summary (§13.9) and JSON (§13.8).
+// (vllm.md §13.5: serve.py:396-605) and renders its stdout summary (vllm.md §13.9) and JSON (vllm.md §13.8).
 
 // MetricSet is the benchmark result of one run.
 type MetricSet struct {

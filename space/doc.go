@@ -2,8 +2,8 @@
 // vLLM version and one benchmark workload, their exact flag spellings, the conditions under which they
 // apply, the rules vLLM enforces between them, and space files that change all of this.
 //
-// Every flag, value and rule comes from shared/reference/vllm.md (cited as §N) and
-// shared/reference/t4-calibration.md (cited as "cal §N"), never from memory.
+// Every flag, value and rule comes from docs/vllm.md (cited as §N) and docs/t4-calibration.md (cited as
+// "cal §N"), never from memory.
 //
 // # Using it
 //

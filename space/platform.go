@@ -7,8 +7,8 @@ import (
 	"strings"
 )
 
-// This file knows what a GPU and a vLLM version can take. Every entry cites reference/vllm.md (§ numbers)
-// or reference/t4-calibration.md ("cal §").
+// This file knows what a GPU and a vLLM version can take. Every entry cites docs/vllm.md (§ numbers)
+// or docs/t4-calibration.md ("cal §").
 
 // Version is a vLLM release number. Suffixes (rc1, .dev12+g..., +cu129) are ignored.
 type Version struct{ Major, Minor, Patch int }
@@ -115,9 +115,9 @@ var featureSpans = map[string]span{
 	"flashinfer-bundled": {since: ver(12), source: "§1.1, §1.2 PR #26443"},
 	// PR #45375 (2026-06-12) raised FlashInfer's minimum to SM80: 0.24.0 (§1.1, §9.2).
 	"flashinfer-sm75": {until: ver(24), source: "§1.1 (0.24.0), §9.2 PR #45375"},
-	// Async scheduling is on by default in 0.15.1 (cal §11; §2.3 "None, which means enabled unless
-	// incompatible"). For older versions the reference does not say, so --async-scheduling stays a choice.
-	"async-default-on": {since: ver(15), source: "cal §11, §2.3"},
+	// Async scheduling is on by default in 0.15.1 (§2.3 "None, which means enabled unless incompatible";
+	// cal §11). For older versions the reference does not say, so --async-scheduling stays a choice.
+	"async-default-on": {since: ver(15), source: "§2.3, cal §11"},
 	// From v0.21.0 CUDA-graph memory is estimated inside the gpu-memory-utilization budget (§1.1, cal §9.3).
 	"graphs-in-budget": {since: ver(21), source: "§1.1, cal §9.3"},
 	// gpu-memory-utilization default 0.90 -> 0.92 (PR #38284, 2026-04-21). The first release after that

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// Each rule against the message reference/vllm.md gives for it.
+// Each rule against the message docs/vllm.md gives for it.
 func TestCheckRules(t *testing.T) {
 	t4 := withArctic(tesla("0.15.1"))
 	a100 := ampere("0.15.1")

@@ -435,7 +435,7 @@ type seedDef struct {
 func seedDefs(w Workload) []seedDef {
 	c := w.Concurrency
 	return []seedDef{{
-		// The seed guide's "Tuning server config" hint (shared/seed/serving-benchmark-guide.md).
+		// The seed guide's "Tuning server config" hint (docs/serving-benchmark-guide.md).
 		label:  "known-good: seed guide server config (--max-model-len 4096 --max-num-batched-tokens 8192 --gpu-memory-utilization 0.95)",
 		values: map[string]string{"max_model_len": "4096", "max_num_batched_tokens": "8192", "gpu_memory_utilization": "0.95"},
 	}, {
