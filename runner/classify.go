@@ -116,9 +116,9 @@ var benchFailRules = []rule{
 }
 
 // logRecord matches a vLLM log record at a level that is never evidence, after an optional process prefix
-// ("(EngineCore_DP0 pid=812) ") or container prefix ("vllm-1  | "): "INFO 05-19 10:15:02 [x.py:1] ...", and
-// the older form without brackets ("INFO 11-18 18:07:28 engine.py:366] ...").
-var logRecord = regexp.MustCompile(`^(?:.*?[)|] +)?(?:INFO|DEBUG|WARNING|WARN) +\d\d-\d\d \d\d:\d\d:\d\d`)
+// ("(EngineCore_DP0 pid=812) "), container prefix ("vllm-1  | ") or CI timestamp ("[2025-03-10T15:07:20Z] "):
+// "INFO 05-19 10:15:02 [x.py:1] ...", and the older form without brackets ("INFO 11-18 18:07:28 engine.py:366] ...").
+var logRecord = regexp.MustCompile(`^(?:.*?[)|\]] +)?(?:INFO|DEBUG|WARNING|WARN) +\d\d-\d\d \d\d:\d\d:\d\d`)
 
 // notEvidence reports whether a line can never prove a failure: an INFO, DEBUG or WARNING record (vLLM warns
 // about situations it then handles, e.g. a CUDAGraphMode downgrade, and logs free memory at INFO).

@@ -64,6 +64,8 @@ func TestClassifyStartup(t *testing.T) {
 		// INFO/DEBUG records that mention memory are not evidence (gpu_worker.py logs the free-memory numbers at INFO).
 		{ec + "INFO 01-29 10:15:02 [gpu_worker.py:490] Free memory on device (14.2/14.56 GiB) on startup. Desired GPU memory utilization is (0.9, 13.1 GiB).\nKilled", -1, StartupCrash},
 		{"DEBUG 01-29 10:15:02 [utils.py:1] retrying after out of memory in a probe\nKilled", -1, StartupCrash},
+		{"[2025-03-10T15:07:20Z] INFO 03-10 08:07:20 [worker.py:1] no out of memory so far\nKilled", -1, StartupCrash},
+		{"vllm-1  | WARN 11-18 18:07:28 worker.py:1] out of memory is likely\nKilled", -1, StartupCrash},
 	}
 	for _, c := range cases {
 		got, line := ClassifyStartup([]byte(c.log), c.exit)
