@@ -62,35 +62,36 @@ type phasedSampler struct {
 
 // trialCache holds the study's trials while one trial's parameters are sampled: goptuna asks the sampler once
 // per parameter, and reading every trial back from the store each time was most of a simulated study's CPU time
-// (searchq). The trials that matter (finished ones) cannot change while one trial is being sampled by this
-// process; a new trial ID reloads them.
+// (searchq). A trial is identified by its ID and number together: proposals are sampled on a stub trial whose ID
+// is -1 and whose number is the study's trial count (propose.go), so the number moves on with every new trial.
 type trialCache struct {
-	mu      sync.Mutex
-	trialID int
-	valid   bool
-	trials  []goptuna.FrozenTrial
+	mu     sync.Mutex
+	key    [2]int
+	valid  bool
+	trials []goptuna.FrozenTrial
 }
 
-func (c *trialCache) get(study *goptuna.Study, trialID int) ([]goptuna.FrozenTrial, error) {
+func (c *trialCache) get(study *goptuna.Study, trial goptuna.FrozenTrial) ([]goptuna.FrozenTrial, error) {
 	if c == nil {
 		return study.GetTrials()
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.valid && c.trialID == trialID {
+	key := [2]int{trial.ID, trial.Number}
+	if c.valid && c.key == key {
 		return c.trials, nil
 	}
 	trials, err := study.GetTrials()
 	if err != nil {
 		return nil, err
 	}
-	c.trialID, c.valid, c.trials = trialID, true, trials
+	c.key, c.valid, c.trials = key, true, trials
 	return trials, nil
 }
 
 // Sample implements goptuna.Sampler.
 func (p *phasedSampler) Sample(study *goptuna.Study, trial goptuna.FrozenTrial, name string, dist interface{}) (float64, error) {
-	trials, err := p.trials.get(study, trial.ID)
+	trials, err := p.trials.get(study, trial)
 	if err != nil {
 		return 0, err
 	}
@@ -294,7 +295,7 @@ func (s *tpeSampler) Sample(study *goptuna.Study, trial goptuna.FrozenTrial, nam
 	default:
 		return s.numeric.Sample(study, trial, name, dist)
 	}
-	trials, err := s.trials.get(study, trial.ID)
+	trials, err := s.trials.get(study, trial)
 	if err != nil {
 		return 0, err
 	}

@@ -206,3 +206,46 @@ func (r *recordingSampler) Sample(_ *goptuna.Study, _ goptuna.FrozenTrial, name 
 	r.names = append(r.names, name)
 	return 0, nil
 }
+
+// constSampler answers every parameter with its value.
+type constSampler float64
+
+func (c constSampler) Sample(*goptuna.Study, goptuna.FrozenTrial, string, interface{}) (float64, error) {
+	return float64(c), nil
+}
+
+// The phased sampler hands over to TPE once enough trials finished, also when proposals are sampled on the
+// propose path's stub trial (ID -1, number = the study's trial count): a cache of the study's trials keyed by the
+// trial ID alone kept the first proposal's trials for ever, and TPE never took over (it ran as random search).
+func TestPhasedSamplerHandsOverOnStubTrials(t *testing.T) {
+	study, err := goptuna.CreateStudy("hand-over", goptuna.StudyOptionStorage(goptuna.NewInMemoryStorage()),
+		goptuna.StudyOptionDirection(goptuna.StudyDirectionMaximize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &phasedSampler{trials: &trialCache{}, startup: constSampler(1), tpe: constSampler(2), after: 2}
+	dist := goptuna.CategoricalDistribution{Choices: []string{"a", "b", "c"}}
+	sample := func() float64 {
+		trials, err := study.GetTrials()
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := p.Sample(study, goptuna.FrozenTrial{ID: -1, Number: len(trials)}, "x", dist)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for i := 0; i < 3; i++ {
+		want := 1.0
+		if i >= 2 {
+			want = 2
+		}
+		if got := sample(); got != want {
+			t.Fatalf("after %d finished trials the phased sampler used sampler %v, want %v", i, got, want)
+		}
+		if err := study.Optimize(func(tr goptuna.Trial) (float64, error) { return float64(i), nil }, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
