@@ -286,6 +286,9 @@ func (t *Tuner) runOne(ctx context.Context, finishedBefore int, useExplorer bool
 		}
 	}
 	t.progress(rec, res, finishedBefore)
+	if t.opts.AfterTrial != nil {
+		t.opts.AfterTrial()
+	}
 	return out, nil
 }
 

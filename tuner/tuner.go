@@ -66,7 +66,9 @@ type Options struct {
 
 	Progress io.Writer // one line per trial; nil discards
 	Phases   PhaseMode // how a running trial's phase is shown on Progress
-	Now      func() time.Time
+	// AfterTrial, when set, runs after every trial that ran has been recorded (`run --report` rewrites its page).
+	AfterTrial func()
+	Now        func() time.Time
 }
 
 // Tuner runs one study.

@@ -61,7 +61,8 @@ func readTrials(t *testing.T, db string) trialsJSON {
 func TestStudyAgainstFakeVLLM(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "tuning.db")
-	args := append([]string{"--trials", "6", "--db", db, "--seed", "3"}, fakeMachine(t)...)
+	page := filepath.Join(dir, "report.html")
+	args := append([]string{"--trials", "6", "--db", db, "--seed", "3", "--report", page}, fakeMachine(t)...)
 	code, out, errs := cli(t, args...)
 	if code != 0 {
 		t.Fatalf("run: exit %d\nstderr:\n%s", code, errs)
@@ -71,6 +72,19 @@ func TestStudyAgainstFakeVLLM(t *testing.T) {
 	}
 	if !strings.Contains(errs, "#0 ") || !strings.Contains(errs, "| best ") {
 		t.Errorf("no progress line on stderr:\n%s", errs)
+	}
+	// run --report rewrote the page after every trial and wrote the last one without the reload.
+	if html, err := os.ReadFile(page); err != nil || !strings.Contains(string(html), "<svg") || strings.Contains(string(html), `http-equiv="refresh"`) {
+		t.Errorf("run --report: %v, %d bytes (want the final page, with charts and no reload)", err, len(html))
+	}
+	other := filepath.Join(dir, "other.html")
+	if code, _, errs := cli(t, "report", "--db", db, "--html", other); code != 0 {
+		t.Errorf("report --html: exit %d: %s", code, errs)
+	} else if html, _ := os.ReadFile(other); !strings.Contains(string(html), "Optimization history") {
+		t.Errorf("report --html wrote no report")
+	}
+	if code, _, errs := cli(t, "report", "--db", db); code != 2 || !strings.Contains(errs, "--html") {
+		t.Errorf("report without --html: exit %d, %q; want 2 naming --html", code, errs)
 	}
 	tj := readTrials(t, db)
 	if tj.Study.Finished != 6 {

@@ -128,6 +128,8 @@ func runCommand(ctx context.Context, s *session, args []string, stdout, stderr i
 		err = runShow(args, stdout, stderr)
 	case "space":
 		err = runSpace(ctx, args, stdout, stderr)
+	case "report":
+		err = runReport(args, stdout, stderr)
 	case "version":
 		err = runVersion(args, stdout, stderr)
 	case "help":
@@ -147,7 +149,7 @@ func runCommand(ctx context.Context, s *session, args []string, stdout, stderr i
 }
 
 // commandNames are autotune's commands, in the order help lists them.
-var commandNames = []string{"run", "best", "trials", "show", "space", "sim", "version", "help"}
+var commandNames = []string{"run", "best", "trials", "show", "report", "space", "sim", "version", "help"}
 
 // commandSynopsis is the first line of each command's help.
 var commandSynopsis = map[string]string{
@@ -155,6 +157,7 @@ var commandSynopsis = map[string]string{
 	"best":    "autotune best [flags]\n  The best config against the baseline, or (--export FILE, - for stdout) as a script that starts it.",
 	"trials":  "autotune trials [flags]\n  Every trial of the study: a table, JSON or CSV.",
 	"show":    "autotune show [flags] N\n  Trial N: command line, metrics, failure, where its logs are.",
+	"report":  "autotune report --html FILE [flags]\n  The study as one self-contained HTML page with plots (nothing is fetched when it is viewed).",
 	"space":   "autotune space [flags]\n  The search space in force for this GPU and vLLM, and what was left out.",
 	"version": "autotune version\n  autotune's version and the commit it was built from.",
 }
@@ -166,6 +169,7 @@ Usage:
   autotune best [--export FILE]     the best config against the baseline, or as a script
   autotune trials [--format table|json|csv]
   autotune show N                   one trial: command line, metrics, failure, where its logs are
+  autotune report --html FILE       the study as one self-contained HTML page with plots
   autotune space                    the search space in force for this GPU and vLLM, and what was left out
   autotune sim ...                  the simulated vLLM behind --simulate
   autotune version                  the version and the commit autotune was built from

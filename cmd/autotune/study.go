@@ -202,6 +202,7 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 	benchTimeout := fs.Duration("bench-timeout", 20*time.Minute, "give up on a benchmark that runs longer than this")
 	stopGrace := fs.Duration("stop-grace", 30*time.Second, "time between SIGTERM and SIGKILL when stopping a server")
 	budget := fs.Duration("time-budget", 0, "stop starting trials that cannot finish within this time (e.g. 3h30m)")
+	reportPath := fs.String("report", "", "rewrite the study's HTML report (as `autotune report --html`) to `FILE` after every trial")
 	var m machineFlags
 	m.register(fs, true)
 	if err := parseFlags(fs, args); err != nil {
@@ -312,6 +313,9 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 			return checkDisk(map[string]string{"--workdir": *workDir, "--db": filepath.Dir(*dbPath)})
 		},
 	}
+	if *reportPath != "" {
+		opts.AfterTrial = reportAfterTrial(*reportPath, db, *studyName, stderr)
+	}
 	tu := tuner.New(db, r, sp, opts)
 	fmt.Fprintf(stderr, "autotune: study %q in %s: %d trials, sampler %s, vLLM %s on %s\n",
 		*studyName, *dbPath, *trials, *sampler, orUnknown(probe.VLLMVersion), orUnknown(gpu))
@@ -336,6 +340,18 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 	}
 	db.Close()
 	sumErr := summarize(*dbPath, *studyName, stdout, stderr)
+	if *reportPath != "" {
+		// The last page, without the reload that keeps it current while the study runs.
+		ls, err := loadStudy(*dbPath, *studyName)
+		if err == nil {
+			err = writeReport(*reportPath, ls, 0)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "autotune: --report %s: %v\n", *reportPath, err)
+		} else {
+			fmt.Fprintf(stderr, "autotune: the report is in %s\n", *reportPath)
+		}
+	}
 	if interrupted {
 		return errInterrupted
 	}

@@ -22,6 +22,14 @@ func (f *Source) Studies() ([]store.Study, error)                     { return f
 func (f *Source) Trials(id int) ([]store.Trial, error)                { return f.recs[id], nil }
 func (f *Source) GoptunaTrials(id int) ([]goptuna.FrozenTrial, error) { return f.gts[id], nil }
 
+// New returns a database in memory that holds one study and no trials.
+func New(st store.Study) *Source {
+	return &Source{StudyList: []store.Study{st}, recs: map[int][]store.Trial{}, gts: map[int][]goptuna.FrozenTrial{}}
+}
+
+// Bench is a benchmark result as the store keeps it (a few of vLLM's keys).
+func Bench(tput, tpot, ttft float64) string { return bench(tput, tpot, ttft) }
+
 // Add records a trial in both tables: goptuna's state and value, and autotune's record.
 func (f *Source) Add(studyID int, state goptuna.TrialState, rec store.Trial) {
 	rec.StudyID = studyID

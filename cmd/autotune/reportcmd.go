@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	readmodel "github.com/autotune/autotune/report"
+	"github.com/autotune/autotune/store"
+)
+
+func runReport(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("report", stderr)
+	db := fs.String("db", "tuning.db", "study database")
+	study := fs.String("study", "", "study name (default: the only study in --db)")
+	html := fs.String("html", "", "write the study as one self-contained HTML page to `FILE`")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("report: unexpected argument %q", fs.Arg(0))
+	}
+	if *html == "" {
+		return usagef("report: --html FILE is required (the page to write, e.g. --html report.html)")
+	}
+	ls, err := loadStudy(*db, *study)
+	if err != nil {
+		return err
+	}
+	if err := writeReport(*html, ls, 0); err != nil {
+		return fmt.Errorf("--html %s: %w", *html, err)
+	}
+	fmt.Fprintf(stderr, "autotune: wrote %s (%d trials); open it in a browser\n", *html, len(ls.trials))
+	return nil
+}
+
+// writeReport writes the study's HTML page to path atomically (a temporary file renamed over it), so that a
+// browser or a notebook reading it mid-study never sees half a page. refresh > 0 makes the page reload itself.
+func writeReport(path string, ls *loadedStudy, refresh time.Duration) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	err = readmodel.WriteHTML(f, ls.model, readmodel.HTMLOptions{ExportHint: ls.hint("best", "--export", "flags.sh"),
+		Generated: time.Now(), SimulatedNote: simulatedNote, Refresh: refresh})
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// reportAfterTrial returns what `run --report FILE` does after every trial: rewrite the page from the study as
+// it stands. A failure is reported once on stderr and does not stop the study: the page is a view.
+func reportAfterTrial(path string, db *store.DB, study string, stderr io.Writer) func() {
+	warned := false
+	return func() {
+		ls, err := loadFrom(readmodel.FromStore(db), db.Path, study)
+		if err == nil {
+			err = writeReport(path, ls, 30*time.Second)
+		}
+		if err != nil && !warned {
+			warned = true
+			fmt.Fprintf(stderr, "autotune: --report %s: %v (the study goes on)\n", path, err)
+		}
+	}
+}
