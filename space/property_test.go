@@ -11,8 +11,11 @@ import (
 
 var plainInt = regexp.MustCompile(`^(0|[1-9][0-9]*)$`)
 
-// Many random draws on several platforms: every config passes Validate, renders each flag once, keeps
-// every constraint, and Encode(Params) replays it.
+// Many random draws on several platforms. Each draw is rendered and repaired without the check that Sample
+// ends with, and then must pass Validate: domains, conditions, pruning and repair keep every draw clear of every
+// rule (what each rule's Enforced claims). The same draws rendered without repair must be refused now and then,
+// so this Validate is one that can fail here. Each config also renders each flag once, keeps every constraint
+// by an independent reading of its argv, and Encode(Params) replays it.
 func TestRandomDrawsKeepEveryConstraint(t *testing.T) {
 	w := DefaultWorkload()
 	platforms := map[string]Platform{
@@ -30,10 +33,21 @@ func TestRandomDrawsKeepEveryConstraint(t *testing.T) {
 			s := mustDefault(t, p)
 			r := randSuggester{rand.New(rand.NewSource(7))}
 			keys := map[string]bool{}
+			refusedUnrepaired := 0
 			for i := 0; i < n; i++ {
-				c, err := s.Sample(r)
+				a, err := s.draw(r)
 				if err != nil {
 					t.Fatalf("draw %d: %v", i, err)
+				}
+				if raw, err := s.render(a); err == nil && s.Check(raw.args, raw.env, raw.model) != nil {
+					refusedUnrepaired++
+				}
+				c, _, err := s.settle(a, "")
+				if err != nil {
+					t.Fatalf("draw %d: %v", i, err)
+				}
+				if err := s.Validate(c); err != nil {
+					t.Fatalf("draw %d: %q: the space let through a config vLLM refuses: %v", i, c.Args, err)
 				}
 				checkInvariants(t, s, w, c)
 				keys[c.Key()] = true
@@ -47,6 +61,9 @@ func TestRandomDrawsKeepEveryConstraint(t *testing.T) {
 					}
 				}
 			}
+			if refusedUnrepaired == 0 {
+				t.Errorf("no draw of %d needed repair to pass the rules: the Validate above could not have failed", n)
+			}
 			if len(keys) < n/2 {
 				t.Errorf("only %d distinct configs in %d draws", len(keys), n)
 			}
@@ -59,9 +76,6 @@ func checkInvariants(t *testing.T, s *Space, w Workload, c Config) {
 	fail := func(format string, args ...any) {
 		t.Helper()
 		t.Fatalf("%q: "+format, append([]any{c.Args}, args...)...)
-	}
-	if err := s.Validate(c); err != nil {
-		fail("%v", err)
 	}
 	sa, err := s.parseServeArgv(c.Args)
 	if err != nil {

@@ -304,6 +304,16 @@ func (s *Space) applies(p *param, a assignment) bool {
 // (a goptuna trial with fixed parameters replays exactly). Dependent limits are then repaired and the
 // result is checked; an error means the space cannot produce a config vLLM would accept for this draw.
 func (s *Space) Sample(sg Suggester) (Config, error) {
+	a, err := s.draw(sg)
+	if err != nil {
+		return Config{}, err
+	}
+	c, _, err := s.finish(a, "")
+	return c, err
+}
+
+// draw visits the parameters in space order and draws each one that applies.
+func (s *Space) draw(sg Suggester) (assignment, error) {
 	a := assignment{}
 	for _, p := range s.params {
 		if !s.applies(p, a) {
@@ -315,12 +325,11 @@ func (s *Space) Sample(sg Suggester) (Config, error) {
 		}
 		v, err := p.Domain.suggest(sg, p.Name)
 		if err != nil {
-			return Config{}, fmt.Errorf("space: %s: %w", p.Name, err)
+			return nil, fmt.Errorf("space: %s: %w", p.Name, err)
 		}
 		a[p.Name] = v
 	}
-	c, _, err := s.finish(a, "")
-	return c, err
+	return a, nil
 }
 
 // maxRepairRounds bounds finish's render-repair loop; the rules settle in two rounds today.
@@ -328,6 +337,18 @@ const maxRepairRounds = 4
 
 // finish repairs, renders and checks an assignment.
 func (s *Space) finish(a assignment, label string) (Config, []string, error) {
+	c, repairs, err := s.settle(a, label)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	if err := s.Validate(c); err != nil {
+		return c, repairs, fmt.Errorf("space: config %v would be refused: %w", c.Args, err)
+	}
+	return c, repairs, nil
+}
+
+// settle renders and repairs an assignment until the render needs no repair; it does not check the result.
+func (s *Space) settle(a assignment, label string) (Config, []string, error) {
 	var repairs []string
 	var r rendered
 	// Render, repair, and render again until a render needs no repair, so that Args always show the final values.
@@ -352,9 +373,6 @@ func (s *Space) finish(a assignment, label string) (Config, []string, error) {
 	c := Config{Params: map[string]string(a), Args: r.args, Env: r.env, Model: r.model, Label: label}
 	if c.Args == nil {
 		c.Args = []string{}
-	}
-	if err := s.Validate(c); err != nil {
-		return c, repairs, fmt.Errorf("space: config %v would be refused: %w", c.Args, err)
 	}
 	return c, repairs, nil
 }
