@@ -50,6 +50,8 @@
 //	startup_crash        the engine core dies during init: "EngineCore failed to start." and
 //	                     "RuntimeError: Engine core initialization failed. ...", exit 1
 //	oom_startup          torch.OutOfMemoryError during memory profiling, exit 1
+//	no_kernel_image      "RuntimeError: CUDA error: no kernel image is available for execution on the device" at
+//	                     device init, whatever the config (an install without kernels for this GPU), exit 1
 //	crash_mid_bench      half-way through a benchmark: "EngineCore encountered a fatal error.", the process exits 1,
 //	                     the benchmark stream breaks off and the remaining requests fail
 //	oom_mid_bench        the same, preceded by a CUDA out-of-memory error (vLLM issue #21410)

@@ -9,6 +9,7 @@ import (
 const (
 	FaultStartupCrash      = "startup_crash"       // engine core dies during init: "EngineCore failed to start.", exit 1
 	FaultOOMStartup        = "oom_startup"         // torch.OutOfMemoryError while profiling memory, exit 1
+	FaultNoKernelImage     = "no_kernel_image"     // the install has no kernels for this GPU: every config fails at device init, exit 1
 	FaultCrashMidBench     = "crash_mid_bench"     // "EngineCore encountered a fatal error." half-way through a benchmark, exit 1
 	FaultOOMMidBench       = "oom_mid_bench"       // CUDA OOM under load half-way through a benchmark, exit 1
 	FaultUnhealthyMidBench = "unhealthy_mid_bench" // engine dead half-way through a benchmark: /health 503, requests fail, process stays
@@ -22,7 +23,7 @@ const (
 )
 
 // AllFaults lists every fault name.
-var AllFaults = []string{FaultStartupCrash, FaultOOMStartup, FaultCrashMidBench, FaultOOMMidBench,
+var AllFaults = []string{FaultStartupCrash, FaultOOMStartup, FaultNoKernelImage, FaultCrashMidBench, FaultOOMMidBench,
 	FaultUnhealthyMidBench, FaultHang, FaultIgnoreSIGTERM, FaultForkHolder, FaultSlowHealth, FaultSlowStartup,
 	FaultBenchBadJSON, FaultBenchHang}
 

@@ -206,6 +206,10 @@ func serve(ctx context.Context, args, leading []string, stdout, stderr io.Writer
 			e.setLate(engineFail(PhaseCompile, "RuntimeError: simulated engine core crash during initialization (AUTOTUNE_SIM_FAULT=startup_crash)"))
 		case faults[FaultOOMStartup]:
 			e.setLate(engineFail(PhaseProfile, torchOOM(2.0, 0.4, 0)))
+		case faults[FaultNoKernelImage]:
+			// The text real vLLM prints at device init when its wheel has no kernels for the GPU (vLLM issue
+			// #14452, runner/testdata/failures/no-kernel-image-rtx50-2025-07.log).
+			e.setLate(engineFail(PhaseDevice, "RuntimeError: CUDA error: no kernel image is available for execution on the device"))
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)

@@ -453,3 +453,29 @@ func TestNoFeasibleTrialExitsNonZero(t *testing.T) {
 		t.Errorf("finished = %d, want 2", tj.Study.Finished)
 	}
 }
+
+// TestUnusablePlatformStopsTheStudy: when the installed vLLM cannot run on the GPU at all (no kernel image for
+// it), the study stops after that trial with the diagnosis and exits 1 instead of failing every config.
+func TestUnusablePlatformStopsTheStudy(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "tuning.db")
+	t.Setenv("AUTOTUNE_SIM_FAULT", "no_kernel_image")
+	code, _, errs := cli(t, append(simFlags(t, db, "400"), "--trials", "5")...)
+	if code != 1 || !strings.Contains(errs, "vLLM cannot run on this machine") ||
+		!strings.Contains(errs, "no kernel image is available for execution on the device") {
+		t.Fatalf("exit %d, stderr:\n%s\nwant 1 and the diagnosis", code, errs)
+	}
+	tj := readTrials(t, db)
+	ran := 0
+	for _, tr := range tj.Trials {
+		if tr.State == "waiting" {
+			continue
+		}
+		ran++
+		if tr.Failure == nil || *tr.Failure != "platform_unusable" {
+			t.Errorf("trial %d failure %v, want platform_unusable", tr.Number, tr.Failure)
+		}
+	}
+	if ran != 1 || tj.Study.Finished != 0 {
+		t.Errorf("%d trials ran, %d finished; want 1 ran and none counted", ran, tj.Study.Finished)
+	}
+}

@@ -327,7 +327,7 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 	interrupted := errors.Is(runErr, context.Canceled) || ctx.Err() != nil
 	if runErr != nil && !interrupted {
 		if errors.Is(runErr, tuner.ErrPlatformUnusable) || errors.Is(runErr, tuner.ErrBaselineFailed) {
-			fmt.Fprintf(stderr, "autotune: stopped after trial %d: no config is worth trying until this is fixed\n", sum.Finished)
+			fmt.Fprintln(stderr, "autotune: the study stopped: no config is worth trying until this is fixed")
 		}
 		return db.ExplainFull(runErr)
 	}
