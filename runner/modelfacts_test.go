@@ -62,3 +62,11 @@ func TestModelMaxLenFindsTheHubCache(t *testing.T) {
 		t.Errorf("not cached: err = %v, want ErrModelNotCached", err)
 	}
 }
+
+// The real config.json of the model the simulator models gives the max_model_len the simulator assumes.
+func TestModelMaxLenOfQwen25(t *testing.T) {
+	n, _, err := ModelMaxLen(filepath.Join("testdata", "models", "Qwen2.5-0.5B"), nil)
+	if err != nil || n != 32768 {
+		t.Errorf("got %d, %v; want 32768", n, err)
+	}
+}
