@@ -153,7 +153,9 @@ var ErrHotJournal = errors.New("hot journal")
 
 // openError explains a failed read-only open that a hot journal caused; other errors pass unchanged.
 func (db *DB) openError(readOnly bool, err error) error {
-	if !readOnly || !hotJournal(db.file) {
+	// SQLite says "attempt to write a readonly database" when it would have to roll a journal back; a live
+	// writer's journal gives "database is locked" after the busy timeout instead, and is not a hot journal.
+	if !readOnly || !strings.Contains(err.Error(), "readonly database") || !hotJournal(db.file) {
 		return err
 	}
 	return fmt.Errorf("%s: an autotune that was stopped mid-write left its rollback journal %s-journal, which only a "+
