@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -48,17 +47,6 @@ func TestTrialsSortTop(t *testing.T) {
 	if got[0].Number != 0 || got[len(got)-1].Number != 10 {
 		t.Errorf("by ttft: first #%d, last #%d; want the baseline first and the unmeasured last", got[0].Number, got[len(got)-1].Number)
 	}
-}
-
-func marshal(t *testing.T, v any) string {
-	t.Helper()
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
 }
 
 // The JSON schemas of trials, show and best are stable interfaces.
