@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"regexp"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/space"
@@ -50,65 +54,146 @@ func runSpace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	d := sp.Describe()
 	if *format == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(d)
+		// The study's record of its space: the description with the left-out list ("dropped").
+		var out bytes.Buffer
+		if err := json.Indent(&out, []byte(sp.JSON()), "", "  "); err != nil {
+			return err
+		}
+		out.WriteByte('\n')
+		_, err := stdout.Write(out.Bytes())
+		return err
 	}
-	writeSpace(stdout, d, m.simulate)
+	writeSpace(stdout, d, m.simulate, terminalWidth(stdout))
 	return nil
 }
 
-func writeSpace(w io.Writer, d space.Description, simulated bool) {
+// enforcedMeaning explains the tags of the constraints: how sampling keeps each refusal from happening.
+var enforcedMeaning = []struct{ tag, meaning string }{
+	{"pruning", "values this GPU or vLLM version refuses are removed before sampling"},
+	{"domain", "the ranges sampled from cannot produce it"},
+	{"condition", "the parameter is sampled only when it applies"},
+	{"repair", "a sampled combination is adjusted to the nearest one vLLM accepts"},
+	{"render", "the command line is written so that it cannot happen"},
+}
+
+// citation matches the references into autotune's design notes ("§4", "cal §11", "§1.2 PR #29184") that
+// space's reasons carry for developers; a user of the command does not have those documents.
+var citation = regexp.MustCompile(`(?:cal\s+)?§\s*[\d.]+[a-z]?(?:\s+PR\s+#\d+)?`)
+
+// leftovers are the punctuation a removed citation leaves: "()", "(; x", "x, )", "x,, y", doubled spaces.
+var leftovers = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`\(\s*[;,]*\s*\)`), ""}, {regexp.MustCompile(`\(\s*[;,]\s*`), "("},
+	{regexp.MustCompile(`\s*[;,]\s*\)`), ")"}, {regexp.MustCompile(`,\s*,`), ","},
+	{regexp.MustCompile(`\s{2,}`), " "}, {regexp.MustCompile(`\s+([,;)])`), "$1"},
+}
+
+// forPeople drops design-note citations from a reason, and the punctuation they leave behind.
+func forPeople(s string) string {
+	s = citation.ReplaceAllString(s, "")
+	for prev := ""; prev != s; {
+		prev = s
+		for _, r := range leftovers {
+			s = r.re.ReplaceAllString(s, r.with)
+		}
+	}
+	return strings.TrimSpace(s)
+}
+
+// writeSpace prints the space for people within width columns: each parameter with its flag, then its values
+// and when it is sampled; what was left out and why; the starting points; the constraints and what their tags
+// mean.
+func writeSpace(w io.Writer, d space.Description, simulated bool, width int) {
+	say := func(text string) { wrap(w, text, width) }
 	if simulated {
-		fmt.Fprintln(w, "SIMULATED: the probes answered as autotune's simulator of vLLM 0.15.1 on a Tesla T4.")
+		say("SIMULATED: the probes answered as autotune's simulator of vLLM 0.15.1 on a Tesla T4.")
 	}
-	fmt.Fprintf(w, "Search space for vLLM %s on %s (compute %.1f, %d MiB); workload: concurrency %d, %d in / %d out\n",
+	say(fmt.Sprintf("Search space for vLLM %s on %s (compute %.1f, %d MiB); workload: concurrency %d, %d in / %d out",
 		orUnknown(d.VLLMVersion), orUnknown(d.GPU), d.ComputeCap, d.MemoryMiB, d.Workload.Concurrency,
-		d.Workload.InputLen, d.Workload.OutputLen)
+		d.Workload.InputLen, d.Workload.OutputLen))
 	if d.Source != "" {
-		fmt.Fprintf(w, "space file: %s\n", d.Source)
+		say("space file: " + d.Source)
 	}
-	fmt.Fprintf(w, "fingerprint: %s\n\n", d.Fingerprint)
-	tw := newTable(w)
-	tw.Header("parameter", "flag", "values", "default", "when")
+	say("fingerprint: " + d.Fingerprint)
+	fmt.Fprintln(w, "\nParameters (flag; values, the first is vLLM's default; when it is sampled):")
 	for _, p := range d.Params {
 		flag := p.Flag
 		if flag == "" && p.Env != "" {
 			flag = "env " + p.Env
 		}
-		values := p.Domain
+		if head := fmt.Sprintf("  %-24s %s", p.Name, flag); width <= 0 || utf8.RuneCountInString(head) <= width {
+			fmt.Fprintln(w, head)
+		} else {
+			fmt.Fprintln(w, "  "+p.Name)
+			indentWrap(w, "      "+flag, width, "        ")
+		}
+		values := strings.ReplaceAll(p.Domain, " | ", ", ")
 		if p.Fixed != "" {
 			values = "fixed: " + p.Fixed
 		}
-		tw.Append(p.Name, flag, clip(values, 60), p.Default, p.Condition)
+		line := "      " + values
+		if p.Condition != "" {
+			line += "; when " + p.Condition
+		}
+		indentWrap(w, line, width, "        ")
 	}
-	tw.Render()
 	if len(d.Dropped) > 0 {
-		fmt.Fprintln(w, "\nLeft out:")
+		fmt.Fprintln(w, "\nLeft out for this GPU and vLLM version:")
 		for _, x := range d.Dropped {
 			what := x.Param
 			if x.Value != "" {
 				what += "=" + x.Value
 			}
-			fmt.Fprintf(w, "  %-36s %s\n", what, x.Reason)
+			indentWrap(w, "  "+what+": "+forPeople(x.Reason), width, "      ")
 		}
 	}
 	if len(d.KnownGood) > 0 {
 		fmt.Fprintln(w, "\nStarting points (run after the baseline):")
 		for _, k := range d.KnownGood {
-			fmt.Fprintf(w, "  %s\n", k)
+			indentWrap(w, "  "+k, width, "    ")
 		}
 	}
 	for _, s := range d.Skipped {
-		fmt.Fprintf(w, "  skipped: %s\n", s)
+		indentWrap(w, "  skipped: "+forPeople(s), width, "    ")
 	}
 	if len(d.Rules) > 0 {
-		fmt.Fprintln(w, "\nConstraints kept while sampling (what vLLM would refuse):")
+		fmt.Fprintln(w, "\nConstraints kept while sampling (what vLLM would refuse), and how [tag]:")
 		for _, r := range d.Rules {
-			fmt.Fprintf(w, "  %-28s %s [%s]\n", r.ID, clip(r.Message, 90), r.Enforced)
+			indentWrap(w, fmt.Sprintf("  %s [%s]: %s", r.ID, r.Enforced, forPeople(r.Message)), width, "      ")
+		}
+		fmt.Fprintln(w, "Tags:")
+		for _, e := range enforcedMeaning {
+			indentWrap(w, fmt.Sprintf("  [%s] %s", e.tag, e.meaning), width, "      ")
 		}
 	}
 	for _, n := range d.Notes {
-		fmt.Fprintf(w, "note: %s\n", n)
+		indentWrap(w, "note: "+forPeople(n), width, "  ")
 	}
+}
+
+// indentWrap prints text folded at spaces to width, continuation lines indented; a word longer than a line is
+// cut.
+func indentWrap(w io.Writer, text string, width int, indent string) {
+	if width <= 0 {
+		fmt.Fprintln(w, text)
+		return
+	}
+	line := ""
+	for _, word := range strings.Fields(text) {
+		if line == "" && strings.HasPrefix(text, " ") {
+			line = text[:len(text)-len(strings.TrimLeft(text, " "))]
+		}
+		switch {
+		case strings.TrimSpace(line) == "":
+			line += word
+		case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) > width:
+			fmt.Fprintln(w, clip(line, width))
+			line = indent + word
+		default:
+			line += " " + word
+		}
+	}
+	fmt.Fprintln(w, clip(line, width))
 }
