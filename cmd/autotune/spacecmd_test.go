@@ -94,7 +94,7 @@ func TestForPeopleDropsCitations(t *testing.T) {
 		`does not exist in vLLM 0.15.1 (>= 0.17.0; §1.2 PR #29184, §7)`: `does not exist in vLLM 0.15.1 (>= 0.17.0)`,
 		`falls back to float16 (§4)`:                                    `falls back to float16`,
 		`async scheduling is on by default (cal §11)`:                   `async scheduling is on by default`,
-		`see §16.5 and the log`:                                          `see and the log`,
+		`see §16.5 and the log`:                                         `see and the log`,
 		`no citation here (a, b)`:                                       `no citation here (a, b)`,
 	} {
 		if got := forPeople(in); got != want {
