@@ -35,8 +35,6 @@ import (
 	"gorm.io/gorm/logger"
 )
 
-// SchemaVersion is the version of autotune's own tables, kept in PRAGMA user_version.
-const SchemaVersion = 1
 
 // ErrBadDatabase marks a file that cannot be used as a study database: not SQLite, foreign, corrupt, or newer.
 // Callers report it as bad input (exit code 2).
@@ -101,6 +99,9 @@ func OpenReadOnly(path string) (*DB, error) { return open(path, true) }
 func open(path string, readOnly bool) (*DB, error) {
 	if path == "" {
 		return nil, fmt.Errorf("%q: empty path: %w", path, ErrBadDatabase)
+	}
+	if IsPostgres(path) {
+		return openPostgres(path, readOnly)
 	}
 	file, err := checkFile(path, readOnly)
 	if err != nil {
@@ -325,97 +326,3 @@ func (db *DB) checkContents(readOnly bool) error {
 		db.Path, strings.Join(tables, ", "), ErrBadDatabase)
 }
 
-const schema = `
-CREATE TABLE IF NOT EXISTS autotune_studies (
-	study_id          INTEGER PRIMARY KEY,
-	name              TEXT NOT NULL UNIQUE,
-	created_at        TEXT NOT NULL,
-	model             TEXT NOT NULL,
-	workload_json     TEXT NOT NULL,
-	sla_json          TEXT NOT NULL,
-	sampler           TEXT NOT NULL,
-	seed              INTEGER NOT NULL,
-	simulated         INTEGER NOT NULL,
-	space_fingerprint TEXT NOT NULL,
-	space_json        TEXT NOT NULL,
-	vllm_version      TEXT NOT NULL,
-	gpu               TEXT NOT NULL,
-	autotune_version  TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS autotune_trials (
-	trial_id        INTEGER PRIMARY KEY,
-	study_id        INTEGER NOT NULL,
-	number          INTEGER NOT NULL,
-	state           TEXT NOT NULL,
-	label           TEXT NOT NULL DEFAULT '',
-	config_key      TEXT NOT NULL DEFAULT '',
-	params_json     TEXT NOT NULL DEFAULT '{}',
-	args_json       TEXT NOT NULL DEFAULT '[]',
-	env_json        TEXT NOT NULL DEFAULT '{}',
-	model           TEXT NOT NULL DEFAULT '',
-	serve_argv_json TEXT NOT NULL DEFAULT '[]',
-	bench_argv_json TEXT NOT NULL DEFAULT '[]',
-	bench_json      TEXT NOT NULL DEFAULT '',
-	feasible        INTEGER NOT NULL DEFAULT 0,
-	objective       REAL,
-	violation       TEXT NOT NULL DEFAULT '',
-	failure         TEXT NOT NULL DEFAULT '',
-	message         TEXT NOT NULL DEFAULT '',
-	log_tail        TEXT NOT NULL DEFAULT '',
-	startup_s       REAL NOT NULL DEFAULT 0,
-	benchmark_s     REAL NOT NULL DEFAULT 0,
-	teardown_s      REAL NOT NULL DEFAULT 0,
-	server_log      TEXT NOT NULL DEFAULT '',
-	bench_log       TEXT NOT NULL DEFAULT '',
-	bench_path      TEXT NOT NULL DEFAULT '',
-	duplicate_of    INTEGER,
-	owner_host      TEXT NOT NULL DEFAULT '',
-	owner_pid       INTEGER NOT NULL DEFAULT 0,
-	server_pid      INTEGER NOT NULL DEFAULT 0,
-	server_pgid     INTEGER NOT NULL DEFAULT 0,
-	server_start    INTEGER NOT NULL DEFAULT 0,
-	server_host     TEXT NOT NULL DEFAULT '',
-	server_port     INTEGER NOT NULL DEFAULT 0,
-	server_token    TEXT NOT NULL DEFAULT '',
-	started_at      TEXT NOT NULL DEFAULT '',
-	finished_at     TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS autotune_trials_study ON autotune_trials (study_id, number);
-CREATE TABLE IF NOT EXISTS autotune_locks (
-	study_id     INTEGER PRIMARY KEY,
-	owner_host   TEXT NOT NULL,
-	owner_pid    INTEGER NOT NULL,
-	owner_start  INTEGER NOT NULL,
-	heartbeat_at TEXT NOT NULL
-);
-`
-
-// migrate creates goptuna's tables and ours and stamps the schema version, all in one transaction.
-func (db *DB) migrate() error {
-	// An up-to-date database is left byte for byte as it is: a command that is refused must not touch it.
-	var version, ours int
-	if err := db.sql.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
-		return fmt.Errorf("%s: %w", db.Path, err)
-	}
-	if err := db.sql.QueryRow("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name LIKE 'autotune_%'").Scan(&ours); err != nil {
-		return fmt.Errorf("%s: %w", db.Path, err)
-	}
-	if version == SchemaVersion && ours == 3 {
-		return nil
-	}
-	// One transaction (BEGIN IMMEDIATE, see _txlock): another autotune opening the same new file either sees
-	// nothing or every table, never goptuna's tables without ours, which it would refuse as foreign.
-	err := db.gorm.Transaction(func(tx *gorm.DB) error {
-		if err := rdb.RunAutoMigrate(tx); err != nil {
-			return fmt.Errorf("create goptuna tables: %w", err)
-		}
-		if err := tx.Exec(schema).Error; err != nil {
-			return fmt.Errorf("create autotune tables: %w", err)
-		}
-		return tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion)).Error
-	})
-	if err != nil {
-		return db.ExplainFull(fmt.Errorf("%s: %w", db.Path, err))
-	}
-	return nil
-}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"database/sql"
 	"errors"
+	"fmt"
+	"github.com/c-bata/goptuna"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -157,59 +159,111 @@ func TestTrialRoundTrip(t *testing.T) {
 	}
 }
 
-func TestLock(t *testing.T) {
+// TestWorkersAndSlots: workers register and heartbeat; slots keep finished plus running trials within the
+// target however many workers claim them; a worker that was removed (taken for dead) learns it.
+func TestWorkersAndSlots(t *testing.T) {
 	db, err := Open(filepath.Join(t.TempDir(), "tuning.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	a := Owner{Host: "h", PID: 1, Start: 1}
-	b := Owner{Host: "h", PID: 2, Start: 2}
-	never := func(Lock) bool { return false }
-	if err := db.AcquireLock(1, a, never); err != nil {
+	var ws []Worker
+	for i := 1; i <= 3; i++ {
+		w, err := db.Register(1, Owner{Host: "h", PID: i, Start: uint64(i)}, fmt.Sprintf("GPU %d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws = append(ws, w)
+	}
+	claim := func(w Worker) bool {
+		ok, err := db.ClaimSlot(1, w.ID, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !claim(ws[0]) || !claim(ws[1]) {
+		t.Fatal("two workers could not claim the two slots of a study of 2")
+	}
+	if claim(ws[2]) {
+		t.Fatal("a third worker claimed a slot: 0 finished + 2 running already make 2")
+	}
+	if err := db.ReleaseSlot(ws[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.AcquireLock(1, a, never); err != nil {
-		t.Fatalf("re-acquire by the holder: %v", err)
+	if !claim(ws[2]) {
+		t.Error("a released slot could not be claimed")
 	}
-	if err := db.AcquireLock(1, b, never); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "pid 1 on host h") {
-		t.Fatalf("second owner: %v, want ErrLocked naming pid 1", err)
-	}
-	if err := db.AcquireLock(1, b, func(l Lock) bool { return l.Owner == a }); err != nil {
-		t.Fatalf("take over from a dead owner: %v", err)
-	}
-	if err := db.ReleaseLock(1, b); err != nil {
+	list, err := db.Workers(1)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.AcquireLock(1, a, never); err != nil {
-		t.Fatalf("after release: %v", err)
+	if len(list) != 3 || list[1].Owner.PID != 2 || list[1].Label != "GPU 2" || !list[1].Busy || list[0].Busy {
+		t.Errorf("workers = %+v", list)
 	}
+	time.Sleep(30 * time.Millisecond)
+	if err := db.Beat(ws[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	list, _ = db.Workers(1)
+	if list[1].Silent < 20*time.Millisecond || list[0].Silent >= list[1].Silent {
+		t.Errorf("silences %s (just beat) and %s (not since registering, 30 ms ago)", list[0].Silent, list[1].Silent)
+	}
+	if err := db.Unregister(ws[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Beat(ws[1].ID); !errors.Is(err, ErrNoWorker) {
+		t.Errorf("heartbeat of a removed worker: %v, want ErrNoWorker", err)
+	}
+	if _, err := db.ClaimSlot(1, ws[1].ID, 10); !errors.Is(err, ErrNoWorker) {
+		t.Errorf("slot claim of a removed worker: %v, want ErrNoWorker", err)
+	}
+}
 
-	// Only the holder's heartbeat refreshes the lock; a process with the holder's PID but another start time
-	// (the PID reused) is not the holder, and neither can release it.
-	heartbeat := func() time.Time {
-		var hb time.Time
-		db.AcquireLock(1, b, func(l Lock) bool { hb = l.Heartbeat; return false })
-		return hb
-	}
-	h0 := heartbeat()
-	time.Sleep(20 * time.Millisecond)
-	reused := Owner{Host: a.Host, PID: a.PID, Start: 99}
-	if err := db.Heartbeat(1, reused); err != nil {
+// TestTakeOverOnce: of two workers failing the same dead worker's trial, one wins; a trial finished by its owner
+// cannot be taken over, nor finished twice.
+func TestTakeOverOnce(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "tuning.db"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if h := heartbeat(); !h.Equal(h0) {
-		t.Errorf("a stranger's heartbeat moved the lock from %v to %v", h0, h)
-	}
-	if err := db.Heartbeat(1, a); err != nil {
+	defer db.Close()
+	study, err := goptuna.CreateStudy("s", goptuna.StudyOptionStorage(db.Storage), goptuna.StudyOptionLogger(nil))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if h := heartbeat(); !h.After(h0) {
-		t.Errorf("the holder's heartbeat left the lock at %v (was %v)", h, h0)
-	}
-	db.ReleaseLock(1, reused)
-	if err := db.AcquireLock(1, b, never); !errors.Is(err, ErrLocked) {
-		t.Errorf("a stranger released the lock: %v", err)
+	for _, finishFirst := range []bool{false, true} {
+		id, err := db.Storage.CreateNewTrial(study.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := Trial{TrialID: id, StudyID: study.ID, Number: id, State: StateRunning, WorkerID: 7}
+		if err := db.PutTrial(rec); err != nil {
+			t.Fatal(err)
+		}
+		if finishFirst {
+			done := rec
+			done.State = StateComplete
+			if err := db.Finish(done, goptuna.TrialStateComplete, 5); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Finish(done, goptuna.TrialStateComplete, 6); !errors.Is(err, ErrFinished) {
+				t.Errorf("second finish: %v, want ErrFinished", err)
+			}
+		}
+		won1, err1 := db.TakeOver(rec, false)
+		won2, err2 := db.TakeOver(rec, true)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		got, _ := db.TrialByID(id)
+		ft, _ := db.Storage.GetTrial(id)
+		switch {
+		case finishFirst && (won1 || won2 || got.State != StateComplete || ft.Value != 5):
+			t.Errorf("a finished trial was taken over: %v %v, record %s, value %g", won1, won2, got.State, ft.Value)
+		case !finishFirst && (!won1 || won2 || got.State != StateFailed || ft.State != goptuna.TrialStateFail || got.ServerOrphan):
+			t.Errorf("take over twice: %v %v, record %s, goptuna %v, orphan %v; want the first only", won1, won2, got.State, ft.State, got.ServerOrphan)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/c-bata/goptuna"
@@ -57,6 +58,10 @@ type Trial struct {
 	ServerHost  string
 	ServerPort  int
 	ServerToken string // the random token in the server's environment, to recognise its orphans
+	// ServerOrphan: the worker that ran it died on another host than the one that took its trial over; its
+	// server, if still there, is for its own host to stop.
+	ServerOrphan bool
+	WorkerID     int // the worker that runs or ran it; 0 in studies from before workers
 
 	StartedAt, FinishedAt time.Time
 }
@@ -75,17 +80,13 @@ func (db *DB) putTrial(x execer, t Trial) error {
 	env, _ := json.Marshal(orEmptyMap(t.Env))
 	serve, _ := json.Marshal(orEmptySlice(t.ServeArgv))
 	bench, _ := json.Marshal(orEmptySlice(t.BenchArgv))
-	_, err := x.Exec(db.rebind(`INSERT OR REPLACE INTO autotune_trials (trial_id, study_id, number, state, label,
-		config_key, params_json, args_json, env_json, model, serve_argv_json, bench_argv_json, bench_json, feasible,
-		objective, violation, failure, message, log_tail, startup_s, benchmark_s, teardown_s, server_log, bench_log,
-		bench_path, duplicate_of, owner_host, owner_pid, server_pid, server_pgid, server_start, server_host,
-		server_port, server_token, started_at, finished_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
+	_, err := x.Exec(db.rebind(upsertTrial),
 		t.TrialID, t.StudyID, t.Number, t.State, t.Label, t.ConfigKey, string(params), string(args), string(env),
 		t.Model, string(serve), string(bench), t.BenchJSON, b2i(t.Feasible), t.Objective, t.Violation, t.Failure,
 		t.Message, t.LogTail, t.Startup.Seconds(), t.Benchmark.Seconds(), t.Teardown.Seconds(), t.ServerLog,
 		t.BenchLog, t.BenchPath, t.DuplicateOf, t.OwnerHost, t.OwnerPID, t.ServerPID, t.ServerPGID,
-		int64(t.ServerStart), t.ServerHost, t.ServerPort, t.ServerToken, formatTime(t.StartedAt), formatTime(t.FinishedAt))
+		int64(t.ServerStart), t.ServerHost, t.ServerPort, t.ServerToken, formatTime(t.StartedAt), formatTime(t.FinishedAt),
+		t.WorkerID, b2i(t.ServerOrphan))
 	if err != nil {
 		return db.ExplainFull(fmt.Errorf("record trial %d: %w", t.Number, err))
 	}
@@ -151,11 +152,26 @@ func (db *DB) TrialByID(trialID int) (Trial, error) {
 	return t, err
 }
 
-const trialSelect = `SELECT trial_id, study_id, number, state, label, config_key, params_json, args_json, env_json,
-	model, serve_argv_json, bench_argv_json, bench_json, feasible, objective, violation, failure, message, log_tail,
-	startup_s, benchmark_s, teardown_s, server_log, bench_log, bench_path, duplicate_of, owner_host, owner_pid,
-	server_pid, server_pgid, server_start, server_host, server_port, server_token, started_at, finished_at
-	FROM autotune_trials`
+// trialColumns are autotune_trials' columns in the order of trialSelect, upsertTrial and scanTrial.
+var trialColumns = []string{"trial_id", "study_id", "number", "state", "label", "config_key", "params_json",
+	"args_json", "env_json", "model", "serve_argv_json", "bench_argv_json", "bench_json", "feasible", "objective",
+	"violation", "failure", "message", "log_tail", "startup_s", "benchmark_s", "teardown_s", "server_log",
+	"bench_log", "bench_path", "duplicate_of", "owner_host", "owner_pid", "server_pid", "server_pgid",
+	"server_start", "server_host", "server_port", "server_token", "started_at", "finished_at", "worker_id",
+	"server_orphan"}
+
+var trialSelect = "SELECT " + strings.Join(trialColumns, ", ") + " FROM autotune_trials"
+
+// upsertTrial inserts a record or replaces every column of it (SQLite and PostgreSQL spell this alike).
+var upsertTrial = func() string {
+	var set []string
+	for _, c := range trialColumns[1:] {
+		set = append(set, c+" = excluded."+c)
+	}
+	return "INSERT INTO autotune_trials (" + strings.Join(trialColumns, ", ") + ") VALUES (" +
+		strings.TrimSuffix(strings.Repeat("?,", len(trialColumns)), ",") + ") ON CONFLICT (trial_id) DO UPDATE SET " +
+		strings.Join(set, ", ")
+}()
 
 func scanTrial(row scanner) (Trial, error) {
 	var t Trial
@@ -164,11 +180,11 @@ func scanTrial(row scanner) (Trial, error) {
 	var objective sql.NullFloat64
 	var dup sql.NullInt64
 	var serverStart int64
-	var feasible int
+	var feasible, orphan int
 	err := row.Scan(&t.TrialID, &t.StudyID, &t.Number, &t.State, &t.Label, &t.ConfigKey, &params, &args, &env,
 		&t.Model, &serve, &bench, &t.BenchJSON, &feasible, &objective, &t.Violation, &t.Failure, &t.Message,
 		&t.LogTail, &startup, &benchmark, &teardown, &t.ServerLog, &t.BenchLog, &t.BenchPath, &dup, &t.OwnerHost,
-		&t.OwnerPID, &t.ServerPID, &t.ServerPGID, &serverStart, &t.ServerHost, &t.ServerPort, &t.ServerToken, &started, &finished)
+		&t.OwnerPID, &t.ServerPID, &t.ServerPGID, &serverStart, &t.ServerHost, &t.ServerPort, &t.ServerToken, &started, &finished, &t.WorkerID, &orphan)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Trial{}, err
@@ -184,6 +200,7 @@ func scanTrial(row scanner) (Trial, error) {
 		}
 	}
 	t.Feasible = feasible != 0
+	t.ServerOrphan = orphan != 0
 	if objective.Valid {
 		v := objective.Float64
 		t.Objective = &v
@@ -242,14 +259,18 @@ func orEmptySlice(s []string) []string {
 // a duplicate (a proposal answered from an earlier result without running). One query, whatever the study's size.
 func (db *DB) FinishedCount(studyID int) (int, error) {
 	var n int
-	err := db.queryRow(`SELECT count(*) FROM trials t WHERE t.study_id = ? AND t.state = 'COMPLETE'
-		AND NOT EXISTS (SELECT 1 FROM autotune_trials a WHERE a.trial_id = t.trial_id AND a.duplicate_of IS NOT NULL)`,
-		studyID).Scan(&n)
+	err := db.queryRow(finishedQuery, studyID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count finished trials: %w", err)
 	}
 	return n, nil
 }
+
+const finishedQuery = `SELECT count(*) FROM trials t WHERE t.study_id = ? AND t.state = 'COMPLETE'
+	AND NOT EXISTS (SELECT 1 FROM autotune_trials a WHERE a.trial_id = t.trial_id AND a.duplicate_of IS NOT NULL)`
+
+// goptunaFail is goptuna's failed state, for worker.go.
+var goptunaFail = goptuna.TrialStateFail
 
 // Measurement is the part of a trial record that a duplicate reuses: its result, without logs.
 type Measurement struct {

@@ -32,12 +32,13 @@ func (t *Tuner) Run(ctx context.Context) (Summary, error) {
 	if err := t.open(); err != nil {
 		return Summary{}, err
 	}
-	defer t.db.ReleaseLock(t.study.ID, t.opts.Owner)
+	defer func() { _ = t.db.Unregister(t.worker()) }()
 	stopBeat := t.heartbeat()
 	defer stopBeat()
 	sum := Summary{StudyID: t.study.ID}
 	var err error
-	if err = t.recoverStale(ctx); err != nil {
+	t.announce()
+	if err = t.stopOrphans(ctx); err != nil {
 		return sum, err
 	}
 	if t.finishedAtStart, err = t.finished(); err != nil {
@@ -46,6 +47,9 @@ func (t *Tuner) Run(ctx context.Context) (Summary, error) {
 	harnessInARow, dupInARow := 0, 0
 	var durations []time.Duration
 	for {
+		if err := t.reap(ctx); err != nil {
+			return sum, err
+		}
 		finished, err := t.finished()
 		if err != nil {
 			return sum, err
@@ -73,10 +77,36 @@ func (t *Tuner) Run(ctx context.Context) (Summary, error) {
 		if err := t.queueRepeat(finished); err != nil {
 			return sum, err
 		}
+		// A slot: finished trials plus the trials other workers run must stay below --trials, so that the study
+		// ends at exactly that count. Without one, wait: another worker's trial may still fail.
+		claimed, err := t.db.ClaimSlot(t.study.ID, t.worker(), t.opts.Trials)
+		if errors.Is(err, store.ErrNoWorker) {
+			if err := t.rejoin(); err != nil {
+				return sum, err
+			}
+			continue
+		}
+		if err != nil {
+			return sum, err
+		}
+		if !claimed {
+			if err := sleep(ctx, t.opts.PollEvery); err != nil {
+				return sum, err
+			}
+			continue
+		}
 		began := t.opts.Now()
 		// After a few duplicates in a row the sampler is stuck on measured configs (TPE can propose the same
 		// point again and again): draw the next trial at random instead.
 		out, err := t.runOne(ctx, finished, dupInARow >= exploreAfterDuplicates)
+		if rerr := t.db.ReleaseSlot(t.worker()); rerr != nil && err == nil {
+			err = rerr
+		}
+		if errors.Is(err, store.ErrFinished) {
+			fmt.Fprintf(t.opts.Progress, "%v: another worker failed it and queued it again while it ran (this worker "+
+				"was silent for longer than %s); its result is dropped\n", err, t.opts.HeartbeatTimeout)
+			continue
+		}
 		if err != nil {
 			return sum, err
 		}
@@ -113,40 +143,48 @@ func (t *Tuner) Run(ctx context.Context) (Summary, error) {
 	}
 }
 
-// heartbeatEvery is how often a running study refreshes its lock, so that a run on another host (a reset Colab
-// VM) can tell a dead holder from a live one within minutes.
-const heartbeatEvery = 20 * time.Second
+// DefaultHeartbeatEvery is how often a worker refreshes its heartbeat, so that a worker on another host (a reset
+// Colab VM) can tell a dead worker from a live one within minutes.
+const DefaultHeartbeatEvery = 20 * time.Second
 
-// heartbeat refreshes the study lock in the background until the returned function is called.
+// DefaultHeartbeatTimeout is how long a worker on another host may stay silent before its trial is taken over.
+const DefaultHeartbeatTimeout = 2 * time.Minute
+
+// worker is this worker's ID.
+func (t *Tuner) worker() int { return int(t.workerID.Load()) }
+
+// heartbeat refreshes this worker's heartbeat in the background until the returned function is called.
 func (t *Tuner) heartbeat() (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		tick := time.NewTicker(heartbeatEvery)
+		tick := time.NewTicker(t.opts.HeartbeatEvery)
 		defer tick.Stop()
 		for {
 			select {
 			case <-done:
 				return
 			case <-tick.C:
-				_ = t.db.Heartbeat(t.study.ID, t.opts.Owner)
+				_ = t.db.Beat(t.worker())
 			}
 		}
 	}()
 	return func() { close(done); <-finished }
 }
 
-// sleep waits for d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
+// rejoin registers this worker again after another worker took it for dead (it was silent too long: a
+// suspended VM, a stalled disk) and failed its trial.
+func (t *Tuner) rejoin() error {
+	old := t.worker()
+	w, err := t.db.Register(t.study.ID, t.opts.Owner, t.opts.WorkerLabel)
+	if err != nil {
+		return err
 	}
+	t.workerID.Store(int64(w.ID))
+	fmt.Fprintf(t.opts.Progress, "worker %d was taken for dead by another worker (no heartbeat for %s); it goes on as worker %d\n",
+		old, t.opts.HeartbeatTimeout, w.ID)
+	return nil
 }
 
 func longest(ds []time.Duration) time.Duration {
@@ -205,7 +243,7 @@ func (t *Tuner) runOne(ctx context.Context, finishedBefore int, useExplorer bool
 	rec := store.Trial{
 		TrialID: id, StudyID: t.study.ID, Number: number, State: store.StateRunning, Label: cfg.Label,
 		ConfigKey: cfg.Key(), Params: cfg.Params, Args: cfg.Args, Env: cfg.Env, Model: cfg.Model,
-		OwnerHost: t.opts.Owner.Host, OwnerPID: t.opts.Owner.PID, StartedAt: t.opts.Now(),
+		OwnerHost: t.opts.Owner.Host, OwnerPID: t.opts.Owner.PID, StartedAt: t.opts.Now(), WorkerID: t.worker(),
 	}
 
 	// A config already measured is not run again: the sampler is told the earlier value. Repeats (the
@@ -391,4 +429,16 @@ func sanitize(v any) any {
 		return out
 	}
 	return v
+}
+
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/c-bata/goptuna"
@@ -51,10 +52,20 @@ type Options struct {
 	TimeBudget  time.Duration
 	Version     string // autotune's version, recorded with the study
 
+	// Owner is this process; several workers of one process (one per GPU) share it.
 	Owner store.Owner
-	// OwnerDead tells whether a recorded lock holder is gone; see store.AcquireLock.
-	OwnerDead func(store.Lock) bool
-	// StopStale stops the server of a trial left running by a dead autotune, if it is still there.
+	// WorkerLabel says what this worker runs on ("GPU 2"), for the other workers' messages.
+	WorkerLabel string
+	// ProcessGone tells whether a process on this host is gone (its PID is free or names another process now).
+	// A worker on this host whose process is gone is dead at once; one on another host only after
+	// HeartbeatTimeout. nil: only the heartbeat counts.
+	ProcessGone func(store.Owner) bool
+	// HeartbeatEvery is how often a worker says it is alive (default 20 s); HeartbeatTimeout how long another
+	// host's worker may stay silent before its running trial is failed and queued again (default 2 min).
+	HeartbeatEvery, HeartbeatTimeout time.Duration
+	// Takeover names hosts whose workers are gone now (a reset VM): their trials are taken over at once.
+	Takeover []string
+	// StopStale stops the server of a trial left running by a dead worker of this host, if it is still there.
 	StopStale func(ctx context.Context, p runner.Process) (bool, error)
 
 	// Preflight, when set, runs before every trial; an error stops the study (e.g. the disk is full).
@@ -82,6 +93,8 @@ type Tuner struct {
 	sampler  goptuna.Sampler // the study's sampler
 	explorer goptuna.Sampler // random draws to get unstuck from duplicates
 	started  time.Time
+	workerID atomic.Int64 // this worker's registration; it changes if another worker took this one for dead
+	warned   map[int]bool // silent workers already reported
 	draws    int // configs drawn in memory by this run (see choose)
 	// finishedAtStart is the study's finished count when this run began, for the ETA.
 	finishedAtStart int
@@ -120,8 +133,11 @@ func New(db *store.DB, r Runner, sp Space, opts Options) *Tuner {
 	if opts.PollEvery <= 0 {
 		opts.PollEvery = 2 * time.Second
 	}
-	if opts.OwnerDead == nil {
-		opts.OwnerDead = func(store.Lock) bool { return false }
+	if opts.HeartbeatEvery <= 0 {
+		opts.HeartbeatEvery = DefaultHeartbeatEvery
+	}
+	if opts.HeartbeatTimeout <= 0 {
+		opts.HeartbeatTimeout = DefaultHeartbeatTimeout
 	}
 	return &Tuner{db: db, runner: r, space: sp, opts: opts}
 }
@@ -153,57 +169,67 @@ func (t *Tuner) Check() (exists bool, err error) {
 	return true, nil
 }
 
-// open loads or creates the goptuna study and autotune's record of it, takes the lock, and builds the sampler.
+// open loads or creates the goptuna study and autotune's record of it, registers this worker, and builds the
+// sampler. Several workers may open a new study at once: one creates it, the others load it.
 func (t *Tuner) open() error {
-	exists, err := t.Check()
-	if err != nil {
-		return err
+	opts := []goptuna.StudyOption{
+		goptuna.StudyOptionStorage(t.db.Storage),
+		goptuna.StudyOptionDirection(goptuna.StudyDirectionMaximize),
+		goptuna.StudyOptionLogger(nil), // goptuna logs to stdout by default; our results own stdout
 	}
-	// Mix the seed with the study's progress, so that a resumed study does not replay its first random draws.
-	progress := 0
-	if exists {
-		st, err := t.db.StudyByName(t.opts.StudyName)
+	created := false
+	for attempt := 0; ; attempt++ {
+		exists, err := t.Check()
 		if err != nil {
 			return err
 		}
-		trials, err := t.db.Storage.GetAllTrials(st.ID)
-		if err != nil {
-			return fmt.Errorf("read study: %w", err)
+		if exists {
+			if t.study, err = goptuna.LoadStudy(t.opts.StudyName, opts...); err != nil {
+				return fmt.Errorf("load study %q: %w", t.opts.StudyName, err)
+			}
+			break
 		}
-		progress = len(trials)
+		t.study, err = goptuna.CreateStudy(t.opts.StudyName, opts...)
+		if err == nil {
+			record := t.studyRecord()
+			record.ID = t.study.ID
+			if err := t.db.CreateStudy(record); err != nil {
+				return err
+			}
+			created = true
+			break
+		}
+		// Another worker is creating it: its record follows goptuna's study in a moment.
+		if attempt >= 50 {
+			return fmt.Errorf("create study %q: %w", t.opts.StudyName, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	sampler, err := newSampler(t.opts.Sampler, t.opts.Seed+int64(progress)*1_000_003, t.opts.StartupTrials)
+	w, err := t.db.Register(t.study.ID, t.opts.Owner, t.opts.WorkerLabel)
+	if err != nil {
+		return err
+	}
+	t.workerID.Store(int64(w.ID))
+	// Mix the seed with the study's progress, so that a resumed study does not replay its first random draws,
+	// and with the worker, so that workers that start together do not draw the same configs. The first worker
+	// of a new database (ID 1) draws exactly what --seed says.
+	trials, err := t.db.Storage.GetAllTrials(t.study.ID)
+	if err != nil {
+		return fmt.Errorf("read study: %w", err)
+	}
+	progress := len(trials)
+	if created {
+		progress = 0
+	}
+	seed := t.opts.Seed + int64(progress)*1_000_003 + int64(w.ID-1)*7_919
+	sampler, err := newSampler(t.opts.Sampler, seed, t.opts.StartupTrials)
 	if err != nil {
 		return err
 	}
 	t.sampler = sampler
-	t.explorer = newUniformSampler(t.opts.Seed + int64(progress)*1_000_003 + 1)
-	opts := []goptuna.StudyOption{
-		goptuna.StudyOptionStorage(t.db.Storage),
-		goptuna.StudyOptionSampler(sampler),
-		goptuna.StudyOptionDirection(goptuna.StudyDirectionMaximize),
-		goptuna.StudyOptionLogger(nil), // goptuna logs to stdout by default; our results own stdout
-	}
-	if exists {
-		t.study, err = goptuna.LoadStudy(t.opts.StudyName, opts...)
-		if err != nil {
-			return fmt.Errorf("load study %q: %w", t.opts.StudyName, err)
-		}
-	} else {
-		t.study, err = goptuna.CreateStudy(t.opts.StudyName, opts...)
-		if err != nil {
-			return fmt.Errorf("create study %q: %w", t.opts.StudyName, err)
-		}
-		record := t.studyRecord()
-		record.ID = t.study.ID
-		if err := t.db.CreateStudy(record); err != nil {
-			return err
-		}
-	}
-	if err := t.db.AcquireLock(t.study.ID, t.opts.Owner, t.opts.OwnerDead); err != nil {
-		return err
-	}
-	if !exists {
+	t.explorer = newUniformSampler(seed + 1)
+	t.study.Sampler = sampler
+	if created {
 		if err := t.enqueueStart(); err != nil {
 			return err
 		}

@@ -282,28 +282,6 @@ func TestIncompatibleStudyIsRefusedUntouched(t *testing.T) {
 	}
 }
 
-func TestSecondRunnerIsLockedOut(t *testing.T) {
-	db := openDB(t)
-	opts := testOptions(t, 3)
-	if _, err := New(db, &fakeRunner{fn: smooth}, newFakeSpace(), opts).Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	st, _ := db.StudyByName("default")
-	other := store.Owner{Host: "test", PID: 99, Start: 5}
-	if err := db.AcquireLock(st.ID, other, func(store.Lock) bool { return false }); err != nil {
-		t.Fatal(err)
-	}
-	opts.Trials = 5
-	_, err := New(db, &fakeRunner{fn: smooth}, newFakeSpace(), opts).Run(context.Background())
-	if !errors.Is(err, store.ErrLocked) {
-		t.Fatalf("err = %v, want ErrLocked", err)
-	}
-	opts.OwnerDead = func(l store.Lock) bool { return l.Owner == other }
-	if _, err := New(db, &fakeRunner{fn: smooth}, newFakeSpace(), opts).Run(context.Background()); err != nil {
-		t.Fatalf("a dead owner's lock should be taken over: %v", err)
-	}
-}
-
 // TestTimeBudget: with trials that take ten minutes each, a 35-minute budget starts only the trials that can
 // finish in time, and says why it stopped.
 func TestTimeBudget(t *testing.T) {

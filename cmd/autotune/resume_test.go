@@ -254,8 +254,8 @@ func TestInterruptTwice(t *testing.T) {
 		t.Errorf("the second interrupt took %s to exit", d)
 	}
 	waitFor(t, 5*time.Second, "the server group to be killed", func() bool { return groupGone(victim.ServerPGID) })
-	if n := lockRows(t, db); n != 0 {
-		t.Errorf("%d study locks left after the second interrupt, want 0", n)
+	if n := workerRows(t, db); n != 0 {
+		t.Errorf("%d workers still registered after the second interrupt, want 0", n)
 	}
 	for _, tr := range readTrials(t, db).Trials {
 		if tr.Number == victim.Number && (tr.Failure == nil || *tr.Failure != "interrupted") {
@@ -297,16 +297,25 @@ func TestInterruptOnce(t *testing.T) {
 	}
 }
 
-// TestSecondAutotuneIsRefused: a live run holds the study; another on the same database is refused.
-func TestSecondAutotuneIsRefused(t *testing.T) {
+// TestSecondAutotuneJoins: a second run on the same database while the first runs joins it as a worker; the
+// two finish the study at exactly --trials, and no config runs on both at once.
+func TestSecondAutotuneJoins(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "tuning.db")
-	flags := simFlags(t, db, "20")
-	startAutotune(t, nil, append([]string{"--trials", "5"}, flags...)...)
+	flags := append([]string{"--trials", "6"}, simFlags(t, db, "20")...)
+	first := startAutotune(t, nil, flags...)
 	waitFor(t, 60*time.Second, "the first run to start a trial", func() bool { _, ok := runningServer(db); return ok })
-	code, _, errs := cli(t, append([]string{"--trials", "5"}, flags...)...)
-	if code != 2 || !strings.Contains(errs, "another autotune") {
-		t.Errorf("exit %d, stderr %q; want 2 and a clear refusal", code, errs)
+	flags2 := append(flags, "--workdir", filepath.Join(dir, "second.trials"), "--port", strconv.Itoa(freePort(t)))
+	code, _, errs := cli(t, flags2...)
+	if code != 0 || !strings.Contains(errs, "joins 1 other worker") {
+		t.Errorf("second run: exit %d, stderr %q; want 0 and that it joined the first", code, errs)
+	}
+	if code := first.wait(t, 120*time.Second); code != 0 {
+		t.Errorf("first run: exit %d\n%s", code, first.stderr.String())
+	}
+	tj := readTrials(t, db)
+	if tj.Study.Finished != 6 {
+		t.Errorf("finished = %d, want exactly 6", tj.Study.Finished)
 	}
 }
 

@@ -223,7 +223,7 @@ func report(err error, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "autotune: %s\n", strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; "))
 	var ue usageError
 	if errors.As(err, &ue) || errors.Is(err, store.ErrBadDatabase) || errors.Is(err, tuner.ErrIncompatible) ||
-		errors.Is(err, store.ErrNoStudy) || errors.Is(err, store.ErrNoTrial) || errors.Is(err, store.ErrLocked) {
+		errors.Is(err, store.ErrNoStudy) || errors.Is(err, store.ErrNoTrial) {
 		return exitUsage
 	}
 	return exitFailed

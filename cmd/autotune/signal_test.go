@@ -14,8 +14,8 @@ import (
 	"github.com/autotune/autotune/store"
 )
 
-// lockRows counts the study locks recorded in db.
-func lockRows(t *testing.T, db string) int {
+// workerRows counts the workers registered in db: a run that ended, however, has left.
+func workerRows(t *testing.T, db string) int {
 	t.Helper()
 	d, err := sql.Open("sqlite3", "file:"+db+"?mode=ro")
 	if err != nil {
@@ -23,7 +23,7 @@ func lockRows(t *testing.T, db string) int {
 	}
 	defer d.Close()
 	var n int
-	if err := d.QueryRow("SELECT count(*) FROM autotune_locks").Scan(&n); err != nil {
+	if err := d.QueryRow("SELECT count(*) FROM autotune_workers").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -32,7 +32,7 @@ func lockRows(t *testing.T, db string) int {
 // TestSecondInterruptRecordsTrialAndReleasesLock drives runWithSignals with its own signal channel. The
 // simulated server ignores SIGTERM and the grace period is ten minutes, so after the first interrupt the run
 // waits; the second kills the server's group at once, and the run still records the trial as interrupted,
-// releases the study lock and exits 130. Before, the second interrupt called os.Exit from main: the trial
+// unregisters its worker and exits 130. Before, the second interrupt called os.Exit from main: the trial
 // stayed "running" and the lock in place (9 of 10 times), and in-process nothing handled it at all.
 func TestSecondInterruptRecordsTrialAndReleasesLock(t *testing.T) {
 	k, v, _ := strings.Cut(runnertest.TrackChildren(t), "=")
@@ -77,8 +77,8 @@ func TestSecondInterruptRecordsTrialAndReleasesLock(t *testing.T) {
 	if !groupGone(victim.ServerPGID) {
 		t.Errorf("server group %d survived", victim.ServerPGID)
 	}
-	if n := lockRows(t, db); n != 0 {
-		t.Errorf("%d study locks left after the second interrupt, want 0", n)
+	if n := workerRows(t, db); n != 0 {
+		t.Errorf("%d workers still registered after the second interrupt, want 0", n)
 	}
 	tj := readTrials(t, db)
 	for _, tr := range tj.Trials {

@@ -189,8 +189,8 @@ func (m *machineFlags) space(p space.Platform, stderr io.Writer) (*space.Space, 
 func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", stderr)
 	trials := fs.Int("trials", 40, "finished trials the study should have, counting earlier runs")
-	dbPath := fs.String("db", "tuning.db", "study database (SQLite); rerunning with the same --db resumes")
-	workDir := fs.String("workdir", "", "where trial logs and benchmark JSON go (default: next to --db, named like it with .trials: tuning.db -> tuning.trials)")
+	dbPath := fs.String("db", "tuning.db", "study database: an SQLite file, or postgres://user:password@host/database for a study that workers on several machines share; rerunning with the same --db resumes")
+	workDir := fs.String("workdir", "", "where trial logs and benchmark JSON go (default: next to --db, named like it with .trials: tuning.db -> tuning.trials; autotune.trials with a PostgreSQL --db)")
 	studyName := fs.String("study", "default", "study name inside --db")
 	sampler := fs.String("sampler", "tpe", "search algorithm: tpe, random or grid")
 	seed := fs.Int64("seed", 1, "random seed of the sampler (stored with the study)")
@@ -203,6 +203,8 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 	stopGrace := fs.Duration("stop-grace", 30*time.Second, "time between SIGTERM and SIGKILL when stopping a server")
 	budget := fs.Duration("time-budget", 0, "stop starting trials that cannot finish within this time (e.g. 3h30m)")
 	reportPath := fs.String("report", "", "rewrite the study's HTML report (as `autotune report --html`) to `FILE` after every trial")
+	heartbeatTimeout := fs.Duration("heartbeat-timeout", tuner.DefaultHeartbeatTimeout, "a worker on another host that sends no heartbeat for this long is taken for dead: its running trial is failed and runs again")
+	takeover := fs.StringSlice("takeover", nil, "HOST: the workers of this study on HOST are gone (a reset VM); take their running trials over now instead of after --heartbeat-timeout")
 	var m machineFlags
 	m.register(fs, true)
 	if err := parseFlags(fs, args); err != nil {
@@ -231,6 +233,13 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 		return usagef("--startup-trials %d: must be >= 0", *startup)
 	case *confirm < 0:
 		return usagef("--confirm %d: must be >= 0", *confirm)
+	case *heartbeatTimeout < 2*tuner.DefaultHeartbeatEvery:
+		return usagef("--heartbeat-timeout %s: must be at least %s (two heartbeats)", *heartbeatTimeout, 2*tuner.DefaultHeartbeatEvery)
+	}
+	for _, h := range *takeover {
+		if strings.TrimSpace(h) == "" {
+			return usagef("--takeover: empty host name")
+		}
 	}
 	if !slices.Contains(tuner.Samplers, *sampler) {
 		return usagef("--sampler %q: must be one of %s", *sampler, strings.Join(tuner.Samplers, ", "))
@@ -239,13 +248,26 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 	if err := runner.Supported(); err != nil {
 		return err // before anything is created: a study cannot run on this system
 	}
+	pg := store.IsPostgres(*dbPath)
+	shownDB := store.Redact(*dbPath) // never print a password
 	if *workDir == "" {
 		*workDir = strings.TrimSuffix(*dbPath, filepath.Ext(*dbPath)) + ".trials"
+		if pg {
+			*workDir = "autotune.trials"
+		}
 	}
 	// An existing database is opened (and a bad one refused) before the slow probes; a new one is created only
-	// once the probes and the space have succeeded (below).
+	// once the probes and the space have succeeded (below). A PostgreSQL database is always opened first: its
+	// URL, the server and its contents are checked before anything else, and nothing is written until the study
+	// starts.
 	var db *store.DB
-	if _, err := os.Lstat(*dbPath); err == nil {
+	if pg {
+		var err error
+		if db, err = store.Open(*dbPath); err != nil {
+			return fmt.Errorf("--db %w", err) // store's error starts with the URL, without its password
+		}
+		defer db.Close()
+	} else if _, err := os.Lstat(*dbPath); err == nil {
 		if db, err = store.Open(*dbPath); err != nil {
 			return fmt.Errorf("--db %w", err) // store's error starts with the path
 		}
@@ -308,9 +330,14 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 		StudyName: *studyName, Trials: *trials, Sampler: *sampler, Seed: *seed, StartupTrials: *startup,
 		Confirm: *confirm, SLA: tuner.SLA{MaxP99TPOTms: *tpot, MaxP99TTFTms: *ttft}, Workload: m.workload(), WorkDir: trialDir,
 		Simulated: m.simulate, VLLMVersion: probe.VLLMVersion, GPU: gpu, SpaceJSON: sp.JSON(), TimeBudget: *budget,
-		Version: version, Owner: me, OwnerDead: ownerDead(me), StopStale: r.StopStale, Progress: stderr, Phases: phaseMode(stderr),
+		Version: version, Owner: me, ProcessGone: processGone, HeartbeatTimeout: *heartbeatTimeout, Takeover: *takeover,
+		StopStale: r.StopStale, Progress: stderr, Phases: phaseMode(stderr),
 		Preflight: func() error {
-			return checkDisk(map[string]string{"--workdir": *workDir, "--db": filepath.Dir(*dbPath)})
+			dirs := map[string]string{"--workdir": *workDir}
+			if !pg {
+				dirs["--db"] = filepath.Dir(*dbPath)
+			}
+			return checkDisk(dirs)
 		},
 	}
 	if *reportPath != "" {
@@ -318,7 +345,7 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 	}
 	tu := tuner.New(db, r, sp, opts)
 	fmt.Fprintf(stderr, "autotune: study %q in %s: %d trials, sampler %s, vLLM %s on %s\n",
-		*studyName, *dbPath, *trials, *sampler, orUnknown(probe.VLLMVersion), orUnknown(gpu))
+		*studyName, shownDB, *trials, *sampler, orUnknown(probe.VLLMVersion), orUnknown(gpu))
 	sum, runErr := tu.Run(ctx)
 	var incompatible *tuner.IncompatibleError
 	if errors.As(runErr, &incompatible) {

@@ -40,7 +40,7 @@ type loadedStudy struct {
 
 // openExisting opens a database that must already exist: reports never create one.
 func openExisting(path string) (*store.DB, error) {
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && !store.IsPostgres(path) {
 		return nil, usagef("--db %s: no such file; run `autotune --trials N` first (or name the database with --db)", path)
 	}
 	db, err := store.OpenReadOnly(path)
@@ -58,7 +58,7 @@ func loadStudy(path, name string) (*loadedStudy, error) {
 		return nil, err
 	}
 	defer db.Close()
-	return loadFrom(readmodel.FromStore(db), path, name)
+	return loadFrom(readmodel.FromStore(db), store.Redact(path), name) // never print a password
 }
 
 // loadFrom reads a study from any source of the read model (tests pass reporttest's).
