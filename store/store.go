@@ -35,7 +35,6 @@ import (
 	"gorm.io/gorm/logger"
 )
 
-
 // ErrBadDatabase marks a file that cannot be used as a study database: not SQLite, foreign, corrupt, or newer.
 // Callers report it as bad input (exit code 2).
 var ErrBadDatabase = errors.New("unusable database")
@@ -325,4 +324,3 @@ func (db *DB) checkContents(readOnly bool) error {
 	return fmt.Errorf("%s: an SQLite database that autotune did not create (tables: %s); use another file: %w",
 		db.Path, strings.Join(tables, ", "), ErrBadDatabase)
 }
-

@@ -95,7 +95,7 @@ type Tuner struct {
 	started  time.Time
 	workerID atomic.Int64 // this worker's registration; it changes if another worker took this one for dead
 	warned   map[int]bool // silent workers already reported
-	draws    int // configs drawn in memory by this run (see choose)
+	draws    int          // configs drawn in memory by this run (see choose)
 	// finishedAtStart is the study's finished count when this run began, for the ETA.
 	finishedAtStart int
 	// benchDurations are this run's benchmark times, for the benchmark's progress.
