@@ -146,7 +146,6 @@ func (t *Tuner) choose(useExplorer bool) (choice, error) {
 		if err != nil {
 			return choice{}, fmt.Errorf("sample a config: %w", err)
 		}
-		t.draws++
 		key := p.cfg.Key()
 		if _, ok := running[key]; ok {
 			busy = true
@@ -167,6 +166,10 @@ func (t *Tuner) choose(useExplorer bool) (choice, error) {
 
 // draw samples one config from sampler, taking the values in fixed (an enqueued trial's) where they fit.
 func (t *Tuner) draw(study *goptuna.Study, sampler goptuna.Sampler, ft goptuna.FrozenTrial, fixed map[string]float64, label string) (proposal, error) {
+	// Every draw gets an ID of its own: the samplers keep the study's trials per trial ID (trialCache), and a
+	// draw must see the study as it is now, not as an earlier draw of the same queued trial saw it.
+	t.draws++
+	ft.ID = -t.draws
 	s := &memSuggester{study: study, sampler: sampler, trial: ft, fixed: fixed,
 		p: proposal{values: map[string]float64{}, dists: map[string]interface{}{}}}
 	if label == "baseline" {
