@@ -80,9 +80,9 @@ func builtinParams(w Workload) []*param {
 		},
 		{
 			Name: "speculative", Flag: "--speculative-config", Render: renderSpeculative,
-			Domain: cat("default", "ngram", "ngram_gpu", "suffix"), Default: "default",
+			Domain: cat(append([]string{"default"}, specMethods...)...), Default: "default",
 			Help:   "model-free speculative decoding (default: none)",
-			Source: "§7", check: oneOf("ngram", "ngram_gpu", "suffix"),
+			Source: "§7", check: oneOf(specMethods...),
 		},
 		{
 			Name: "num_speculative_tokens", Render: renderQuiet, Domain: intRange(2, 8),
@@ -140,15 +140,15 @@ func builtinParams(w Workload) []*param {
 		},
 		{
 			Name: "attention_backend", Flag: "--attention-backend", Env: "VLLM_ATTENTION_BACKEND", Render: renderAttention,
-			Domain: cat("default", "FLASH_ATTN", "FLASHINFER", "TRITON_ATTN", "FLEX_ATTENTION"), Default: "default",
+			Domain: cat(append([]string{"default"}, attentionBackends...)...), Default: "default",
 			Help:   "attention backend (default: vLLM's priority-list choice)",
-			Source: "§9", check: oneOf("FLASH_ATTN", "FLASHINFER", "TRITON_ATTN", "FLEX_ATTENTION"),
+			Source: "§9", check: oneOf(attentionBackends...),
 		},
 		{
 			Name: "optimization", Flag: "--optimization-level", Render: renderOptimization,
 			Domain: cat("default", "O1", "eager"), Default: "default",
 			Help:   "torch.compile / CUDA graphs: default -O2 (FULL_AND_PIECEWISE), O1 (PIECEWISE only), eager (--enforce-eager, no graphs)",
-			Source: "§2.3, §6.1, cal §5", check: oneOf("O0", "O1", "O2", "O3", "eager"),
+			Source: "§2.3, §6.1, cal §5", check: oneOf(append(optimizationLevels(), "eager")...),
 		},
 		{
 			Name: "cudagraph_capture", Flag: "--cudagraph-capture-sizes", Render: renderCUDAGraph,
@@ -186,6 +186,25 @@ func builtinParams(w Workload) []*param {
 			check: choiceOf("--performance-mode"),
 		},
 	}
+}
+
+// specMethods are the model-free speculative methods the space knows, in domain order (§7).
+var specMethods = []string{"ngram", "ngram_gpu", "suffix"}
+
+// attentionBackends are the backends the space knows for this model, in vLLM's priority order (§9.1);
+// backendReason says where each can run.
+var attentionBackends = []string{"FLASH_ATTN", "FLASHINFER", "TRITON_ATTN", "FLEX_ATTENTION"}
+
+// optimizationLevels are the optimization values rendered as --optimization-level N: "O" and each of the
+// flag's choices.
+func optimizationLevels() []string {
+	var out []string
+	for _, l := range argChoices["--optimization-level"] {
+		for _, v := range l.values {
+			out = append(out, "O"+v)
+		}
+	}
+	return out
 }
 
 func cat(choices ...string) Domain { return Domain{Kind: Categorical, Choices: choices} }

@@ -137,10 +137,11 @@ func (s *Space) renderParam(r *rendered, p *param, v string, a assignment) error
 		switch v {
 		case "eager":
 			r.args = append(r.args, "--enforce-eager")
-		case "O0", "O1", "O2", "O3":
-			r.args = append(r.args, "--optimization-level", v[1:])
 		default:
-			return fmt.Errorf("unknown optimization %q", v)
+			if indexOf(optimizationLevels(), v) < 0 {
+				return fmt.Errorf("unknown optimization %q", v)
+			}
+			r.args = append(r.args, "--optimization-level", v[1:])
 		}
 	case renderAttention:
 		if s.spell.attention == "env" {
