@@ -17,17 +17,24 @@
 //     stdout and stderr to server.log. Trial.OnStart gets the Process right away.
 //  3. Poll GET /health (10 ms, doubling to 100 ms; 1 s per request) until 200, the process exits (seen at
 //     once: a reaper goroutine waits on it), StartupTimeout passes or ctx is done.
+//     Once ready, and again after the benchmark, every socket listening on the port (for H or a wildcard
+//     address) must be held by a process of the server's group (/proc/net/tcp and /proc/*/fd): two servers
+//     with SO_REUSEPORT share a port and the kernel spreads connections between them, so another listener is a
+//     Harness failure naming its process, and the trial's numbers are not the config's (listeners.go).
 //  4. Run `<VLLM...> bench serve` with the workload (see Runner.Run) into bench.log and bench.json, in its own
 //     group, while watching the server: its exit or a /health 503 (EngineDeadError) stops the benchmark at
 //     once, as do BenchTimeout and ctx. Missing or corrupt JSON with the server still up: one more run.
 //  5. Validate what vLLM's benchmark does not (it exits 0 when every request failed): completed ==
-//     num_prompts, failed == 0, output_throughput > 0.
+//     num_prompts, failed == 0, output_throughput > 0. If every request failed and every error the benchmark printed
+//     is a refused connection or a 404, nothing of the trial's answered: Harness, not requests_failed.
 //  6. Stop, on every path (ctx cancelled and panics included): SIGTERM to the group, StopGrace for the leader,
 //     then SIGKILL to the group until no live process is left in it (a forked engine core can outlive the
 //     leader), then reap the leader: its unreaped zombie keeps the group ID from being reused meanwhile, so no
 //     signal can reach a process we did not start. Then poll, with backoff and no fixed sleep, bounded by
 //     ReleaseTimeout, until the port binds and the GPU memory is back near its baseline. A release that does
 //     not happen is a Harness failure whatever the trial did (an interrupted trial stays Interrupted).
+//     StopAll (the second Ctrl-C) cuts all of this short: SIGKILL to every group not yet reaped, no grace, no
+//     waiting for the release; the trial returns Interrupted and later ones start nothing.
 //
 // # Classification
 //
