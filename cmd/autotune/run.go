@@ -50,7 +50,8 @@ const hardStop = 20 * time.Second
 // grace period), the trial recorded as interrupted, the best so far printed, exit 130. The second stops every
 // server the runner started at once (Runner.StopAll) and the same path then records the trial and releases
 // the study without waiting for the grace period; if that takes longer than hardStop, or on a third
-// interrupt, it returns 130 at once, and the next run recovers the trial.
+// interrupt, it returns 130 at once, and the next run recovers the trial. A command that started no runner
+// (a report waiting for a busy database, say) returns 130 on the second interrupt.
 func runWithSignals(sigs <-chan os.Signal, args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -72,8 +73,10 @@ func runWithSignals(sigs <-chan os.Signal, args []string, stdout, stderr io.Writ
 			fmt.Fprintln(stderr, "autotune: interrupted; stopping the current trial's server cleanly (press Ctrl-C again to stop at once)")
 			cancel()
 		case 2:
+			if s.stopAll() == 0 { // no study running: nothing to record or release, nothing to wait for
+				return exitInterrupted
+			}
 			fmt.Fprintln(stderr, "autotune: interrupted again; killing the servers autotune started, recording the trial as interrupted")
-			s.stopAll()
 			giveUp = time.After(hardStop)
 		default:
 			return exitInterrupted
@@ -98,13 +101,15 @@ func (s *session) add(r *runner.Runner) {
 	}
 }
 
-func (s *session) stopAll() {
+// stopAll stops every registered runner's servers and returns how many runners there were.
+func (s *session) stopAll() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stopping = true
 	for _, r := range s.runners {
 		r.StopAll()
 	}
+	return len(s.runners)
 }
 
 // runCommand runs one command of the command line.

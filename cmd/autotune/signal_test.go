@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"os"
@@ -88,5 +89,52 @@ func TestSecondInterruptRecordsTrialAndReleasesLock(t *testing.T) {
 		if tr.State == "running" {
 			t.Errorf("trial %d is still recorded as running", tr.Number)
 		}
+	}
+}
+
+// TestSecondInterruptEndsAReport: a report that waits for a database another process holds locked (SQLite's
+// busy timeout, 10 s) ends on the second interrupt, without waiting for the lock or the hard stop.
+func TestSecondInterruptEndsAReport(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "tuning.db")
+	d, err := store.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.CreateStudy(store.Study{ID: 1, Name: "default", Model: "m", WorkloadJSON: "{}", SLAJSON: "{}", Sampler: "tpe"}); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	holder, err := sql.Open("sqlite3", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	conn, err := holder.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(context.Background(), "ROLLBACK")
+	sigs := make(chan os.Signal, 3)
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- runWithSignals(sigs, []string{"trials", "--db", db}, &stdout, &stderr) }()
+	time.Sleep(300 * time.Millisecond) // let it reach the lock
+	start := time.Now()
+	sigs <- syscall.SIGINT
+	sigs <- syscall.SIGINT
+	select {
+	case code := <-done:
+		if code != exitInterrupted {
+			t.Errorf("exit %d, want 130\n%s", code, stderr.String())
+		}
+	case <-time.After(hardStop):
+		t.Fatalf("the report did not end on the second interrupt")
+	}
+	if d := time.Since(start); d >= 10*time.Second {
+		t.Errorf("took %s: it waited for the database lock", d)
 	}
 }
