@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -242,7 +241,7 @@ func TestIncompatibleRerunIsRefused(t *testing.T) {
 func TestChangedSpaceOnResumeIsRefused(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "tuning.db")
-	flags := []string{"--simulate", "--db", db, "--sim-speed", "400", "--port", strconv.Itoa(freePort(t))}
+	flags := simFlags(t, db, "400") // generous trial limits: 3 s, scaled from the defaults, fail under load
 	if code, _, errs := cli(t, append(flags, "--trials", "2")...); code != 0 {
 		t.Fatalf("first run: %s", errs)
 	}
@@ -273,7 +272,7 @@ func TestReadOnlyDatabase(t *testing.T) {
 	}
 	defer exec.Command("umount", dir).Run()
 	db := filepath.Join(dir, "tuning.db")
-	flags := []string{"--simulate", "--db", db, "--sim-speed", "400", "--port", strconv.Itoa(freePort(t)), "--workdir", t.TempDir()}
+	flags := append(simFlags(t, db, "400"), "--workdir", t.TempDir())
 	if code, _, errs := cli(t, append(flags, "--trials", "1")...); code != 0 {
 		t.Fatalf("first run: %s", errs)
 	}
