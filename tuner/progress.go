@@ -139,7 +139,7 @@ func (t *Tuner) watchPhases(n int, dir string, benchTypical time.Duration) (stop
 				return
 			case <-tick.C:
 			}
-			phase, benchStart := currentPhase(dir)
+			phase := currentPhase(dir)
 			if phase != last {
 				last, phaseBegan = phase, time.Now()
 				if mode == PhasesLines {
@@ -152,7 +152,7 @@ func (t *Tuner) watchPhases(n int, dir string, benchTypical time.Duration) (stop
 			}
 			text := fmt.Sprintf("trial %d: %s %s", n, phase, time.Since(phaseBegan).Round(time.Second))
 			if phase == phaseBenchmark {
-				text = fmt.Sprintf("trial %d: %s %s", n, phase, benchProgress(dir, benchStart, benchTypical))
+				text = fmt.Sprintf("trial %d: %s %s", n, phase, benchProgress(dir, time.Since(phaseBegan), benchTypical))
 			}
 			text += fmt.Sprintf(" (trial running %s)", time.Since(began).Round(time.Second))
 			fmt.Fprint(w, "\r\x1b[K"+text)
@@ -168,16 +168,16 @@ const (
 	phaseStopping  = "stopping the server"
 )
 
-// currentPhase reads the phase of a trial from its folder, and when its benchmark began.
-func currentPhase(dir string) (string, time.Time) {
+// currentPhase reads the phase of a trial from its folder.
+func currentPhase(dir string) string {
 	_, benchLog, benchJSON := runner.Files(dir)
 	if _, err := os.Stat(benchJSON); err == nil {
-		return phaseStopping, time.Time{}
+		return phaseStopping
 	}
-	if st, err := os.Stat(benchLog); err == nil {
-		return phaseBenchmark, st.ModTime()
+	if _, err := os.Stat(benchLog); err == nil {
+		return phaseBenchmark
 	}
-	return phaseStarting, time.Time{}
+	return phaseStarting
 }
 
 // tqdmCount finds vllm bench serve's progress bar (" 80/200 [00:12<00:18") in its log.
@@ -185,7 +185,7 @@ var tqdmCount = regexp.MustCompile(`(\d+)/(\d+) \[`)
 
 // benchProgress says how far the benchmark is: the percentage of its progress bar when its log has one,
 // else the time it has run against how long benchmarks took so far (marked "~"), else its time.
-func benchProgress(dir string, began time.Time, typical time.Duration) string {
+func benchProgress(dir string, ran, typical time.Duration) string {
 	_, benchLog, _ := runner.Files(dir)
 	if data, err := readTail(benchLog, 4096); err == nil {
 		if m := tqdmCount.FindAllStringSubmatch(data, -1); len(m) > 0 {
@@ -195,10 +195,6 @@ func benchProgress(dir string, began time.Time, typical time.Duration) string {
 				return fmt.Sprintf("%d%%", done*100/all)
 			}
 		}
-	}
-	ran := time.Since(began)
-	if began.IsZero() {
-		ran = 0
 	}
 	if typical > 0 {
 		return fmt.Sprintf("~%d%%", min(99, int(100*ran/typical)))

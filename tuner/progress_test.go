@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/autotune/autotune/report"
@@ -79,20 +80,23 @@ func TestProgressLines(t *testing.T) {
 func TestCurrentPhase(t *testing.T) {
 	dir := t.TempDir()
 	serverLog, benchLog, benchJSON := runner.Files(dir)
-	if p, _ := currentPhase(dir); p != phaseStarting {
+	if p := currentPhase(dir); p != phaseStarting {
 		t.Errorf("empty folder: %q", p)
 	}
 	os.WriteFile(serverLog, []byte("INFO starting\n"), 0o644)
 	os.WriteFile(benchLog, []byte("Starting main benchmark run...\n 80/200 [00:12<00:18, 6.5it/s]"), 0o644)
-	p, began := currentPhase(dir)
-	if p != phaseBenchmark {
+	if p := currentPhase(dir); p != phaseBenchmark {
 		t.Errorf("with bench.log: %q", p)
 	}
-	if got := benchProgress(dir, began, 0); got != "40%" {
+	if got := benchProgress(dir, 0, 0); got != "40%" {
 		t.Errorf("benchmark progress from the bar = %q, want 40%%", got)
 	}
+	os.WriteFile(benchLog, []byte("Starting main benchmark run...\n"), 0o644)
+	if got := benchProgress(dir, 15*time.Second, 30*time.Second); got != "~50%" {
+		t.Errorf("benchmark progress from the time = %q, want ~50%% (15 s of a typical 30 s)", got)
+	}
 	os.WriteFile(benchJSON, []byte("{}"), 0o644)
-	if p, _ := currentPhase(dir); p != phaseStopping {
+	if p := currentPhase(dir); p != phaseStopping {
 		t.Errorf("with bench.json: %q", p)
 	}
 }

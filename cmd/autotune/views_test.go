@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -93,4 +95,43 @@ func TestShowText(t *testing.T) {
 		t.Errorf("show 2 prints INFO lines as proof:\n%s", out)
 	}
 	checkGolden(t, "show-2.txt.golden", out)
+}
+
+// With two studies in one file, the closing hint names --study, and it works as printed (issue 15: it failed
+// with "holds several studies"). Neither study is called "default", so without --study nothing is chosen.
+func TestHintsNameTheStudy(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "tuning.db")
+	var errs string
+	for _, study := range []string{"one", "two"} {
+		var code int
+		code, _, errs = cli(t, append(simFlags(t, db, "400"), "--trials", "1", "--study", study)...)
+		if code != 0 {
+			t.Fatalf("study %s: exit %d\n%s", study, code, errs)
+		}
+	}
+	i := strings.Index(errs, "export it with: ")
+	if i < 0 {
+		t.Fatalf("no export hint:\n%s", errs)
+	}
+	hint := strings.Fields(strings.SplitN(errs[i+len("export it with: "):], "\n", 2)[0])
+	if len(hint) < 2 || hint[0] != "autotune" || !strings.Contains(strings.Join(hint, " "), "--study two") {
+		t.Fatalf("hint %q does not name --study two", hint)
+	}
+	script := filepath.Join(dir, "flags.sh")
+	for j, a := range hint {
+		if a == "flags.sh" {
+			hint[j] = script
+		}
+	}
+	if code, _, errs := cli(t, hint[1:]...); code != 0 {
+		t.Errorf("the hint as printed fails: exit %d: %s", code, errs)
+	}
+	if _, err := os.Stat(script); err != nil {
+		t.Errorf("the hint wrote no script: %v", err)
+	}
+	// trials names --study in its own hint too.
+	if _, out, _ := cli(t, "trials", "--db", db, "--study", "one"); !strings.Contains(out, "--study one") {
+		t.Errorf("trials' hint does not name --study:\n%s", out)
+	}
 }
