@@ -60,3 +60,24 @@ func CommonChanges(ts []Trial) []string {
 	sort.Strings(out)
 	return out
 }
+
+// SortChanges orders changes ("name=value") by the study's parameter importance, most important first, so
+// that a clipped column keeps what matters; parameters without a rank keep name order after the ranked ones.
+func (v *View) SortChanges(changes []string) []string {
+	if v.rank == nil {
+		v.rank = map[string]int{}
+		for i, imp := range v.Importances() {
+			v.rank[imp.Param] = i + 1
+		}
+	}
+	out := append([]string(nil), changes...)
+	rank := func(c string) int {
+		name, _, _ := strings.Cut(c, "=")
+		if r, ok := v.rank[name]; ok {
+			return r
+		}
+		return len(v.rank) + 1
+	}
+	sort.SliceStable(out, func(i, j int) bool { return rank(out[i]) < rank(out[j]) })
+	return out
+}

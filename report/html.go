@@ -45,7 +45,12 @@ func WriteHTML(w io.Writer, v *View, o HTMLOptions) error {
 		}
 		d.Effects = append(d.Effects, effectRows(imp, top))
 	}
-	return pageTemplate.Execute(w, d)
+	page, err := pageTemplate.Clone()
+	if err != nil {
+		return err
+	}
+	page.Funcs(template.FuncMap{"changes": func(t Trial) string { return strings.Join(v.SortChanges(t.Changes()), " ") }})
+	return page.Execute(w, d)
 }
 
 type htmlData struct {

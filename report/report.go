@@ -112,6 +112,8 @@ type View struct {
 	Best *Trial `json:"best"`
 	// Baseline is trial 0's measurement of vLLM's defaults (nil before it ran).
 	Baseline *Trial `json:"baseline"`
+
+	rank map[string]int // parameter -> importance rank, for SortChanges
 }
 
 // Load reads the study called name (or, when name is empty, the only study in the file, or the one called

@@ -131,7 +131,7 @@ func writeTrialsTable(w io.Writer, ls *loadedStudy, trials []readmodel.Trial, wi
 	}
 	tpotMax, ttftMax := ls.view.Limits()
 	missed := false
-	tt := &textTable{header: []string{"#", "state", "tok/s", "P99 TPOT", "P99 TTFT", "flags (vs baseline)"},
+	tt := &textTable{header: []string{"#", "state", "tok/s", "TPOT", "TTFT", "flags (vs baseline)"},
 		right: map[int]bool{0: true, 2: true, 3: true, 4: true}}
 	for _, t := range trials {
 		tpot, ttft := fmtNum(t.P99TPOTms, "%.1f"), fmtNum(t.P99TTFTms, "%.0f")
@@ -141,14 +141,14 @@ func writeTrialsTable(w io.Writer, ls *loadedStudy, trials []readmodel.Trial, wi
 		if t.P99TTFTms != nil && ttftMax > 0 && *t.P99TTFTms >= ttftMax {
 			ttft, missed = ttft+"!", true
 		}
-		tt.append(strconv.Itoa(t.Number), t.Outcome, fmtNum(t.OutputThroughput, "%.0f"), tpot, ttft, configText(t, drop))
+		tt.append(strconv.Itoa(t.Number), t.Outcome, fmtNum(t.OutputThroughput, "%.0f"), tpot, ttft, configText(ls.model, t, drop))
 	}
 	tt.render(w, width)
 	var notes []string
 	if missed {
-		notes = append(notes, fmt.Sprintf("! misses the SLA (P99 TPOT < %g ms, P99 TTFT < %g ms)", tpotMax, ttftMax))
+		notes = append(notes, fmt.Sprintf("TPOT, TTFT: P99 in ms, ! misses the SLA (< %g, < %g)", tpotMax, ttftMax))
 	} else {
-		notes = append(notes, "P99 latencies in ms")
+		notes = append(notes, "TPOT, TTFT: P99 in ms")
 	}
 	if width > 0 {
 		notes = append(notes, "--wide shows every flag")
@@ -160,8 +160,9 @@ func writeTrialsTable(w io.Writer, ls *loadedStudy, trials []readmodel.Trial, wi
 }
 
 // configText is the last column of the trials table: where the trial came from when that matters, and how its
-// config differs from the baseline, leaving out the changes in drop (shared by every row).
-func configText(t readmodel.Trial, drop map[string]bool) string {
+// config differs from the baseline, most important parameter first, leaving out the changes in drop (shared by
+// every row).
+func configText(v *readmodel.View, t readmodel.Trial, drop map[string]bool) string {
 	var prefix string
 	switch {
 	case t.Label == readmodel.BaselineLabel:
@@ -177,7 +178,7 @@ func configText(t readmodel.Trial, drop map[string]bool) string {
 		prefix += t.Label + ": "
 	}
 	var ch []string
-	for _, c := range t.Changes() {
+	for _, c := range v.SortChanges(t.Changes()) {
 		if !drop[c] {
 			ch = append(ch, c)
 		}
