@@ -161,12 +161,9 @@ func TestTrialRoundTrip(t *testing.T) {
 
 // TestWorkersAndSlots: workers register and heartbeat; slots keep finished plus running trials within the
 // target however many workers claim them; a worker that was removed (taken for dead) learns it.
-func TestWorkersAndSlots(t *testing.T) {
-	db, err := Open(filepath.Join(t.TempDir(), "tuning.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+func TestWorkersAndSlots(t *testing.T) { bothDatabases(t, testWorkersAndSlots) }
+
+func testWorkersAndSlots(t *testing.T, db *DB) {
 	var ws []Worker
 	for i := 1; i <= 3; i++ {
 		w, err := db.Register(1, Owner{Host: "h", PID: i, Start: uint64(i)}, fmt.Sprintf("GPU %d", i))
@@ -222,12 +219,9 @@ func TestWorkersAndSlots(t *testing.T) {
 
 // TestTakeOverOnce: of two workers failing the same dead worker's trial, one wins; a trial finished by its owner
 // cannot be taken over, nor finished twice.
-func TestTakeOverOnce(t *testing.T) {
-	db, err := Open(filepath.Join(t.TempDir(), "tuning.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+func TestTakeOverOnce(t *testing.T) { bothDatabases(t, testTakeOverOnce) }
+
+func testTakeOverOnce(t *testing.T, db *DB) {
 	study, err := goptuna.CreateStudy("s", goptuna.StudyOptionStorage(db.Storage), goptuna.StudyOptionLogger(nil))
 	if err != nil {
 		t.Fatal(err)

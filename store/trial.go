@@ -81,7 +81,7 @@ func (db *DB) putTrial(x execer, t Trial) error {
 	serve, _ := json.Marshal(orEmptySlice(t.ServeArgv))
 	bench, _ := json.Marshal(orEmptySlice(t.BenchArgv))
 	_, err := x.Exec(db.rebind(upsertTrial),
-		t.TrialID, t.StudyID, t.Number, t.State, t.Label, t.ConfigKey, string(params), string(args), string(env),
+		t.TrialID, t.StudyID, t.Number, t.State, t.Label, db.encodeKey(t.ConfigKey), string(params), string(args), string(env),
 		t.Model, string(serve), string(bench), t.BenchJSON, b2i(t.Feasible), t.Objective, t.Violation, t.Failure,
 		t.Message, t.LogTail, t.Startup.Seconds(), t.Benchmark.Seconds(), t.Teardown.Seconds(), t.ServerLog,
 		t.BenchLog, t.BenchPath, t.DuplicateOf, t.OwnerHost, t.OwnerPID, t.ServerPID, t.ServerPGID,
@@ -125,7 +125,7 @@ func (db *DB) Trials(studyID int) ([]Trial, error) {
 	defer rows.Close()
 	var out []Trial
 	for rows.Next() {
-		t, err := scanTrial(rows)
+		t, err := db.scanTrial(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -136,7 +136,7 @@ func (db *DB) Trials(studyID int) ([]Trial, error) {
 
 // TrialByNumber returns the record of trial number n, or ErrNoTrial.
 func (db *DB) TrialByNumber(studyID, n int) (Trial, error) {
-	t, err := scanTrial(db.queryRow(trialSelect+` WHERE study_id = ? AND number = ?`, studyID, n))
+	t, err := db.scanTrial(db.queryRow(trialSelect+` WHERE study_id = ? AND number = ?`, studyID, n))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Trial{}, ErrNoTrial
 	}
@@ -145,7 +145,7 @@ func (db *DB) TrialByNumber(studyID, n int) (Trial, error) {
 
 // TrialByID returns the record of goptuna trial id, or ErrNoTrial.
 func (db *DB) TrialByID(trialID int) (Trial, error) {
-	t, err := scanTrial(db.queryRow(trialSelect+` WHERE trial_id = ?`, trialID))
+	t, err := db.scanTrial(db.queryRow(trialSelect+` WHERE trial_id = ?`, trialID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Trial{}, ErrNoTrial
 	}
@@ -173,7 +173,7 @@ var upsertTrial = func() string {
 		strings.Join(set, ", ")
 }()
 
-func scanTrial(row scanner) (Trial, error) {
+func (db *DB) scanTrial(row scanner) (Trial, error) {
 	var t Trial
 	var params, args, env, serve, bench, started, finished string
 	var startup, benchmark, teardown float64
@@ -201,6 +201,7 @@ func scanTrial(row scanner) (Trial, error) {
 	}
 	t.Feasible = feasible != 0
 	t.ServerOrphan = orphan != 0
+	t.ConfigKey = db.decodeKey(t.ConfigKey)
 	if objective.Valid {
 		v := objective.Float64
 		t.Objective = &v
@@ -230,6 +231,35 @@ func formatTime(t time.Time) string {
 func parseTime(s string) time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, s)
 	return t
+}
+
+// encodeKey spells a config key (space.Config.Key, which separates its parts with NUL bytes) for the database:
+// PostgreSQL's TEXT cannot hold NUL, so there it is escaped (\ for a backslash, \0 for NUL). SQLite keeps keys
+// as they are, as schema 1 did.
+func (db *DB) encodeKey(k string) string {
+	if db.dialect != postgresDB {
+		return k
+	}
+	return strings.NewReplacer(`\`, `\\`, "\x00", `\0`).Replace(k)
+}
+
+// decodeKey undoes encodeKey.
+func (db *DB) decodeKey(k string) string {
+	if db.dialect != postgresDB || !strings.Contains(k, `\`) {
+		return k
+	}
+	var b strings.Builder
+	for i := 0; i < len(k); i++ {
+		if k[i] == '\\' && i+1 < len(k) {
+			i++
+			if k[i] == '0' {
+				b.WriteByte(0)
+				continue
+			}
+		}
+		b.WriteByte(k[i])
+	}
+	return b.String()
 }
 
 // b2i stores a flag as 0 or 1: both databases keep flags in INTEGER columns, so that reports can compare them
@@ -300,6 +330,7 @@ func (db *DB) Measured(studyID int) (map[string]Measurement, error) {
 		if err := rows.Scan(&key, &m.TrialID, &m.Number, &m.Objective, &feasible, &m.Violation, &m.Failure); err != nil {
 			return nil, fmt.Errorf("list measured configs: %w", err)
 		}
+		key = db.decodeKey(key)
 		m.Feasible = feasible != 0
 		if _, seen := out[key]; !seen {
 			out[key] = m
@@ -332,6 +363,7 @@ func (db *DB) Running(studyID int) (map[string]int, error) {
 		if err := rows.Scan(&key, &n); err != nil {
 			return nil, fmt.Errorf("list running trials: %w", err)
 		}
+		key = db.decodeKey(key)
 		out[key] = n
 	}
 	return out, rows.Err()
@@ -352,17 +384,24 @@ func (db *DB) SetParams(trialID int, params []Param) error {
 		return fmt.Errorf("record params: %w", err)
 	}
 	defer tx.Rollback()
+	if err := db.insertParams(tx, trialID, params); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (db *DB) insertParams(x execer, trialID int, params []Param) error {
 	for _, p := range params {
 		js, err := goptuna.DistributionToJSON(p.Distribution)
 		if err != nil {
 			return fmt.Errorf("record param %s: %w", p.Name, err)
 		}
-		if _, err := tx.Exec(db.rebind(`INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) VALUES (?,?,?,?)`),
+		if _, err := x.Exec(db.rebind(`INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json) VALUES (?,?,?,?)`),
 			trialID, p.Name, p.Value, string(js)); err != nil {
 			return fmt.Errorf("record param %s: %w", p.Name, err)
 		}
 	}
-	return tx.Commit()
+	return nil
 }
 
 // ErrFinished is returned by Finish when goptuna's trial was already finished (by another worker that judged

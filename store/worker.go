@@ -93,8 +93,8 @@ func (db *DB) Workers(studyID int) ([]Worker, error) {
 	return out, rows.Err()
 }
 
-// tx runs fn in one transaction with the study locked against other workers' slot claims: SQLite's
-// transactions are already exclusive (BEGIN IMMEDIATE); PostgreSQL locks the study's row.
+// studyTx runs fn in one transaction with the study locked against other workers: SQLite's transactions are
+// already exclusive (BEGIN IMMEDIATE); PostgreSQL locks goptuna's row of the study.
 func (db *DB) studyTx(studyID int, fn func(tx *sql.Tx) error) error {
 	tx, err := db.sql.Begin()
 	if err != nil {
@@ -102,7 +102,9 @@ func (db *DB) studyTx(studyID int, fn func(tx *sql.Tx) error) error {
 	}
 	defer tx.Rollback()
 	if db.dialect == postgresDB {
-		if _, err := tx.Exec(`SELECT study_id FROM autotune_studies WHERE study_id = $1 FOR UPDATE`, studyID); err != nil {
+		// goptuna's own trial creation locks the same row (rdb.v2 CreateNewTrial, CloneTrial), so trial numbers
+		// stay consecutive whoever creates a trial.
+		if _, err := tx.Exec(`SELECT study_id FROM studies WHERE study_id = $1 FOR UPDATE`, studyID); err != nil {
 			return err
 		}
 	}
@@ -178,7 +180,7 @@ func (db *DB) Orphans(studyID int, host string) ([]Trial, error) {
 	defer rows.Close()
 	var out []Trial
 	for rows.Next() {
-		t, err := scanTrial(rows)
+		t, err := db.scanTrial(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -191,4 +193,72 @@ func (db *DB) Orphans(studyID int, host string) ([]Trial, error) {
 func (db *DB) ClearOrphan(trialID int) error {
 	_, err := db.exec(`UPDATE autotune_trials SET server_orphan = 0 WHERE trial_id = ?`, trialID)
 	return err
+}
+
+// ErrConfigRunning is returned by StartTrial when another trial of the study runs the same config now.
+var ErrConfigRunning = errors.New("the same config is running")
+
+// ErrTaken is returned by StartTrial when another worker started the queued trial first.
+var ErrTaken = errors.New("queued trial already started")
+
+// StartTrial starts a trial in one transaction with the study locked: it checks that no trial of the study runs
+// the same config (rec.ConfigKey) now, creates goptuna's trial (or starts the queued trial waitingID), records
+// its params and autotune's record rec (state running; fill, if set, completes it once the trial's number is
+// known). It returns the record as stored. Because the check and the record are one transaction, two workers
+// that drew the same config at once cannot both run it.
+func (db *DB) StartTrial(waitingID int, params []Param, rec Trial, fill func(*Trial)) (Trial, error) {
+	var id, number int
+	err := db.studyTx(rec.StudyID, func(tx *sql.Tx) error {
+		var other int
+		err := tx.QueryRow(db.rebind(`SELECT number FROM autotune_trials WHERE study_id = ? AND state = ? AND config_key = ?`),
+			rec.StudyID, StateRunning, db.encodeKey(rec.ConfigKey)).Scan(&other)
+		switch {
+		case err == nil:
+			return fmt.Errorf("%w: trial %d", ErrConfigRunning, other)
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		if waitingID > 0 {
+			res, err := tx.Exec(db.rebind(`UPDATE trials SET state = 'RUNNING', datetime_start = ? WHERE trial_id = ? AND state = 'WAITING'`),
+				time.Now(), waitingID)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
+				return ErrTaken
+			}
+			id = waitingID
+			if err := tx.QueryRow(db.rebind(`SELECT number FROM trials WHERE trial_id = ?`), id).Scan(&number); err != nil {
+				return err
+			}
+		} else {
+			// As goptuna's CreateNewTrial: the number is the count of the study's earlier trials, computed with the
+			// study locked.
+			if err := tx.QueryRow(db.rebind(`INSERT INTO trials (number, study_id, state, value, datetime_start)
+				VALUES (0, ?, 'RUNNING', 0, ?) RETURNING trial_id`), rec.StudyID, time.Now()).Scan(&id); err != nil {
+				return err
+			}
+			if err := tx.QueryRow(db.rebind(`SELECT count(*) FROM trials WHERE study_id = ? AND trial_id < ?`),
+				rec.StudyID, id).Scan(&number); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(db.rebind(`UPDATE trials SET number = ? WHERE trial_id = ?`), number, id); err != nil {
+				return err
+			}
+		}
+		if err := db.insertParams(tx, id, params); err != nil {
+			return err
+		}
+		rec.TrialID, rec.Number = id, number
+		if fill != nil {
+			fill(&rec)
+		}
+		return db.putTrial(tx, rec)
+	})
+	if err != nil {
+		return Trial{}, fmt.Errorf("start trial: %w", err)
+	}
+	return rec, nil
 }

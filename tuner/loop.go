@@ -220,31 +220,25 @@ func (t *Tuner) runOne(ctx context.Context, finishedBefore int, useExplorer bool
 	if c.busy {
 		return outcome{busy: true}, nil
 	}
-	var id int
-	if c.waitingID > 0 {
-		if err := t.db.Storage.SetTrialState(c.waitingID, goptuna.TrialStateRunning); err != nil {
-			if errors.Is(err, goptuna.ErrTrialCannotBeUpdated) {
-				return outcome{busy: true}, nil // another worker started it first
-			}
-			return outcome{}, fmt.Errorf("start queued trial: %w", err)
-		}
-		id = c.waitingID
-	} else if id, err = t.db.Storage.CreateNewTrial(t.study.ID); err != nil {
-		return outcome{}, fmt.Errorf("create trial: %w", err)
-	}
-	number, err := t.db.Storage.GetTrialNumberFromID(id)
-	if err != nil {
-		return outcome{}, t.failTrial(id, fmt.Errorf("read trial: %w", err))
-	}
-	if err := t.db.SetParams(id, c.prop.params()); err != nil {
-		return outcome{}, t.failTrial(id, fmt.Errorf("trial %d: %w", number, err))
-	}
 	cfg := c.prop.cfg
 	rec := store.Trial{
-		TrialID: id, StudyID: t.study.ID, Number: number, State: store.StateRunning, Label: cfg.Label,
+		StudyID: t.study.ID, State: store.StateRunning, Label: cfg.Label,
 		ConfigKey: cfg.Key(), Params: cfg.Params, Args: cfg.Args, Env: cfg.Env, Model: cfg.Model,
 		OwnerHost: t.opts.Owner.Host, OwnerPID: t.opts.Owner.PID, StartedAt: t.opts.Now(), WorkerID: t.worker(),
 	}
+	// Where its logs go, so that `autotune show` of the running trial can point at them.
+	logs := func(r *store.Trial) { r.ServerLog, r.BenchLog, r.BenchPath = runner.Files(t.trialDir(r.Number)) }
+	if c.dup != nil {
+		logs = nil
+	}
+	rec, err = t.db.StartTrial(c.waitingID, c.prop.params(), rec, logs)
+	if errors.Is(err, store.ErrConfigRunning) || errors.Is(err, store.ErrTaken) {
+		return outcome{busy: true}, nil // another worker was a moment faster; choose again
+	}
+	if err != nil {
+		return outcome{}, err
+	}
+	id, number := rec.TrialID, rec.Number
 
 	// A config already measured is not run again: the sampler is told the earlier value. Repeats (the
 	// confirmation phase) exist to measure it again.
@@ -267,11 +261,6 @@ func (t *Tuner) runOne(ctx context.Context, finishedBefore int, useExplorer bool
 		return outcome{duplicate: true, evidence: true}, nil
 	}
 
-	// Where its logs go, so that `autotune show` of the running trial can point at them.
-	rec.ServerLog, rec.BenchLog, rec.BenchPath = runner.Files(t.trialDir(number))
-	if err := t.db.PutTrial(rec); err != nil {
-		return outcome{}, t.failTrial(id, err)
-	}
 	model := cfg.Model
 	stopWatch := t.watchPhases(number, t.trialDir(number), typical(t.benchDurations))
 	res := t.runner.Run(ctx, runner.Trial{

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autotune/autotune/internal/pgtest"
 	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/space"
 	"github.com/autotune/autotune/store"
@@ -44,7 +45,18 @@ func (r *concurrentRunner) Run(ctx context.Context, tr runner.Trial) runner.Resu
 // TestWorkersShareAStudy: four workers on one database finish the study at exactly --trials, and no config runs
 // on two of them at once.
 func TestWorkersShareAStudy(t *testing.T) {
-	db := openDB(t)
+	t.Run("sqlite", func(t *testing.T) { testWorkersShareAStudy(t, openDB(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		db, err := store.Open(pgtest.URL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		testWorkersShareAStudy(t, db)
+	})
+}
+
+func testWorkersShareAStudy(t *testing.T, db *store.DB) {
 	r := &concurrentRunner{}
 	var wg sync.WaitGroup
 	errs := make([]error, 4)

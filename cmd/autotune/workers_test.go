@@ -1,0 +1,122 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/autotune/autotune/internal/pgtest"
+	"github.com/autotune/autotune/store"
+)
+
+// TestFourWorkersOnPostgresOneKilled runs four autotune processes on one simulated study in PostgreSQL and kills
+// one with SIGKILL while its server runs a trial. The others notice (its process is gone), fail the trial as
+// interrupted and run its config again; the study ends at exactly --trials; no config ever ran on two workers
+// at once; the dead worker's server went with it; and no worker stays registered.
+func TestFourWorkersOnPostgresOneKilled(t *testing.T) {
+	url := pgtest.URL(t)
+	dir := t.TempDir()
+	const trials = 12
+	var workers []*child
+	for i := range 4 {
+		workers = append(workers, startAutotune(t, nil, "--simulate", "--db", url, "--sim-speed", "40",
+			"--trials", strconv.Itoa(trials), "--port", strconv.Itoa(freePort(t)),
+			"--workdir", filepath.Join(dir, fmt.Sprintf("worker-%d", i))))
+	}
+	pids := map[int]*child{}
+	for _, c := range workers {
+		pids[c.cmd.Process.Pid] = c
+	}
+	var victim store.Trial
+	waitFor(t, 120*time.Second, "a worker's trial with a running server, after the first trials", func() bool {
+		db, err := store.OpenReadOnly(url)
+		if err != nil {
+			return false
+		}
+		defer db.Close()
+		studies, err := db.Studies()
+		if err != nil || len(studies) == 0 {
+			return false
+		}
+		recs, _ := db.Trials(studies[0].ID)
+		for _, r := range recs {
+			if r.State == store.StateRunning && r.ServerPGID != 0 && r.Number >= 4 && pids[r.OwnerPID] != nil {
+				victim = r
+				return true
+			}
+		}
+		return false
+	})
+	killed := pids[victim.OwnerPID]
+	killed.cmd.Process.Signal(syscall.SIGKILL)
+	killed.wait(t, 10*time.Second)
+	for _, c := range workers {
+		if c == killed {
+			continue
+		}
+		if code := c.wait(t, 300*time.Second); code != 0 {
+			t.Errorf("worker pid %d: exit %d\n%s", c.cmd.Process.Pid, code, c.stderr.String())
+		}
+	}
+
+	db, err := store.OpenReadOnly(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st, err := db.StudyByName("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.FinishedCount(st.ID); err != nil || n != trials {
+		t.Errorf("finished %d (%v), want exactly %d", n, err, trials)
+	}
+	recs, err := db.Trials(st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rerun bool
+	for _, r := range recs {
+		if r.Number == victim.Number && (r.State != store.StateFailed || r.Failure != "interrupted") {
+			t.Errorf("the killed worker's trial %d: %s %q, want failed as interrupted", r.Number, r.State, r.Failure)
+		}
+		if r.Number != victim.Number && r.ConfigKey == victim.ConfigKey && r.State == store.StateComplete {
+			rerun = true
+		}
+		if r.State == store.StateRunning {
+			t.Errorf("trial %d is still running after every worker ended", r.Number)
+		}
+	}
+	if !rerun {
+		t.Errorf("the killed worker's config (trial %d, %q) never ran again: it was lost", victim.Number, victim.Args)
+	}
+	// Nothing twice at once: trials of one config never overlap in time.
+	for i, a := range recs {
+		for _, b := range recs[i+1:] {
+			if a.ConfigKey != b.ConfigKey || a.DuplicateOf != nil || b.DuplicateOf != nil || a.FinishedAt.IsZero() || b.FinishedAt.IsZero() {
+				continue
+			}
+			if a.StartedAt.Before(b.FinishedAt) && b.StartedAt.Before(a.FinishedAt) {
+				t.Errorf("trials %d and %d ran the same config at the same time (%s-%s, %s-%s)", a.Number, b.Number,
+					a.StartedAt.Format(time.StampMilli), a.FinishedAt.Format(time.StampMilli),
+					b.StartedAt.Format(time.StampMilli), b.FinishedAt.Format(time.StampMilli))
+			}
+		}
+	}
+	if !groupGone(victim.ServerPGID) {
+		t.Errorf("the killed worker's server group %d survived", victim.ServerPGID)
+	}
+	if ws, err := db.Workers(st.ID); err != nil || len(ws) != 0 {
+		t.Errorf("workers still registered: %+v (%v)", ws, err)
+	}
+	owners := map[int]bool{}
+	for _, r := range recs {
+		owners[r.WorkerID] = true
+	}
+	if ids := len(owners); ids < 3 {
+		t.Errorf("trials were run by %d workers, want all four sharing the study", ids)
+	}
+}
