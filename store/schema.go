@@ -16,9 +16,6 @@ import (
 //	2: workers (autotune_workers) instead of the lock; each trial names the worker that runs it
 const SchemaVersion = 2
 
-// autotuneTables are the tables of the current schema.
-var autotuneTables = []string{"autotune_schema", "autotune_studies", "autotune_trials", "autotune_workers"}
-
 // schemaV2 creates the current schema. {{REAL}}, {{BIGINT}} and {{SERIAL}} are spelled per database.
 const schemaV2 = `
 CREATE TABLE IF NOT EXISTS autotune_schema (
