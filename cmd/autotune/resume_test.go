@@ -231,10 +231,10 @@ func TestInterruptTwice(t *testing.T) {
 		victim, ok = runningServer(db)
 		return ok
 	})
-	// The server ignores SIGTERM only once it has set itself up: wait for its first log line.
-	waitFor(t, 30*time.Second, "the server to log", func() bool {
+	// The server ignores SIGTERM from just after its first log line (the banner) on: wait for a second line.
+	waitFor(t, 30*time.Second, "the server to log past its banner", func() bool {
 		data, _ := os.ReadFile(filepath.Join(dir, "tuning.trials", fmt.Sprintf("trial-%04d", victim.Number), "server.log"))
-		return len(data) > 0
+		return strings.Count(string(data), "\n") >= 2
 	})
 	c.cmd.Process.Signal(syscall.SIGINT)
 	waitFor(t, 10*time.Second, "the first interrupt to be acknowledged", func() bool {

@@ -45,7 +45,7 @@ func TestSecondInterruptRecordsTrialAndReleasesLock(t *testing.T) {
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- runWithSignals(sigs, append(simFlags(t, db, "40"), "--trials", "3", "--stop-grace", "10m"), &stdout, &stderr)
+		done <- runWithSignals(sigs, append(simFlags(t, db, "10"), "--trials", "3", "--stop-grace", "10m"), &stdout, &stderr)
 	}()
 	var victim store.Trial
 	waitFor(t, 60*time.Second, "a running server", func() bool {
@@ -53,9 +53,10 @@ func TestSecondInterruptRecordsTrialAndReleasesLock(t *testing.T) {
 		victim, ok = runningServer(db)
 		return ok
 	})
-	waitFor(t, 30*time.Second, "the server to log", func() bool { // it ignores SIGTERM once it has set itself up
+	// The simulator ignores SIGTERM from just after its first log line (the banner) on: wait for a second line.
+	waitFor(t, 30*time.Second, "the server to log past its banner", func() bool {
 		data, _ := os.ReadFile(filepath.Join(dir, "tuning.trials", fmt.Sprintf("trial-%04d", victim.Number), "server.log"))
-		return len(data) > 0
+		return strings.Count(string(data), "\n") >= 2
 	})
 	sigs <- syscall.SIGINT
 	select {
