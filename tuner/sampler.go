@@ -13,7 +13,7 @@ import (
 	"github.com/c-bata/goptuna/tpe"
 )
 
-// Sampler names accepted by --sampler.
+// Samplers are the sampler names a study takes (cmd exposes them as --sampler).
 var Samplers = []string{"tpe", "random", "grid"}
 
 // newSampler builds the named sampler. seed is already mixed with the study's progress (see Tuner.open), so a
@@ -43,7 +43,7 @@ func newSampler(name string, seed int64, startupTrials int) (goptuna.Sampler, er
 	case "grid":
 		return &gridSampler{seed: uint64(seed)}, nil
 	}
-	return nil, fmt.Errorf("--sampler %q: must be one of %s", name, strings.Join(Samplers, ", "))
+	return nil, fmt.Errorf("tuner: unknown sampler %q (one of %s)", name, strings.Join(Samplers, ", "))
 }
 
 // DefaultStartupTrials is how many finished trials TPE waits for before it models the objective (goptuna's
