@@ -13,6 +13,13 @@ import "time"
 //	    // stops the group of a server recorded by a dead run, only if p still names that same process
 //	    // (PID alive, same start ticks, same PGID) or, when the leader is gone, if the group's survivors
 //	    // carry p.Token in their environment; then waits for the port and GPU memory to be released
+//	func (r *Runner) StopAll()                                // the second Ctrl-C: SIGKILL every group Run started
+//	func CheckBench(b *Bench) (Class, string)                 // RequestsFailed when vLLM's benchmark exited 0 but failed
+//	func ClassifyStartup(log []byte, exitCode int) (Class, string) // a server that exited before it was ready
+//	func ModelMaxLen(model string, env []string) (int, string, error) // the model's own maximum length, as vLLM derives it
+//	func Files(dir string) (serverLog, benchLog, benchJSON string)    // where Run writes a trial's files
+//	func StartTicks(pid int) (uint64, error)                  // a process's start time, for the study's own identity
+//	func Supported() error                                    // nil on Linux; ErrNeedsLinux elsewhere
 
 // Workload is the `vllm bench serve` load, exactly as the user scores it. Defaults: the seed's command.
 type Workload struct {

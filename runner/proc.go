@@ -15,6 +15,10 @@ import (
 	"time"
 )
 
+// ErrNeedsLinux is what Supported returns, and everything that starts or inspects a process, outside Linux.
+var ErrNeedsLinux = fmt.Errorf("autotune runs and stops vLLM servers on Linux only (it needs a parent-death signal, "+
+	"waitid and /proc to own every process it starts); this is %s", runtime.GOOS)
+
 // proc is a child process we started as the leader of its own process group (its PID is the group ID).
 //
 // The leader is not reaped as soon as it exits: a supervising goroutine first learns of the exit with

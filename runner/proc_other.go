@@ -2,15 +2,7 @@
 
 package runner
 
-import (
-	"fmt"
-	"runtime"
-	"syscall"
-)
-
-// ErrNeedsLinux is returned on other systems by everything that starts or inspects a process.
-var ErrNeedsLinux = fmt.Errorf("autotune runs and stops vLLM servers on Linux only (it needs a parent-death signal, "+
-	"waitid and /proc to own every process it starts); this is %s", runtime.GOOS)
+import "syscall"
 
 // Supported reports whether this system can run servers: never outside Linux.
 func Supported() error { return ErrNeedsLinux }
