@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/autotune/autotune/report/reporttest"
+	"github.com/autotune/autotune/store"
 )
 
 func fixtureStudy(t *testing.T) *loadedStudy {
@@ -133,5 +134,43 @@ func TestHintsNameTheStudy(t *testing.T) {
 	// trials names --study in its own hint too.
 	if _, out, _ := cli(t, "trials", "--db", db, "--study", "one"); !strings.Contains(out, "--study one") {
 		t.Errorf("trials' hint does not name --study:\n%s", out)
+	}
+}
+
+// --wide clips nothing: every change of every row is there in full.
+func TestTrialsWide(t *testing.T) {
+	ls := fixtureStudy(t)
+	var b bytes.Buffer
+	writeTrialsTable(&b, ls, ls.model.Trials, 0)
+	if !strings.Contains(b.String(), "[crashed_during_benchmark] max_num_seqs=256 speculative=suffix") || strings.Contains(b.String(), "…") {
+		t.Errorf("--wide clipped a row:\n%s", b.String())
+	}
+}
+
+// run --report's page, rewritten after every trial, reloads itself; a page that cannot be written warns once
+// and does not stop the study.
+func TestReportAfterTrial(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "tuning.db")
+	if code, _, errs := cli(t, append(simFlags(t, db, "400"), "--trials", "1")...); code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, errs)
+	}
+	st, err := store.OpenReadOnly(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	page := filepath.Join(dir, "page.html")
+	var stderr bytes.Buffer
+	reportAfterTrial(page, st, "default", &stderr)()
+	html, err := os.ReadFile(page)
+	if err != nil || !strings.Contains(string(html), `http-equiv="refresh" content="30"`) {
+		t.Errorf("mid-study page: %v; want one that reloads every 30 s", err)
+	}
+	bad := reportAfterTrial(filepath.Join(dir, "no", "such", "dir", "page.html"), st, "default", &stderr)
+	bad()
+	bad()
+	if n := strings.Count(stderr.String(), "the study goes on"); n != 1 {
+		t.Errorf("an unwritable page warned %d times, want once: %q", n, stderr.String())
 	}
 }
