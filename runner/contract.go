@@ -21,7 +21,9 @@ import "time"
 //	func StartTicks(pid int) (uint64, error)                  // a process's start time, for the study's own identity
 //	func Supported() error                                    // nil on Linux; ErrNeedsLinux elsewhere
 
-// Workload is the `vllm bench serve` load, exactly as the user scores it. Defaults: the seed's command.
+// Workload is the `vllm bench serve` load, exactly as the user scores it, and the fact of the served model
+// that the load must fit. Defaults: the seed's command. It is the one workload of autotune: space derives its
+// levels from it and sim derives its simulated benchmark from it (sim.WorkloadOf).
 type Workload struct {
 	Model          string   `json:"model"`             // positional model of `vllm serve` and --model of the benchmark
 	Tokenizer      string   `json:"tokenizer"`         // --tokenizer; empty means the model
@@ -35,6 +37,11 @@ type Workload struct {
 	IgnoreEOS      bool     `json:"ignore_eos"`        // true
 	RequestRate    string   `json:"request_rate"`      // "inf"
 	ExtraArgs      []string `json:"extra_args,omitempty"`
+	// ModelMaxLen is the served model's own maximum length (runner.ModelMaxLen: 32768 for Qwen2.5-0.5B); 0 when
+	// unknown. No benchmark flag: the space prunes max-model-len by it and records it in its own JSON and
+	// fingerprint. It stays out of this JSON, which studies store and compare on resume, so that studies stored
+	// before it was here still resume.
+	ModelMaxLen int `json:"-"`
 }
 
 // DefaultWorkload is the seed guide's benchmark for Qwen/Qwen2.5-0.5B.
@@ -42,7 +49,7 @@ func DefaultWorkload() Workload {
 	return Workload{
 		Model: "Qwen/Qwen2.5-0.5B", Tokenizer: "Qwen/Qwen2.5-0.5B", Backend: "openai", Endpoint: "/completions",
 		Dataset: "random", MaxConcurrency: 50, NumPrompts: 200, InputLen: 512, OutputLen: 512, IgnoreEOS: true,
-		RequestRate: "inf",
+		RequestRate: "inf", ModelMaxLen: 32768,
 	}
 }
 

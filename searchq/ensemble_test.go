@@ -18,7 +18,7 @@ func TestDefaultMemberIsTheCalibratedSimulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := SimWorkload(runner.DefaultWorkload())
+	w := sim.WorkloadOf(runner.DefaultWorkload())
 	configs := append(sp.KnownGood(), sp.Baseline())
 	for _, extra := range [][]string{{"--quantization", "fp8", "--stream-interval", "16"}, {"--no-async-scheduling", "--block-size", "32"},
 		{"--attention-backend", "TRITON_ATTN", "--optimization-level", "1"}} {
@@ -108,7 +108,7 @@ var sensitiveTo = map[string]struct {
 }
 
 func TestEveryRangeChangesTheSimulator(t *testing.T) {
-	w := SimWorkload(runner.DefaultWorkload())
+	w := sim.WorkloadOf(runner.DefaultWorkload())
 	for _, r := range Ranges {
 		probe, ok := sensitiveTo[r.Name]
 		if !ok {
@@ -134,7 +134,7 @@ func TestEveryRangeChangesTheSimulator(t *testing.T) {
 
 // The L4 allows what the T4 refuses: bf16, FLASH_ATTN and an fp8 KV cache.
 func TestL4AllowsWhatTheT4Refuses(t *testing.T) {
-	w := SimWorkload(runner.DefaultWorkload())
+	w := sim.WorkloadOf(runner.DefaultWorkload())
 	for _, args := range [][]string{{"--dtype", "bfloat16"}, {"--attention-backend", "FLASH_ATTN"}, {"--kv-cache-dtype", "fp8"}} {
 		argv := append([]string{"Qwen/Qwen2.5-0.5B"}, args...)
 		t4 := BuildLandscape(sim.T4(), DefaultValues())

@@ -92,7 +92,7 @@ func (ev *Evaluator) argv(model string, args []string) []string {
 func (ev *Evaluator) Config(c space.Config) Eval { return ev.Args(c.Model, c.Args) }
 
 func (ev *Evaluator) predict(argv []string) Eval {
-	out := predict(ev.land, ev.packages, argv, SimWorkload(ev.workload), 0)
+	out := predict(ev.land, ev.packages, argv, sim.WorkloadOf(ev.workload), 0)
 	res := Result(out, ev.workload.NumPrompts)
 	s := tuner.Evaluate(res, ev.sla)
 	e := Eval{Feasible: s.Feasible, Objective: s.Value, Class: string(res.Class)}

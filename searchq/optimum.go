@@ -438,7 +438,7 @@ func groups(cs []space.Config, es []Eval, reroll []string) Expected {
 func noisyMean(ev *Evaluator, c space.Config, n int) (float64, float64) {
 	var xs []float64
 	for s := 1; s <= n; s++ {
-		out := sim.Predict(ev.argv(c.Model, c.Args), SimWorkload(ev.workload), NoiseSeed(-1, s))
+		out := sim.Predict(ev.argv(c.Model, c.Args), sim.WorkloadOf(ev.workload), NoiseSeed(-1, s))
 		xs = append(xs, out.OutputThroughput)
 	}
 	var m, v float64

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -51,21 +50,11 @@ func Space(scenario string) (*space.Space, error) {
 	if err != nil {
 		return nil, err
 	}
-	sp, err := space.Default(p, space.DefaultWorkload())
+	sp, err := space.Default(p, runner.DefaultWorkload())
 	if err != nil {
 		return nil, fmt.Errorf("space for %s: %w", scenario, err)
 	}
 	return sp, nil
-}
-
-// SimWorkload translates the benchmark the tuner asks for into the simulator's workload.
-func SimWorkload(w runner.Workload) sim.Workload {
-	rate := 0.0
-	if r, err := strconv.ParseFloat(w.RequestRate, 64); err == nil && !math.IsInf(r, 0) {
-		rate = r
-	}
-	return sim.Workload{Model: w.Model, NumPrompts: w.NumPrompts, InputLen: w.InputLen, OutputLen: w.OutputLen,
-		MaxConcurrency: w.MaxConcurrency, RequestRate: rate}
 }
 
 // SimRunner is a tuner.Runner that answers each trial with sim.Predict in process, instead of starting a server
@@ -137,7 +126,7 @@ func (r *SimRunner) Run(ctx context.Context, t runner.Trial) runner.Result {
 		model = t.Workload.Model
 	}
 	argv := append([]string{model}, t.Args...)
-	out := predict(r.Land, r.Packages, argv, SimWorkload(t.Workload), NoiseSeed(r.Seed, t.Number))
+	out := predict(r.Land, r.Packages, argv, sim.WorkloadOf(t.Workload), NoiseSeed(r.Seed, t.Number))
 	c := r.charge(t.Number, out)
 	res := Result(out, t.Workload.NumPrompts)
 	res.Startup, res.Benchmark, res.Teardown = seconds(c.Startup), seconds(c.Benchmark), seconds(c.Teardown)

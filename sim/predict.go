@@ -4,7 +4,10 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
+
+	"github.com/autotune/autotune/runner"
 )
 
 // Run-to-run noise: B vs B' differ by ≈4.4% on an identical config [M t4-calibration.md §2.1]. Each server
@@ -37,9 +40,20 @@ type Outcome struct {
 	P99ITLMs         float64
 }
 
-// DefaultWorkload is the scored benchmark: 200 prompts, 512 in / 512 out, concurrency 50, rate inf.
-func DefaultWorkload() Workload {
-	return Workload{Model: "Qwen/Qwen2.5-0.5B", NumPrompts: 200, InputLen: 512, OutputLen: 512, MaxConcurrency: 50}
+// DefaultWorkload is the scored benchmark, runner.DefaultWorkload, as the simulator runs it.
+func DefaultWorkload() Workload { return WorkloadOf(runner.DefaultWorkload()) }
+
+// WorkloadOf is the benchmark that w, autotune's one workload, has the simulator run in process (Predict): its
+// model, prompts, lengths and concurrency, all at once unless RequestRate is a finite number. The fields that
+// runner.Workload has no flag for stay zero, which the DES reads as those flags' defaults, and ExtraArgs are not
+// read: `autotune sim bench serve` takes the whole workload, ExtraArgs included, from its argv instead.
+func WorkloadOf(w runner.Workload) Workload {
+	rate := 0.0
+	if r, err := strconv.ParseFloat(w.RequestRate, 64); err == nil && !math.IsInf(r, 0) {
+		rate = r
+	}
+	return Workload{Model: w.Model, NumPrompts: w.NumPrompts, InputLen: w.InputLen, OutputLen: w.OutputLen,
+		MaxConcurrency: w.MaxConcurrency, RequestRate: rate}
 }
 
 // Predict simulates `vllm serve <args>` followed by `vllm bench serve` with workload w, in process and without

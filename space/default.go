@@ -6,28 +6,35 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/autotune/autotune/runner"
 )
 
-// Workload is what the benchmark sends. The space derives levels from it (a capture list containing the
-// concurrency, a token budget of one full prefill wave, a max-model-len that fits a request), so it is an
-// input rather than a constant.
-type Workload struct {
-	Model       string `json:"model"`         // the model `vllm bench serve --model` requests; a variant is served under it
-	Concurrency int    `json:"concurrency"`   // --max-concurrency of the benchmark
-	InputLen    int    `json:"input_len"`     // --random-input-len
-	OutputLen   int    `json:"output_len"`    // --random-output-len
-	ModelMaxLen int    `json:"model_max_len"` // the model's own maximum length (32768 for Qwen2.5-0.5B, §16.4); 0 when unknown
+// The space derives levels from the benchmark's workload (a capture list containing the concurrency, a token
+// budget of one full prefill wave, a max-model-len that fits a request), so runner.Workload is an input rather
+// than a constant. Of it the space reads Model (the model `vllm bench serve --model` requests; a variant is
+// served under it), MaxConcurrency, InputLen, OutputLen and ModelMaxLen (§16.4), and only these: workloadKey.
+
+// workloadKey is the part of the workload the space depends on, under the JSON keys the space has always
+// recorded (Space.JSON) and hashed (Space.Fingerprint): renaming a key would change every stored study's
+// fingerprint.
+type workloadKey struct {
+	Model       string `json:"model"`
+	Concurrency int    `json:"concurrency"`
+	InputLen    int    `json:"input_len"`
+	OutputLen   int    `json:"output_len"`
+	ModelMaxLen int    `json:"model_max_len"`
 }
 
-// DefaultWorkload is the scored workload of the seed guide (§13.1).
-func DefaultWorkload() Workload {
-	return Workload{Model: "Qwen/Qwen2.5-0.5B", Concurrency: 50, InputLen: 512, OutputLen: 512, ModelMaxLen: 32768}
+func keyOf(w runner.Workload) workloadKey {
+	return workloadKey{Model: w.Model, Concurrency: w.MaxConcurrency, InputLen: w.InputLen, OutputLen: w.OutputLen,
+		ModelMaxLen: w.ModelMaxLen}
 }
 
-func (w Workload) check() error {
+func checkWorkload(w runner.Workload) error {
 	var errs []error
-	if w.Concurrency < 1 {
-		errs = append(errs, fmt.Errorf("concurrency %d must be >= 1", w.Concurrency))
+	if w.MaxConcurrency < 1 {
+		errs = append(errs, fmt.Errorf("concurrency %d must be >= 1", w.MaxConcurrency))
 	}
 	if w.InputLen < 1 {
 		errs = append(errs, fmt.Errorf("input length %d must be >= 1", w.InputLen))
@@ -47,18 +54,18 @@ func (w Workload) check() error {
 }
 
 // reqLen is the length of one benchmark request: max-model-len may never be below it (§13.7).
-func (w Workload) reqLen() int { return w.InputLen + w.OutputLen }
+func reqLen(w runner.Workload) int { return w.InputLen + w.OutputLen }
 
 // Default returns the search space for this platform and workload: the built-in parameters, with every
 // value this GPU or this vLLM cannot take left out (see Describe for what and why).
-func Default(p Platform, w Workload) (*Space, error) {
+func Default(p Platform, w runner.Workload) (*Space, error) {
 	return build(p, w, nil, "")
 }
 
 // builtinParams are the parameters of the default space, in sampling order: a parameter's condition only
 // refers to parameters before it. Names are goptuna parameter names: never rename one.
-func builtinParams(w Workload) []*param {
-	c := w.Concurrency
+func builtinParams(w runner.Workload) []*param {
+	c := w.MaxConcurrency
 	return []*param{
 		{
 			Name: "model", Render: renderModel, Domain: cat("default"), Default: "default",
@@ -116,9 +123,9 @@ func builtinParams(w Workload) []*param {
 		},
 		{
 			Name: "max_model_len", Flag: "--max-model-len", Render: renderValue,
-			Domain: cat(append([]string{"default"}, ints(mmlLevels(w.reqLen()))...)...), Default: "default",
+			Domain: cat(append([]string{"default"}, ints(mmlLevels(reqLen(w)))...)...), Default: "default",
 			Help:   "context length; never below input+output of the workload",
-			Source: "§2.3, §13.7", check: intIn(w.reqLen(), maxModelLen),
+			Source: "§2.3, §13.7", check: intIn(reqLen(w), maxModelLen),
 		},
 		{
 			Name: "gpu_memory_utilization", Flag: "--gpu-memory-utilization", Render: renderValue,

@@ -7,7 +7,7 @@
 //
 // # Using it
 //
-//	sp, err := space.Default(platform, space.DefaultWorkload())   // or space.Load("space.yaml", ...)
+//	sp, err := space.Default(platform, runner.DefaultWorkload())  // or space.Load("space.yaml", ...)
 //	cfg, err := sp.Sample(trial)                                  // *goptuna.Trial is a Suggester
 //	internal, err := sp.Encode(sp.KnownGood()[0].Params)          // for study.EnqueueTrial
 //	d := sp.Describe()                                            // for `autotune space`

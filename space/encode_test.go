@@ -7,6 +7,8 @@ import (
 
 	"github.com/c-bata/goptuna"
 	"github.com/c-bata/goptuna/tpe"
+
+	"github.com/autotune/autotune/runner"
 )
 
 func newStudy(t *testing.T) *goptuna.Study {
@@ -182,7 +184,7 @@ func TestEncodeRefusesNonPoints(t *testing.T) {
 // letting the point be resampled silently.
 func TestEncodeStepIntUpperEnd(t *testing.T) {
 	src := "params:\n  chunk:\n    flag: --long-prefill-token-threshold\n    type: step_int\n    low: 0\n    high: 64\n    step: 16\n"
-	s, err := Parse("space.yaml", []byte(src), tesla("0.15.1"), DefaultWorkload())
+	s, err := Parse("space.yaml", []byte(src), tesla("0.15.1"), runner.DefaultWorkload())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/autotune/autotune/internal/didyoumean"
+	"github.com/autotune/autotune/runner"
 )
 
 // FileError is a problem in a space file. Error() reads "space.yaml: params.max_num_seqs.choices[2]:
@@ -35,7 +36,7 @@ func (e *FileError) Error() string {
 
 // Load reads a space file (YAML or JSON) and returns the default space for this platform and workload
 // with the file's changes applied. It is the only I/O of this package.
-func Load(path string, p Platform, w Workload) (*Space, error) {
+func Load(path string, p Platform, w runner.Workload) (*Space, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err // an *fs.PathError: it names the file
@@ -44,7 +45,7 @@ func Load(path string, p Platform, w Workload) (*Space, error) {
 }
 
 // Parse is Load on data already read; name is used in error messages.
-func Parse(name string, data []byte, p Platform, w Workload) (*Space, error) {
+func Parse(name string, data []byte, p Platform, w runner.Workload) (*Space, error) {
 	f, err := parseFile(name, data)
 	if err != nil {
 		return nil, err

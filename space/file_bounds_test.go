@@ -3,6 +3,8 @@ package space
 import (
 	"strings"
 	"testing"
+
+	"github.com/autotune/autotune/runner"
 )
 
 // TestSpaceFileBounds: integers that overflow are refused as such (9223372036854775807 used to read as
@@ -29,7 +31,7 @@ func TestSpaceFileBounds(t *testing.T) {
 		{"env:\n  VLLM_X: ~\n", "env.VLLM_X: has no value"},
 	}
 	for _, tc := range cases {
-		_, err := Parse("space.yaml", []byte(tc.src), tesla("0.15.1"), DefaultWorkload())
+		_, err := Parse("space.yaml", []byte(tc.src), tesla("0.15.1"), runner.DefaultWorkload())
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: err = %v, want it to say %q", tc.src, err, tc.want)
 		}
@@ -39,7 +41,7 @@ func TestSpaceFileBounds(t *testing.T) {
 	}
 	// The bounds themselves are accepted, and an empty environment value is kept, not dropped.
 	s, err := Parse("space.yaml", []byte("params:\n  num_speculative_tokens: {high: 64}\n  max_num_seqs: {choices: [default, 16384]}\nenv:\n  VLLM_EMPTY: \"\"\n"),
-		tesla("0.15.1"), DefaultWorkload())
+		tesla("0.15.1"), runner.DefaultWorkload())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,10 +5,12 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/autotune/autotune/runner"
 )
 
 func TestExampleSpaceFile(t *testing.T) {
-	s, err := Load("../examples/space.yaml", withHelp(t, tesla("0.15.1"), "testdata/vllm-0.15.1-help.txt"), DefaultWorkload())
+	s, err := Load("../examples/space.yaml", withHelp(t, tesla("0.15.1"), "testdata/vllm-0.15.1-help.txt"), runner.DefaultWorkload())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +57,7 @@ func TestExampleSpaceFile(t *testing.T) {
 
 func TestSpaceFileJSON(t *testing.T) {
 	src := "{\n\t\"params\": {\n\t\t\"max_num_seqs\": {\"choices\": [\"default\", 50]},\n\t\t\"greedy\": {\"flag\": \"--override-generation-config\", \"render\": \"json\", \"choices\": [\"default\", \"{\\\"temperature\\\": 0}\"]}\n\t},\n\t\"env\": {\"A\": \"1\"}\n}\n"
-	s, err := Parse("space.json", []byte(src), tesla("0.15.1"), DefaultWorkload())
+	s, err := Parse("space.json", []byte(src), tesla("0.15.1"), runner.DefaultWorkload())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +78,7 @@ params:
   num_speculative_tokens: {low: 3, high: 4}
   speculative: {choices: [ngram]}
 `
-	s, err := Parse("space.yaml", []byte(src), tesla("0.15.1"), DefaultWorkload())
+	s, err := Parse("space.yaml", []byte(src), tesla("0.15.1"), runner.DefaultWorkload())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +92,7 @@ params:
 	if got := choicesOf(s, "speculative"); !reflect.DeepEqual(got, []string{"fixed:ngram"}) {
 		t.Errorf("a single choice becomes fixed: %v", got)
 	}
-	s2, err := Parse("space.yaml", []byte("params:\n  max_num_batched_tokens: {fix: 8192}\n"), tesla("0.15.1"), DefaultWorkload())
+	s2, err := Parse("space.yaml", []byte("params:\n  max_num_batched_tokens: {fix: 8192}\n"), tesla("0.15.1"), runner.DefaultWorkload())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +164,7 @@ func TestSpaceFileErrors(t *testing.T) {
 		{"params:\n  max_num_seqs: {drop: true, choices: [50]}\n", `space.yaml: params.max_num_seqs.drop: a dropped parameter takes no other field`},
 	}
 	for _, tc := range tests {
-		_, err := Parse("space.yaml", []byte(tc.src), tesla("0.15.1"), DefaultWorkload())
+		_, err := Parse("space.yaml", []byte(tc.src), tesla("0.15.1"), runner.DefaultWorkload())
 		if err == nil || err.Error() != tc.err {
 			t.Errorf("%q\n got %v\nwant %s", tc.src, err, tc.err)
 		}
@@ -170,7 +172,7 @@ func TestSpaceFileErrors(t *testing.T) {
 }
 
 func TestLoadFileMissing(t *testing.T) {
-	_, err := Load("testdata/nope.yaml", tesla("0.15.1"), DefaultWorkload())
+	_, err := Load("testdata/nope.yaml", tesla("0.15.1"), runner.DefaultWorkload())
 	if err == nil || !os.IsNotExist(unwrapAll(err)) {
 		t.Errorf("err %v", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+
+	"github.com/autotune/autotune/runner"
 )
 
 // Probe-like platforms: what runner's probes report on each machine.
@@ -46,7 +48,7 @@ func withArctic(p Platform) Platform {
 
 func mustDefault(t testing.TB, p Platform) *Space {
 	t.Helper()
-	s, err := Default(p, DefaultWorkload())
+	s, err := Default(p, runner.DefaultWorkload())
 	if err != nil {
 		t.Fatal(err)
 	}

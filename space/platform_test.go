@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/autotune/autotune/runner"
 )
 
 func choicesOf(s *Space, name string) []string {
@@ -231,7 +233,7 @@ func TestUnknownVersionIsNoted(t *testing.T) {
 	if !strings.Contains(strings.Join(d.Notes, "\n"), "vLLM version unknown") {
 		t.Errorf("notes %q do not say the version is assumed", d.Notes)
 	}
-	if _, err := Default(tesla("not-a-version"), DefaultWorkload()); err == nil {
+	if _, err := Default(tesla("not-a-version"), runner.DefaultWorkload()); err == nil {
 		t.Error("a garbage version was accepted")
 	}
 }
@@ -254,8 +256,8 @@ func TestFingerprint(t *testing.T) {
 			t.Errorf("%s: same fingerprint %s as the T4 0.15.1 space", name, a)
 		}
 	}
-	w := DefaultWorkload()
-	w.Concurrency = 64
+	w := runner.DefaultWorkload()
+	w.MaxConcurrency = 64
 	s, err := Default(tesla("0.15.1"), w)
 	if err != nil {
 		t.Fatal(err)
@@ -269,7 +271,7 @@ func TestFingerprint(t *testing.T) {
 }
 
 func TestWorkloadDerivedLevels(t *testing.T) {
-	w := Workload{Model: "m", Concurrency: 64, InputLen: 1000, OutputLen: 200, ModelMaxLen: 32768}
+	w := runner.Workload{Model: "m", MaxConcurrency: 64, InputLen: 1000, OutputLen: 200, ModelMaxLen: 32768}
 	s, err := Default(tesla("0.15.1"), w)
 	if err != nil {
 		t.Fatal(err)
@@ -288,7 +290,7 @@ func TestWorkloadDerivedLevels(t *testing.T) {
 	if r, ok := droppedReason(s, "cudagraph_capture", "default+64"); !ok || !strings.Contains(r, "already on vLLM's capture ladder") {
 		t.Errorf("default+64 should be dropped as identical to the default ladder: %v %q", ok, r)
 	}
-	for _, bad := range []Workload{{Concurrency: 0, InputLen: 1, OutputLen: 1}, {Concurrency: 1, InputLen: 30000, OutputLen: 5000, ModelMaxLen: 32768}} {
+	for _, bad := range []runner.Workload{{MaxConcurrency: 0, InputLen: 1, OutputLen: 1}, {MaxConcurrency: 1, InputLen: 30000, OutputLen: 5000, ModelMaxLen: 32768}} {
 		if _, err := Default(tesla("0.15.1"), bad); err == nil {
 			t.Errorf("workload %+v accepted", bad)
 		}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/autotune/autotune/runner"
 )
 
 var plainInt = regexp.MustCompile(`^(0|[1-9][0-9]*)$`)
@@ -17,7 +19,7 @@ var plainInt = regexp.MustCompile(`^(0|[1-9][0-9]*)$`)
 // so this Validate is one that can fail here. Each config also renders each flag once, keeps every constraint
 // by an independent reading of its argv, and Encode(Params) replays it.
 func TestRandomDrawsKeepEveryConstraint(t *testing.T) {
-	w := DefaultWorkload()
+	w := runner.DefaultWorkload()
 	platforms := map[string]Platform{
 		"T4 0.15.1 + arctic": withArctic(withHelp(t, tesla("0.15.1"), "testdata/vllm-0.15.1-help.txt")),
 		"T4 0.10.2":          withHelp(t, tesla("0.10.2"), "testdata/vllm-0.10.2-help.txt"),
@@ -71,7 +73,7 @@ func TestRandomDrawsKeepEveryConstraint(t *testing.T) {
 	}
 }
 
-func checkInvariants(t *testing.T, s *Space, w Workload, c Config) {
+func checkInvariants(t *testing.T, s *Space, w runner.Workload, c Config) {
 	t.Helper()
 	fail := func(format string, args ...any) {
 		t.Helper()

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/autotune/autotune/runner"
 )
 
 // Refusal is a config that vLLM would refuse (or that would break the benchmark), found without starting
@@ -144,9 +146,9 @@ var rules = []rule{
 		return ""
 	}},
 	{Rule{"max-model-len-fits-request", "§13.7 (renderers/params.py:405-428)", "This model's maximum context length is N tokens. However, you requested <out> output tokens and your prompt contains <in> input tokens, ...", "domain"}, func(c *ruleInput) string {
-		if n, ok := c.sa.intFlag("--max-model-len"); ok && n < c.w.reqLen() {
+		if n, ok := c.sa.intFlag("--max-model-len"); ok && n < reqLen(c.w) {
 			return fmt.Sprintf("This model's maximum context length is %d tokens. However, you requested %d output tokens and your prompt contains %d input tokens, for a total of %d tokens.",
-				n, c.w.OutputLen, c.w.InputLen, c.w.reqLen())
+				n, c.w.OutputLen, c.w.InputLen, reqLen(c.w))
 		}
 		return ""
 	}},
@@ -354,7 +356,7 @@ func sortedQuant() []string {
 type ruleInput struct {
 	s       *Space
 	env     *env
-	w       Workload
+	w       runner.Workload
 	sa      *serveArgv
 	eff     effective
 	envVars map[string]string

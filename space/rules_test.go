@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/autotune/autotune/runner"
 )
 
 // Each rule against the message docs/vllm.md gives for it.
@@ -170,7 +172,7 @@ func TestSampleRepairs(t *testing.T) {
 	}
 
 	// A space file that lets max_num_seqs exceed the token budget gets the budget raised.
-	sf, err := Parse("space.yaml", []byte("params:\n  max_num_seqs: {choices: [default, 4096]}\n  max_num_batched_tokens: {choices: [default, 1024]}\n"), tesla("0.15.1"), DefaultWorkload())
+	sf, err := Parse("space.yaml", []byte("params:\n  max_num_seqs: {choices: [default, 4096]}\n  max_num_batched_tokens: {choices: [default, 1024]}\n"), tesla("0.15.1"), runner.DefaultWorkload())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +200,7 @@ func TestSampleRepairs(t *testing.T) {
 	}
 
 	// A budget the space file fixed is never repaired: the batch size gives way instead.
-	sf, err = Parse("space.yaml", []byte("params:\n  max_num_seqs: {choices: [default, 4096]}\n  max_num_batched_tokens: {fix: 1024}\n"), tesla("0.15.1"), DefaultWorkload())
+	sf, err = Parse("space.yaml", []byte("params:\n  max_num_seqs: {choices: [default, 4096]}\n  max_num_batched_tokens: {fix: 1024}\n"), tesla("0.15.1"), runner.DefaultWorkload())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +215,7 @@ func TestSampleRepairs(t *testing.T) {
 	}
 
 	// With LoRA (a fixed flag from a space file) and speculation, the budget covers seqs x (k+1).
-	sf, err = Parse("space.yaml", []byte("params:\n  lora: {flag: --enable-lora, render: switch, fix: \"on\"}\n"), tesla("0.15.1"), DefaultWorkload())
+	sf, err = Parse("space.yaml", []byte("params:\n  lora: {flag: --enable-lora, render: switch, fix: \"on\"}\n"), tesla("0.15.1"), runner.DefaultWorkload())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +254,7 @@ func TestKVCacheDtypeChoicesByVersion(t *testing.T) {
 		version string
 		want    []string
 	}{{"0.15.1", []string{"default", "bfloat16"}}, {"0.17.0", []string{"default", "float16", "bfloat16"}}} {
-		s, err := Parse("space.yaml", src, ampere(tc.version), DefaultWorkload())
+		s, err := Parse("space.yaml", src, ampere(tc.version), runner.DefaultWorkload())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -284,7 +286,7 @@ func TestDeprecatedQuantization(t *testing.T) {
 		t.Errorf("fbgemm_fp8 with --allow-deprecated-quantization: %v", err)
 	}
 	src := []byte("models:\n  fb: {model: some/fp8-checkpoint, args: [--quantization, fbgemm_fp8]}\n  ok: {model: some/fp8-checkpoint, args: [--quantization, fbgemm_fp8, --allow-deprecated-quantization]}\n")
-	s, err = Parse("space.yaml", src, ampere("0.15.1"), DefaultWorkload())
+	s, err = Parse("space.yaml", src, ampere("0.15.1"), runner.DefaultWorkload())
 	if err != nil {
 		t.Fatal(err)
 	}

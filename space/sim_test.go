@@ -4,6 +4,7 @@ import (
 	"math/rand"
 	"testing"
 
+	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/sim"
 	"github.com/autotune/autotune/space"
 )
@@ -28,7 +29,7 @@ func (s rnd) SuggestLogFloat(_ string, lo, _ float64) (float64, error)         {
 func TestSampledArgvParsesUnderSimulator(t *testing.T) {
 	p := space.Platform{GPUName: "Tesla T4", ComputeCap: 7.5, MemoryMiB: 15360, VLLMVersion: "0.15.1",
 		Packages: map[string]bool{"arctic-inference": true}}
-	w := space.DefaultWorkload()
+	w := runner.DefaultWorkload()
 	s, err := space.Default(p, w)
 	if err != nil {
 		t.Fatal(err)

@@ -8,13 +8,15 @@ import (
 	"maps"
 	"strconv"
 	"strings"
+
+	"github.com/autotune/autotune/runner"
 )
 
 // Space is a search space in force: the parameters left after pruning for one platform and workload,
 // optionally edited by a space file. It is immutable after construction and safe for concurrent use.
 type Space struct {
 	env      *env
-	w        Workload
+	w        runner.Workload
 	params   []*param
 	byName   map[string]*param
 	defaults map[string]string // default value of every parameter, dropped ones included
@@ -37,8 +39,8 @@ type Variant struct {
 }
 
 // build assembles a space: built-in parameters, space-file edits, then pruning for the platform.
-func build(p Platform, w Workload, f *spaceFile, source string) (*Space, error) {
-	if err := w.check(); err != nil {
+func build(p Platform, w runner.Workload, f *spaceFile, source string) (*Space, error) {
+	if err := checkWorkload(w); err != nil {
 		return nil, err
 	}
 	e, notes, err := newEnv(p)
@@ -450,8 +452,8 @@ type seedDef struct {
 }
 
 // seedDefs are the known-good points, from what was measured on this workload.
-func seedDefs(w Workload) []seedDef {
-	c := w.Concurrency
+func seedDefs(w runner.Workload) []seedDef {
+	c := w.MaxConcurrency
 	return []seedDef{{
 		// The seed guide's "Tuning server config" hint (docs/serving-benchmark-guide.md).
 		label:  "known-good: seed guide server config (--max-model-len 4096 --max-num-batched-tokens 8192 --gpu-memory-utilization 0.95)",
@@ -462,7 +464,7 @@ func seedDefs(w Workload) []seedDef {
 		label: "known-good: contest winner steps 1-2 on stock vLLM (max-num-seqs = concurrency, one-wave token budget, graph list ending at the concurrency, block 32)",
 		values: map[string]string{
 			"max_num_seqs": strconv.Itoa(c), "max_num_batched_tokens": strconv.Itoa(c * w.InputLen),
-			"max_model_len": strconv.Itoa(w.reqLen()), "cudagraph_capture": fmt.Sprintf("upto:%d", c), "block_size": "32",
+			"max_model_len": strconv.Itoa(reqLen(w)), "cudagraph_capture": fmt.Sprintf("upto:%d", c), "block_size": "32",
 		},
 	}, {
 		// FP16 weights + suffix decoding: 9,052 tok/s on Colab, 7,800 in the organiser's re-run (cal §3.2).
@@ -565,7 +567,7 @@ type Description struct {
 	GPU         string            `json:"gpu"`
 	ComputeCap  float64           `json:"compute_capability"`
 	MemoryMiB   int               `json:"memory_mib"`
-	Workload    Workload          `json:"workload"`
+	Workload    runner.Workload   `json:"-"`                // in JSON as "workload", its workloadKey, see JSON
 	Source      string            `json:"source,omitempty"` // space file, "" for the default space
 	Fingerprint string            `json:"fingerprint"`
 	Params      []ParamInfo       `json:"params"`
@@ -588,8 +590,9 @@ func (s *Space) JSON() string {
 	}
 	out := struct {
 		Description
-		Dropped []dropped `json:"dropped"`
-	}{Description: d, Dropped: []dropped{}}
+		Workload workloadKey `json:"workload"`
+		Dropped  []dropped   `json:"dropped"`
+	}{Description: d, Workload: keyOf(d.Workload), Dropped: []dropped{}}
 	for _, x := range d.Dropped {
 		out.Dropped = append(out.Dropped, dropped(x))
 	}
@@ -688,12 +691,12 @@ func (s *Space) Fingerprint() string {
 	fp := struct {
 		Schema   int
 		Version  string
-		Workload Workload
+		Workload workloadKey
 		Spell    [3]string
 		Params   []pfp
 		Variants []Variant
 		Env      []string
-	}{Schema: 1, Version: s.env.v.String(), Workload: s.w, Spell: [3]string{s.spell.captureList, s.spell.captureMax, s.spell.attention}}
+	}{Schema: 1, Version: s.env.v.String(), Workload: keyOf(s.w), Spell: [3]string{s.spell.captureList, s.spell.captureMax, s.spell.attention}}
 	for _, p := range s.params {
 		fp.Params = append(fp.Params, pfp{p.Name, p.Flag, p.Env, p.Render, p.Default, p.Fixed, p.Domain, p.When})
 	}

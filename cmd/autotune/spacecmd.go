@@ -48,7 +48,7 @@ func runSpace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	sp, err := m.space(plat, stderr)
+	sp, err := m.space(plat, m.workload(stderr))
 	if err != nil {
 		return err
 	}
@@ -111,7 +111,7 @@ func writeSpace(w io.Writer, d space.Description, simulated bool, width int) {
 		say("SIMULATED: the probes answered as autotune's simulator of vLLM 0.15.1 on a Tesla T4.")
 	}
 	say(fmt.Sprintf("Search space for vLLM %s on %s (compute %.1f, %d MiB); workload: concurrency %d, %d in / %d out",
-		orUnknown(d.VLLMVersion), orUnknown(d.GPU), d.ComputeCap, d.MemoryMiB, d.Workload.Concurrency,
+		orUnknown(d.VLLMVersion), orUnknown(d.GPU), d.ComputeCap, d.MemoryMiB, d.Workload.MaxConcurrency,
 		d.Workload.InputLen, d.Workload.OutputLen))
 	if d.Source != "" {
 		say("space file: " + d.Source)

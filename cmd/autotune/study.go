@@ -118,7 +118,8 @@ func (m *machineFlags) modelMaxLen(stderr io.Writer) int {
 	return n
 }
 
-func (m *machineFlags) workload() runner.Workload {
+// workload is the benchmark the flags ask for, with the served model's maximum length (see modelMaxLen).
+func (m *machineFlags) workload(stderr io.Writer) runner.Workload {
 	w := runner.DefaultWorkload()
 	w.Model, w.Tokenizer = m.model, m.tokenizer
 	if w.Tokenizer == "" {
@@ -126,6 +127,7 @@ func (m *machineFlags) workload() runner.Workload {
 	}
 	w.MaxConcurrency, w.NumPrompts, w.InputLen, w.OutputLen = m.concurrency, m.numPrompts, m.inputLen, m.outputLen
 	w.RequestRate = m.requestRate
+	w.ModelMaxLen = m.modelMaxLen(stderr)
 	return w
 }
 
@@ -172,10 +174,7 @@ func (m *machineFlags) platform(ctx context.Context, r *runner.Runner) (space.Pl
 	return p, probe, nil
 }
 
-func (m *machineFlags) space(p space.Platform, stderr io.Writer) (*space.Space, error) {
-	w := space.DefaultWorkload()
-	w.Model, w.Concurrency, w.InputLen, w.OutputLen = m.model, m.concurrency, m.inputLen, m.outputLen
-	w.ModelMaxLen = m.modelMaxLen(stderr)
+func (m *machineFlags) space(p space.Platform, w runner.Workload) (*space.Space, error) {
 	if m.spaceFile != "" {
 		sp, err := space.Load(m.spaceFile, p, w)
 		if err != nil {
@@ -300,7 +299,8 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	sp, err := m.space(plat, stderr)
+	workload := m.workload(stderr)
+	sp, err := m.space(plat, workload)
 	if err != nil {
 		return err
 	}
@@ -328,7 +328,7 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 	me := selfOwner()
 	opts := tuner.Options{
 		StudyName: *studyName, Trials: *trials, Sampler: *sampler, Seed: *seed, StartupTrials: *startup,
-		Confirm: *confirm, SLA: tuner.SLA{MaxP99TPOTms: *tpot, MaxP99TTFTms: *ttft}, Workload: m.workload(), WorkDir: trialDir,
+		Confirm: *confirm, SLA: tuner.SLA{MaxP99TPOTms: *tpot, MaxP99TTFTms: *ttft}, Workload: workload, WorkDir: trialDir,
 		Simulated: m.simulate, VLLMVersion: probe.VLLMVersion, GPU: gpu, SpaceJSON: sp.JSON(), TimeBudget: *budget,
 		Version: version, Owner: me, ProcessGone: processGone, HeartbeatTimeout: *heartbeatTimeout, Takeover: *takeover,
 		StopStale: r.StopStale, Progress: stderr, Phases: phaseMode(stderr),
