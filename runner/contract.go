@@ -2,7 +2,8 @@ package runner
 
 import "time"
 
-// This file is the contract between runner and its consumers (tuner, cmd). Change it only together with them.
+// This file is the contract between runner and its consumers (tuner, cmd; space and sim read Workload). Change it
+// only together with them.
 // The implementation provides:
 //
 //	func New(opts Options) *Runner
