@@ -62,6 +62,10 @@ type Options struct {
 	Host      string   // default "127.0.0.1"
 	Port      int      // default 8000
 	Env       []string // the complete base environment of the server and the benchmark (KEY=VALUE)
+	// GPUs, when set, are the GPU indices (as nvidia-smi numbers them) this runner's servers use: they get
+	// CUDA_VISIBLE_DEVICES, and only these GPUs' memory is checked before a start and after a stop, so that
+	// runners on the other GPUs of the machine (autotune --gpus) do not hold each other up. nil: every GPU.
+	GPUs []int
 
 	StartupTimeout time.Duration // default 10m
 	BenchTimeout   time.Duration // default 20m

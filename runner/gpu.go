@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -74,7 +75,7 @@ func (r *Runner) busyGPUs(gpus []GPU) []string {
 	defer r.mu.Unlock()
 	var busy []string
 	for i, g := range gpus {
-		if g.MemoryUsedMiB < 0 || g.MemoryTotalMiB <= 0 {
+		if g.MemoryUsedMiB < 0 || g.MemoryTotalMiB <= 0 || (len(r.opts.GPUs) > 0 && !slices.Contains(r.opts.GPUs, i)) {
 			continue
 		}
 		if b, ok := r.idle[i]; !ok || g.MemoryUsedMiB < b {

@@ -34,6 +34,13 @@ func (r *Runner) serverEnv(extra map[string]string, token string) []string {
 	for _, k := range keys {
 		env = append(env, k+"="+extra[k])
 	}
+	if len(r.opts.GPUs) > 0 {
+		ids := make([]string, len(r.opts.GPUs))
+		for i, g := range r.opts.GPUs {
+			ids[i] = strconv.Itoa(g)
+		}
+		env = append(env, "CUDA_VISIBLE_DEVICES="+strings.Join(ids, ","))
+	}
 	return append(env, tokenEnv+"="+token)
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autotune/autotune/internal/pgtest"
 	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/store"
 	"github.com/autotune/autotune/tuner"
@@ -26,6 +27,17 @@ func BenchmarkTunerAtTrial300(b *testing.B) { benchmarkTunerAtN(b, 300) }
 func benchmarkTunerAtN(b *testing.B, n int) {
 	benchmarkTunerAt(b, n, func(b *testing.B) *store.DB {
 		db, err := store.Open(filepath.Join(b.TempDir(), "tuning.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return db
+	})
+}
+
+// BenchmarkTunerAtTrial1000Postgres is the same on PostgreSQL (see internal/pgtest for the server).
+func BenchmarkTunerAtTrial1000Postgres(b *testing.B) {
+	benchmarkTunerAt(b, 1000, func(b *testing.B) *store.DB {
+		db, err := store.Open(pgtest.URL(b))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -8,12 +8,13 @@ import (
 	"strings"
 )
 
-// nvidiaSMI answers the query the runner makes (and a few neighbours) for one simulated Tesla T4:
+// nvidiaSMI answers the query the runner makes (and a few neighbours) for the simulated Tesla T4s, one line per
+// GPU (SimGPUs: AUTOTUNE_SIM_GPUS), and, as the real one, whatever CUDA_VISIBLE_DEVICES says:
 //
 //	nvidia-smi --query-gpu=name,compute_cap,memory.total,memory.used --format=csv,noheader,nounits
 //	Tesla T4, 7.5, 15360, 13690
 //
-// memory.used is the sum of the live simulated processes' records in the state directory.
+// memory.used of a GPU is the sum of the live simulated processes' records for it in the state directory.
 func nvidiaSMI(args []string, stdout, stderr io.Writer) int {
 	var query, format string
 	for i := 0; i < len(args); i++ {
@@ -39,9 +40,11 @@ func nvidiaSMI(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	used := st.GPUUsedMiB(-1)
 	if query == "" {
-		fmt.Fprintf(stdout, "autotune sim: SIMULATED nvidia-smi\n| GPU 0: Tesla T4 (compute capability 7.5) | %dMiB / %dMiB |\n", used, nvsmiTotalMiB)
+		fmt.Fprintf(stdout, "autotune sim: SIMULATED nvidia-smi\n")
+		for g := range SimGPUs() {
+			fmt.Fprintf(stdout, "| GPU %d: Tesla T4 (compute capability 7.5) | %dMiB / %dMiB |\n", g, st.GPUUsedMiBOn(g, -1), nvsmiTotalMiB)
+		}
 		return 0
 	}
 	if !strings.HasPrefix(format, "csv") {
@@ -51,6 +54,16 @@ func nvidiaSMI(args []string, stdout, stderr io.Writer) int {
 	noheader := strings.Contains(format, "noheader")
 	nounits := strings.Contains(format, "nounits")
 	fields := strings.Split(query, ",")
+	for g := range SimGPUs() {
+		if code := nvsmiLine(g, st.GPUUsedMiBOn(g, -1), fields, noheader || g > 0, nounits, stdout, stderr); code != 0 {
+			return code
+		}
+	}
+	return 0
+}
+
+// nvsmiLine prints one GPU's line of a --query-gpu answer (and the header first, unless noheader).
+func nvsmiLine(gpu, used int, fields []string, noheader, nounits bool, stdout, stderr io.Writer) int {
 	var vals, heads []string
 	for _, f := range fields {
 		f = strings.TrimSpace(f)
@@ -67,13 +80,13 @@ func nvidiaSMI(args []string, stdout, stderr io.Writer) int {
 		case "memory.free":
 			v, unit = fmt.Sprint(nvsmiTotalMiB-used), "MiB"
 		case "index":
-			v = "0"
+			v = fmt.Sprint(gpu)
 		case "driver_version":
 			v = "550.90.07" // t4-calibration.md §2.1
 		case "count":
-			v = "1"
+			v = fmt.Sprint(SimGPUs())
 		case "uuid", "gpu_uuid":
-			v = "GPU-00000000-0000-0000-0000-autotunesim0"
+			v = fmt.Sprintf("GPU-00000000-0000-0000-0000-autotunesim%d", gpu)
 		default:
 			fmt.Fprintf(stderr, "Field \"%s\" is not a valid field to query.\n\n", f)
 			return 2

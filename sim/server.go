@@ -48,6 +48,7 @@ type server struct {
 	pid        int
 	engPID     int
 	holderPID  int // the forked engine-core child (fork_holder), 0 if none
+	gpu        int // the simulated GPU it runs on (CUDA_VISIBLE_DEVICES)
 	out, errw  *lockedWriter
 	accessLog  bool
 	created    int64
@@ -105,7 +106,7 @@ func (s *server) hold(giB float64) {
 	if s.holderPID != 0 {
 		pid = s.holderPID
 	}
-	s.st.SetGPU(pid, mib)
+	s.st.SetGPUOn(pid, mib, s.gpu)
 }
 
 // forkHolder starts the engine-core child of the fork_holder fault: a re-exec of this executable with the
@@ -175,6 +176,11 @@ func serve(ctx context.Context, args, leading []string, stdout, stderr io.Writer
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	gpu, gerr := VisibleGPU()
+	if gerr != nil {
+		errw.line(gerr.Error())
+		return 1
+	}
 	faults := loadFaults()
 	if faults[FaultIgnoreSIGTERM] {
 		signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
@@ -185,7 +191,7 @@ func serve(ctx context.Context, args, leading []string, stdout, stderr io.Writer
 		defer signal.Stop(sig)
 	}
 	s := &server{e: e, st: st, speed: envSpeed(), faults: faults, pid: os.Getpid(), out: out, errw: errw,
-		exit: make(chan int, 1), created: time.Now().Unix()}
+		exit: make(chan int, 1), created: time.Now().Unix(), gpu: gpu}
 	s.engPID = s.pid + 1
 	if v, ok := envFloat("AUTOTUNE_SIM_ACCEPTANCE"); ok {
 		s.acceptance = v
@@ -226,7 +232,7 @@ func serve(ctx context.Context, args, leading []string, stdout, stderr io.Writer
 		st.SetGPU(ownPID, 0)
 	}()
 
-	othersGiB := float64(st.GPUUsedMiB(s.pid)) / 1024
+	othersGiB := float64(st.GPUUsedMiBOn(s.gpu, s.pid)) / 1024
 	cold, cacheDir := false, ""
 	if e != nil {
 		key := e.CompileKey()

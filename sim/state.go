@@ -13,7 +13,7 @@ import (
 // The shared state of the simulated machine, in the directory named by AUTOTUNE_SIM_STATE (default: a
 // directory under os.TempDir() keyed by the uid):
 //
-//	gpu/<pid>            GPU memory (MiB) held by a live simulated process, and its start ticks
+//	gpu/<pid>            GPU memory (MiB) held by a live simulated process, its start ticks and GPU index
 //	compile_cache/<key>/ a torch.compile cache entry (vllm.md §12); absent means the next start compiles cold
 //	starts               the number of server starts so far (seeds the run-to-run noise)
 //
@@ -57,8 +57,36 @@ func procStartTicks(pid int) (uint64, bool) {
 	return t, err == nil
 }
 
-// SetGPU records that pid holds mib MiB of GPU memory (0 removes the record).
-func (s *State) SetGPU(pid int, mib int) error {
+// SimGPUs is how many GPUs the simulated machine has: AUTOTUNE_SIM_GPUS (1 to 16), default 1. They are all
+// the same model (a Tesla T4).
+func SimGPUs() int {
+	n, err := strconv.Atoi(os.Getenv("AUTOTUNE_SIM_GPUS"))
+	if err != nil || n < 1 {
+		return 1
+	}
+	return min(n, 16)
+}
+
+// VisibleGPU is the GPU a simulated server runs on: the first index in CUDA_VISIBLE_DEVICES, as CUDA numbers
+// the devices it shows, or 0 when the variable is unset. It fails on an index the machine does not have.
+func VisibleGPU() (int, error) {
+	v, ok := os.LookupEnv("CUDA_VISIBLE_DEVICES")
+	if !ok {
+		return 0, nil
+	}
+	first := strings.TrimSpace(strings.Split(v, ",")[0])
+	i, err := strconv.Atoi(first)
+	if err != nil || i < 0 || i >= SimGPUs() {
+		return 0, fmt.Errorf("autotune sim: CUDA_VISIBLE_DEVICES=%q names no GPU of the simulated machine, which has %d (AUTOTUNE_SIM_GPUS)", v, SimGPUs())
+	}
+	return i, nil
+}
+
+// SetGPU records that pid holds mib MiB of GPU memory on GPU 0 (0 removes the record).
+func (s *State) SetGPU(pid int, mib int) error { return s.SetGPUOn(pid, mib, 0) }
+
+// SetGPUOn records that pid holds mib MiB of memory on GPU gpu (0 MiB removes the record).
+func (s *State) SetGPUOn(pid int, mib int, gpu int) error {
 	path := filepath.Join(s.Dir, "gpu", strconv.Itoa(pid))
 	if mib <= 0 {
 		err := os.Remove(path)
@@ -69,14 +97,17 @@ func (s *State) SetGPU(pid int, mib int) error {
 	}
 	ticks, _ := procStartTicks(pid)
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(fmt.Sprintf("%d %d\n", mib, ticks)), 0o644); err != nil {
+	if err := os.WriteFile(tmp, []byte(fmt.Sprintf("%d %d %d\n", mib, ticks, gpu)), 0o644); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)
 }
 
-// GPUUsedMiB sums the memory of live holders, except pid skip, removing records of dead processes.
-func (s *State) GPUUsedMiB(skip int) int {
+// GPUUsedMiB sums the memory of live holders on every GPU, except pid skip, removing records of dead processes.
+func (s *State) GPUUsedMiB(skip int) int { return s.GPUUsedMiBOn(-1, skip) }
+
+// GPUUsedMiBOn is GPUUsedMiB for one GPU (-1: all of them).
+func (s *State) GPUUsedMiBOn(gpu, skip int) int {
 	entries, _ := os.ReadDir(filepath.Join(s.Dir, "gpu"))
 	total := 0
 	for _, ent := range entries {
@@ -89,15 +120,15 @@ func (s *State) GPUUsedMiB(skip int) int {
 		if err != nil {
 			continue
 		}
-		var mib int
+		var mib, idx int
 		var ticks uint64
-		fmt.Sscan(string(data), &mib, &ticks)
+		fmt.Sscan(string(data), &mib, &ticks, &idx) // records without an index are GPU 0's
 		now, alive := procStartTicks(pid)
 		if !alive || (ticks != 0 && now != ticks) {
 			os.Remove(path)
 			continue
 		}
-		if pid != skip {
+		if pid != skip && (gpu < 0 || idx == gpu) {
 			total += mib
 		}
 	}

@@ -203,6 +203,7 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 	budget := fs.Duration("time-budget", 0, "stop starting trials that cannot finish within this time (e.g. 3h30m)")
 	reportPath := fs.String("report", "", "rewrite the study's HTML report (as `autotune report --html`) to `FILE` after every trial")
 	heartbeatTimeout := fs.Duration("heartbeat-timeout", tuner.DefaultHeartbeatTimeout, "a worker on another host that sends no heartbeat for this long is taken for dead: its running trial is failed and runs again")
+	gpusFlag := fs.String("gpus", "", "run one worker per GPU in this process: 0,1,2,3 or all; each gets CUDA_VISIBLE_DEVICES, its own port (--port, --port+1, ...) and memory checks of its own GPU")
 	takeover := fs.StringSlice("takeover", nil, "HOST: the workers of this study on HOST are gone (a reset VM); take their running trials over now instead of after --heartbeat-timeout")
 	var m machineFlags
 	m.register(fs, true)
@@ -234,6 +235,10 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 		return usagef("--confirm %d: must be >= 0", *confirm)
 	case *heartbeatTimeout < 2*tuner.DefaultHeartbeatEvery:
 		return usagef("--heartbeat-timeout %s: must be at least %s (two heartbeats)", *heartbeatTimeout, 2*tuner.DefaultHeartbeatEvery)
+	}
+	gpuList, allGPUs, err := parseGPUs(*gpusFlag)
+	if err != nil {
+		return err
 	}
 	for _, h := range *takeover {
 		if strings.TrimSpace(h) == "" {
@@ -277,6 +282,10 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 		return err
 	}
 	ropts.StartupTimeout, ropts.BenchTimeout, ropts.StopGrace = *startupTimeout, *benchTimeout, *stopGrace
+	if m.simulate && len(gpuList) > 0 && os.Getenv("AUTOTUNE_SIM_GPUS") == "" {
+		// The simulated machine has as many GPUs as --gpus needs (AUTOTUNE_SIM_GPUS sets it for --gpus all).
+		ropts.Env = append(ropts.Env, "AUTOTUNE_SIM_GPUS="+strconv.Itoa(slices.Max(gpuList)+1))
+	}
 	if m.simulate {
 		// Simulated time runs --sim-speed times faster: scale the defaults the user did not set.
 		scale := func(name string, d *time.Duration) {
@@ -297,6 +306,9 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 	fmt.Fprintln(stderr, "autotune: probing the GPU and vLLM (nvidia-smi, vllm --version, vllm serve --help=all)")
 	plat, probe, err := m.platform(ctx, r)
 	if err != nil {
+		return err
+	}
+	if gpuList, err = pickGPUs(gpuList, allGPUs, probe.GPUs, &plat); err != nil {
 		return err
 	}
 	workload := m.workload(stderr)
@@ -343,10 +355,17 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 	if *reportPath != "" {
 		opts.AfterTrial = reportAfterTrial(*reportPath, db, *studyName, stderr)
 	}
-	tu := tuner.New(db, r, sp, opts)
 	fmt.Fprintf(stderr, "autotune: study %q in %s: %d trials, sampler %s, vLLM %s on %s\n",
 		*studyName, shownDB, *trials, *sampler, orUnknown(probe.VLLMVersion), orUnknown(gpu))
-	sum, runErr := tu.Run(ctx)
+	if len(gpuList) > 0 {
+		fmt.Fprintf(stderr, "autotune: %d workers, one per GPU (%s), on ports %d to %d\n", len(gpuList),
+			strings.Trim(strings.Join(strings.Fields(fmt.Sprint(gpuList)), ","), "[]"), ropts.Port, ropts.Port+len(gpuList)-1)
+	}
+	sum, runErr := runWorkers(ctx, s, gpuList, ropts, r, func(rk tuner.Runner, label string, stopStale func(context.Context, runner.Process) (bool, error)) *tuner.Tuner {
+		o := opts
+		o.WorkerLabel, o.StopStale = label, stopStale
+		return tuner.New(db, rk, sp, o)
+	})
 	var incompatible *tuner.IncompatibleError
 	if errors.As(runErr, &incompatible) {
 		return explainIncompatible(incompatible, args)

@@ -3,12 +3,16 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/autotune/autotune/internal/pgtest"
+	"github.com/autotune/autotune/runner"
+	"github.com/autotune/autotune/space"
 	"github.com/autotune/autotune/store"
 )
 
@@ -118,5 +122,76 @@ func TestFourWorkersOnPostgresOneKilled(t *testing.T) {
 	}
 	if ids := len(owners); ids < 3 {
 		t.Errorf("trials were run by %d workers, want all four sharing the study", ids)
+	}
+}
+
+// TestGPUsFlag: --gpus runs one worker per GPU of the simulated machine in this process; together they finish
+// the study at exactly --trials, each with its own port.
+func TestGPUsFlag(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "tuning.db")
+	code, _, errs := cli(t, "--simulate", "--db", db, "--sim-speed", "40", "--trials", "6", "--gpus", "0,1,2",
+		"--port", strconv.Itoa(freePort(t)))
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errs)
+	}
+	if !strings.Contains(errs, "3 workers, one per GPU (0,1,2)") {
+		t.Errorf("no word of the three workers:\n%s", errs)
+	}
+	d, err := store.OpenReadOnly(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	st, _ := d.StudyByName("default")
+	if n, _ := d.FinishedCount(st.ID); n != 6 {
+		t.Errorf("finished %d, want 6", n)
+	}
+	recs, _ := d.Trials(st.ID)
+	ports, workers := map[int]bool{}, map[int]bool{}
+	for _, r := range recs {
+		ports[r.ServerPort], workers[r.WorkerID] = true, true
+	}
+	if len(workers) < 2 || len(ports) < 2 {
+		t.Errorf("trials ran on %d workers and %d ports, want the GPUs' workers sharing the study", len(workers), len(ports))
+	}
+}
+
+func TestParseAndPickGPUs(t *testing.T) {
+	t4 := runner.GPU{Name: "Tesla T4", ComputeCap: 7.5, MemoryTotalMiB: 15360}
+	a100 := runner.GPU{Name: "NVIDIA A100-SXM4-80GB", ComputeCap: 8.0, MemoryTotalMiB: 81920}
+	for _, c := range []struct {
+		flag  string
+		found []runner.GPU
+		want  []int
+		err   string
+	}{
+		{"0,2", []runner.GPU{t4, t4, t4}, []int{0, 2}, ""},
+		{"all", []runner.GPU{t4, t4}, []int{0, 1}, ""},
+		{"", []runner.GPU{t4, a100}, nil, ""},
+		{"0,1", []runner.GPU{t4, a100}, nil, "not comparable"},
+		{"all", []runner.GPU{t4, a100}, nil, "not comparable"},
+		{"1", []runner.GPU{a100, t4}, []int{1}, ""},
+		{"4", []runner.GPU{t4}, nil, "there is no GPU 4"},
+		{"0,0", []runner.GPU{t4}, nil, "listed twice"},
+		{"x", []runner.GPU{t4}, nil, "want GPU indices"},
+	} {
+		var p space.Platform
+		gpus, all, err := parseGPUs(c.flag)
+		if err == nil {
+			gpus, err = pickGPUs(gpus, all, c.found, &p)
+		}
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) || !strings.Contains(err.Error(), "--gpus") {
+				t.Errorf("--gpus %q on %v: %v, want an error naming --gpus saying %q", c.flag, c.found, err, c.err)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(gpus, c.want) {
+			t.Errorf("--gpus %q: %v %v, want %v", c.flag, gpus, err, c.want)
+		}
+		if len(c.want) > 0 && p.GPUName != c.found[c.want[0]].Name {
+			t.Errorf("--gpus %q: the space is built for %q, want %q", c.flag, p.GPUName, c.found[c.want[0]].Name)
+		}
 	}
 }
