@@ -59,7 +59,7 @@ func TestOutcomes(t *testing.T) {
 		0: {"complete", report.Feasible, true}, 1: {"complete", report.Feasible, true}, 2: {"complete", report.Refused, true},
 		3: {"complete", report.Crashed, true}, 4: {"complete", report.Infeasible, true}, 5: {"complete", report.Duplicate, false},
 		6: {"failed", report.Interrupted, false}, 7: {"complete", report.Feasible, true}, 8: {"waiting", report.Queued, false},
-		9: {"pruned", report.Pruned, false}, 10: {"running", report.Running, false},
+		9: {"pruned", report.Pruned, true}, 10: {"running", report.Running, false},
 	}
 	if len(v.Trials) != len(want) {
 		t.Fatalf("%d trials, want %d", len(v.Trials), len(want))
@@ -71,8 +71,8 @@ func TestOutcomes(t *testing.T) {
 				tr.Finished, w.state, w.outcome, w.finished)
 		}
 	}
-	if v.Study.Finished != 6 {
-		t.Errorf("finished_trials = %d, want 6 (complete and not a duplicate)", v.Study.Finished)
+	if v.Study.Finished != 7 {
+		t.Errorf("finished_trials = %d, want 7 (complete or pruned, and not a duplicate)", v.Study.Finished)
 	}
 	// The crash under load has a benchmark result and still is not "complete" to a person, nor infeasible.
 	if tr := v.Trial(3); tr.Measured() != true || tr.Outcome != report.Crashed {

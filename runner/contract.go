@@ -84,6 +84,9 @@ type Trial struct {
 	// OnStart, when set, is called once the server process exists, so the caller can record who to clean up
 	// after a crash of its own (see StopStale).
 	OnStart func(p Process)
+	// Prune, when set, is the rule the benchmark is watched by (prune.go): the runner scrapes the server's
+	// /metrics while the benchmark runs and stops it once the rule says its outcome is settled.
+	Prune *PruneRule
 }
 
 // Process identifies a server we started, well enough to find it again after our own crash without ever
@@ -122,6 +125,8 @@ const (
 	// PlatformUnusable: the installed vLLM cannot run on this machine at all (no kernel image for this GPU, a
 	// CUDA driver too old for the install, vLLM not importable). No config can fix it: the study stops.
 	PlatformUnusable Class = "platform_unusable"
+	// Pruned: the benchmark was stopped early by Trial.Prune because its outcome was already settled (prune.go).
+	Pruned Class = "pruned"
 )
 
 // ConfigFault reports whether the failure is evidence against the config (the sampler should move away),
@@ -129,7 +134,7 @@ const (
 func (c Class) ConfigFault() bool {
 	switch c {
 	case InvalidFlag, ConfigRefused, UnsupportedOnGPU, OutOfMemory, KVCacheTooSmall, StartupTimeout,
-		StartupCrash, CrashedDuringBenchmark, RequestsFailed:
+		StartupCrash, CrashedDuringBenchmark, RequestsFailed, Pruned:
 		return true
 	}
 	return false
@@ -151,6 +156,10 @@ type Result struct {
 
 	ServerLog, BenchLog, BenchJSON string // paths
 	Process                        Process
+
+	// Watch is the pruning rule's verdict after every /metrics scrape of the benchmark (empty without
+	// Trial.Prune); with Class Pruned the last one is the evidence.
+	Watch []Verdict
 }
 
 // Bench is the parsed JSON that `vllm bench serve --save-result` writes (docs/vllm.md §13.8).

@@ -34,6 +34,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	samplers := fs.String("samplers", "tpe,random,grid", "comma-separated samplers: "+strings.Join(tuner.Samplers, ", "))
 	startup := fs.Int("startup-trials", 0, "TPE startup trials (0: the tuner's default)")
 	confirm := fs.Int("confirm", tuner.DefaultConfirm, "trials at the end of each study that re-measure its best configs, as autotune --confirm")
+	local := fs.Int("local", tuner.DefaultLocal, "TPE: one-lever moves around the incumbent before the confirmation trials, as autotune --local")
+	localEvery := fs.Int("local-every", tuner.DefaultLocalEvery, "TPE: every N-th trial of the local window is a local move")
+	prune := fs.Bool("prune", false, "stop benchmarks whose outcome is settled (tuner.Options.Prune), as autotune --prune")
 	workers := fs.Int("workers", 0, "studies run at once (0: one per CPU)")
 	scenario := fs.String("scenario", "t4", "platform: "+strings.Join(Scenarios, ", "))
 	optPath := fs.String("optimum", "", "optimum file (JSON); default: the committed searchq/testdata/optimum-<scenario>.json")
@@ -77,7 +80,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if *ensemble > 0 {
 		return mainEnsemble(ctx, ensembleArgs{members: *ensemble, seed: *ensembleSeed, set: *set, optima: *optimaPath,
-			opts:  Options{Trials: *trials, Samplers: names, StartupTrials: *startup, Confirm: *confirm, Workers: *workers},
+			opts:  Options{Trials: *trials, Samplers: names, StartupTrials: *startup, Confirm: *confirm, Workers: *workers, Local: *local, LocalEvery: *localEvery, Prune: *prune},
 			seeds: *seeds, first: *first, runs: *runs, json: *jsonOut, optimaOnly: *onlyOpt}, stdout, stderr)
 	}
 	sp, err := Space(*scenario)
@@ -126,7 +129,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ss = append(ss, *first+int64(i))
 	}
 	x := &Experiment{Space: sp, Optimum: opt.Value, Eval: ev, Opts: Options{Seeds: ss, Trials: *trials, Samplers: names,
-		StartupTrials: *startup, Confirm: *confirm, Workers: *workers, Progress: stderr}}
+		StartupTrials: *startup, Confirm: *confirm, Workers: *workers, Progress: stderr,
+		Local: *local, LocalEvery: *localEvery, Prune: *prune}}
 	began := time.Now()
 	results, err := x.Run(ctx)
 	if err != nil {

@@ -29,6 +29,9 @@ type Options struct {
 	Samplers      []string // tuner sampler names
 	StartupTrials int      // TPE startup trials; 0 means the tuner's default
 	Confirm       int      // trials at the end that re-measure the best configs (tuner.Options.Confirm)
+	Local         int      // one-lever moves around the incumbent before the confirmation (tuner.Options.Local)
+	LocalEvery    int      // tuner.Options.LocalEvery
+	Prune         bool     // tuner.Options.Prune: stop settled benchmarks early
 	Workers       int      // studies run at once; 0 means one per CPU
 	TempDir       string   // where the per-study databases go; "" means /dev/shm when writable, else os.TempDir()
 	Progress      io.Writer
@@ -44,7 +47,8 @@ type TrialResult struct {
 	Feasible  bool     `json:"feasible"` // by the noisy measurement
 	Duplicate bool     `json:"duplicate,omitempty"`
 	GPU       float64  `json:"gpu_seconds"` // simulated GPU time of this trial (0 for a reused duplicate)
-	True      Eval     `json:"true"`        // noise-free
+	Pruned    bool     `json:"pruned,omitempty"`
+	True      Eval     `json:"true"` // noise-free
 }
 
 // RunResult is one study: a sampler, a seed, and what it found.
@@ -56,6 +60,7 @@ type RunResult struct {
 	// benchmark, teardown; see TrialCost), GPUTo95 the same up to the trial at ReachedAt (0 when never reached).
 	GPUSeconds float64 `json:"gpu_seconds"`
 	GPUTo95    float64 `json:"gpu_seconds_to_95"`
+	Pruned     int     `json:"pruned"` // trials stopped early by the pruning rule
 	// Best is the index in Trials of the pick, what a user would export: the first measurement of report.Best,
 	// the config with the highest mean measured throughput, feasible on every measurement; -1 when none was.
 	Best int `json:"best"`
@@ -179,6 +184,7 @@ func (x *Experiment) RunOne(ctx context.Context, sampler string, seed int64) (Ru
 	}
 	t := tuner.New(db, sr, sp, tuner.Options{
 		Trials: x.Opts.Trials, Sampler: sampler, Seed: seed, StartupTrials: x.Opts.StartupTrials, Confirm: x.Opts.Confirm,
+		Local: x.Opts.Local, LocalEvery: x.Opts.LocalEvery, Prune: x.Opts.Prune,
 		SLA: x.Eval.sla, Workload: x.Eval.workload, WorkDir: filepath.Join(dir, "trials"), Simulated: true,
 		VLLMVersion: "0.15.1", GPU: gpu, SpaceJSON: sp.JSON(),
 		Owner: store.Owner{Host: "searchq", PID: os.Getpid(), Start: 1},
@@ -223,11 +229,12 @@ func (x *Experiment) score(sampler string, seed int64, recs []store.Trial, sr *S
 	index := map[int]int{} // trial number -> index in r.Trials
 	var done []store.Trial
 	for _, rec := range recs {
-		if rec.State != store.StateComplete || rec.Objective == nil {
+		pruned := rec.State == store.StatePruned
+		if (rec.State != store.StateComplete && !pruned) || rec.Objective == nil {
 			continue
 		}
 		tr := TrialResult{Number: rec.Number, Label: rec.Label, Args: rec.Args, Measured: *rec.Objective,
-			Feasible: rec.Feasible, Duplicate: !report.Finished(rec), True: x.Eval.Args(rec.Model, rec.Args)}
+			Feasible: rec.Feasible, Duplicate: rec.DuplicateOf != nil, True: x.Eval.Args(rec.Model, rec.Args), Pruned: pruned}
 		if tr.Duplicate {
 			r.Duplicates++
 		} else {
@@ -242,6 +249,9 @@ func (x *Experiment) score(sampler string, seed int64, recs []store.Trial, sr *S
 		r.Found = math.Max(r.Found, x.fraction(tr))
 		if tr.Duplicate {
 			continue
+		}
+		if pruned {
+			r.Pruned++
 		}
 		done = append(done, rec)
 		if c, ok := report.Best(done); ok {

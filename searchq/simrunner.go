@@ -93,7 +93,7 @@ func (r *SimRunner) Cost(n int) (TrialCost, bool) {
 	return c, ok
 }
 
-func (r *SimRunner) charge(n int, out sim.Outcome) TrialCost {
+func (r *SimRunner) charge(n int, out sim.Outcome, stoppedAt float64) TrialCost {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.cost == nil {
@@ -111,6 +111,9 @@ func (r *SimRunner) charge(n int, out sim.Outcome) TrialCost {
 			r.compiled[key] = true
 		}
 		c.Benchmark, c.Teardown = out.BenchmarkSeconds, TeardownSeconds
+		if stoppedAt >= 0 {
+			c.Benchmark = stoppedAt
+		}
 	}
 	r.cost[n] = c
 	return c
@@ -127,10 +130,47 @@ func (r *SimRunner) Run(ctx context.Context, t runner.Trial) runner.Result {
 	}
 	argv := append([]string{model}, t.Args...)
 	out := predict(r.Land, r.Packages, argv, sim.WorkloadOf(t.Workload), NoiseSeed(r.Seed, t.Number))
-	c := r.charge(t.Number, out)
-	res := Result(out, t.Workload.NumPrompts)
+	var res runner.Result
+	stoppedAt := -1.0
+	if t.Prune != nil && out.Failure == nil {
+		res.Watch, stoppedAt = Watch(*t.Prune, out, ScrapeEvery)
+	}
+	c := r.charge(t.Number, out, stoppedAt)
+	if stoppedAt >= 0 {
+		v := res.Watch[len(res.Watch)-1]
+		res.Class, res.Message = runner.Pruned, v.Reason
+	} else {
+		watch := res.Watch
+		res = Result(out, t.Workload.NumPrompts)
+		res.Watch = watch
+	}
 	res.Startup, res.Benchmark, res.Teardown = seconds(c.Startup), seconds(c.Benchmark), seconds(c.Teardown)
 	return res
+}
+
+// ScrapeEvery is how often (simulated seconds) the watcher reads /metrics during a benchmark, as runner does.
+const ScrapeEvery = 2.0
+
+// Watch replays a simulated benchmark's /metrics every `every` seconds, as the server would serve it (the text
+// vLLM's names and histograms, parsed by runner.ParseMetrics), and judges each scrape by the rule. It returns the
+// verdicts and the time the benchmark would be stopped, or -1 when it runs to its end.
+func Watch(rule runner.PruneRule, out sim.Outcome, every float64) ([]runner.Verdict, float64) {
+	var verdicts []runner.Verdict
+	scrapes := []runner.Scrape{{}}
+	for at := every; at < out.BenchmarkSeconds; at += every {
+		text := sim.LiveAt(out.Requests, at).Exposition(out.Engine.ServedName)
+		m, err := runner.ParseMetrics([]byte(text))
+		if err != nil {
+			return verdicts, -1 // the real watcher does not prune on a scrape it cannot read
+		}
+		scrapes = append(scrapes, runner.Scrape{Elapsed: at, Metrics: m})
+		v := rule.Judge(scrapes)
+		verdicts = append(verdicts, v)
+		if v.Prune {
+			return verdicts, at
+		}
+	}
+	return verdicts, -1
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

@@ -29,6 +29,8 @@ type Outcome struct {
 
 	Metrics MetricSet
 	Stats   RunStats
+	// Requests are the benchmark's requests with their timelines (LiveAt replays /metrics from them).
+	Requests []RequestResult
 
 	OutputThroughput float64 // tok/s
 	MeanTTFTMs       float64
@@ -86,6 +88,7 @@ func predictEnv(args []string, w Workload, seed int64, env Env) Outcome {
 	out.Noise = runNoise(seed, e)
 	rs, st := runBench(e, warm.Mem, w, out.Noise, runRNG(seed, e))
 	out.Stats = st
+	out.Requests = rs
 	out.BenchmarkSeconds = st.Duration
 	out.Metrics = computeMetrics(rs, st.Duration, []string{"ttft", "tpot", "itl", "e2el"}, []float64{50, 99}, nil)
 	m := &out.Metrics

@@ -285,7 +285,7 @@ func orEmptySlice(s []string) []string {
 	return s
 }
 
-// FinishedCount counts the trials of a study that count toward its target: complete in goptuna's table and not
+// FinishedCount counts the trials of a study that count toward its target: complete (or pruned: it used the GPU) in goptuna's table and not
 // a duplicate (a proposal answered from an earlier result without running). One query, whatever the study's size.
 func (db *DB) FinishedCount(studyID int) (int, error) {
 	var n int
@@ -296,7 +296,7 @@ func (db *DB) FinishedCount(studyID int) (int, error) {
 	return n, nil
 }
 
-const finishedQuery = `SELECT count(*) FROM trials t WHERE t.study_id = ? AND t.state = 'COMPLETE'
+const finishedQuery = `SELECT count(*) FROM trials t WHERE t.study_id = ? AND t.state IN ('COMPLETE', 'PRUNED')
 	AND NOT EXISTS (SELECT 1 FROM autotune_trials a WHERE a.trial_id = t.trial_id AND a.duplicate_of IS NOT NULL)`
 
 // goptunaFail is goptuna's failed state, for worker.go.

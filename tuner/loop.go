@@ -77,6 +77,9 @@ func (t *Tuner) Run(ctx context.Context) (Summary, error) {
 		if err := t.queueRepeat(finished); err != nil {
 			return sum, err
 		}
+		if err := t.queueLocal(finished); err != nil {
+			return sum, err
+		}
 		// A slot: finished trials plus the trials other workers run must stay below --trials, so that the study
 		// ends at exactly that count. Without one, wait: another worker's trial may still fail.
 		claimed, err := t.db.ClaimSlot(t.study.ID, t.worker(), t.opts.Trials)
@@ -262,10 +265,14 @@ func (t *Tuner) runOne(ctx context.Context, finishedBefore int, useExplorer bool
 	}
 
 	model := cfg.Model
+	prune, err := t.pruneRule(cfg.Label)
+	if err != nil {
+		return outcome{}, t.failTrial(id, err)
+	}
 	stopWatch := t.watchPhases(number, t.trialDir(number), typical(t.benchDurations))
 	res := t.runner.Run(ctx, runner.Trial{
 		Number: number, Dir: t.trialDir(number), Model: model, Args: cfg.Args, Env: cfg.Env,
-		Workload: t.opts.Workload,
+		Workload: t.opts.Workload, Prune: prune,
 		OnStart: func(p runner.Process) {
 			_ = t.db.SetServer(id, store.Server{PID: p.PID, PGID: p.PGID, Start: p.StartTicks, Host: p.Host, Port: p.Port, Token: p.Token})
 		},
@@ -305,6 +312,10 @@ func (t *Tuner) runOne(ctx context.Context, finishedBefore int, useExplorer bool
 			if err := t.requeue(id, cfg.Label, number); err != nil {
 				return outcome{}, err
 			}
+		}
+	case res.Class == runner.Pruned:
+		if err := t.tellPruned(id, rec, res, score.Value); err != nil {
+			return outcome{}, err
 		}
 	default:
 		rec.State = store.StateComplete

@@ -44,6 +44,9 @@ func Evaluate(res runner.Result, sla SLA) Score {
 	if res.Class != runner.OK && !res.Class.ConfigFault() {
 		return Score{Evidence: false}
 	}
+	if res.Class == runner.Pruned {
+		return prunedScore(res)
+	}
 	b := res.Bench
 	if b == nil || (res.Class != runner.OK && res.Class != runner.RequestsFailed) {
 		return Score{Evidence: true, Value: CrashValue, Violation: string(res.Class)}

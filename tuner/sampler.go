@@ -97,7 +97,7 @@ func (p *phasedSampler) Sample(study *goptuna.Study, trial goptuna.FrozenTrial, 
 	}
 	n := 0
 	for _, t := range trials {
-		if t.State == goptuna.TrialStateComplete {
+		if _, ok := toldValue(t); ok {
 			n++
 		}
 	}
@@ -305,12 +305,13 @@ func (s *tpeSampler) Sample(study *goptuna.Study, trial goptuna.FrozenTrial, nam
 	}
 	var seen []obs
 	for _, t := range trials {
-		if t.State != goptuna.TrialStateComplete {
+		value, ok := toldValue(t) // complete, or pruned with its last intermediate value
+		if !ok {
 			continue
 		}
 		if x, ok := t.InternalParams[name]; ok {
 			if i := index(x); i >= 0 && i < n {
-				seen = append(seen, obs{i, t.Value})
+				seen = append(seen, obs{i, value})
 			}
 		}
 	}

@@ -41,7 +41,13 @@ type Options struct {
 	StartupTrials int // finished trials (baseline and known-good points included) before TPE models; 0 means DefaultStartupTrials
 	// Confirm is how many of the last trials re-measure the best configs (at most one trial in 8 of Trials);
 	// 0 means none. Callers that want the default pass DefaultConfirm.
-	Confirm     int
+	Confirm int
+	// Local is how many trials before the confirmation phase move one lever of the incumbent (TPE only; see
+	// local.go), LocalEvery how they are spread (every LocalEvery-th trial of the window); 0 means none. Callers
+	// that want the defaults pass DefaultLocal and DefaultLocalEvery.
+	Local, LocalEvery int
+	// Prune watches every benchmark and stops it once its outcome is settled (prune.go).
+	Prune       bool
 	SLA         SLA
 	Workload    runner.Workload
 	WorkDir     string // trial folders go to WorkDir/trial-NNNN
