@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -53,23 +54,26 @@ const benchJSONName = "bench.json"
 // benchRun is how one run of the benchmark ended.
 type benchRun struct {
 	elapsed     time.Duration
-	startErr    error // could not start it
-	serverDied  bool  // the server process exited while it ran
-	unhealthy   bool  // /health answered 503 while it ran
-	hung        bool  // BenchTimeout passed
-	interrupted bool  // ctx was cancelled
+	startErr    error    // could not start it
+	serverDied  bool     // the server process exited while it ran
+	unhealthy   bool     // /health answered 503 while it ran
+	hung        bool     // BenchTimeout passed
+	interrupted bool     // ctx was cancelled
+	pruned      *Verdict // the watcher stopped it: its outcome was settled (Trial.Prune)
 	exitText    string
 	exitOK      bool
 }
 
 // benchmark runs the benchmark against the ready server, once more if it left no usable JSON while the server
 // stayed up, and validates the result.
-func (r *Runner) benchmark(ctx context.Context, srv *proc, w Workload, res *Result) verdict {
+func (r *Runner) benchmark(ctx context.Context, srv *proc, w Workload, res *Result, rule *PruneRule) verdict {
 	var lastErr error
 	for attempt := 1; attempt <= 2; attempt++ {
-		run := r.benchOnce(ctx, srv, res, attempt, lastErr)
+		run := r.benchOnce(ctx, srv, res, attempt, lastErr, rule)
 		res.Benchmark += run.elapsed
 		switch {
+		case run.pruned != nil:
+			return verdict{class: Pruned, msg: run.pruned.Reason}
 		case run.startErr != nil:
 			return verdict{class: Harness, msg: fmt.Sprintf("start vllm bench serve: %v", run.startErr)}
 		case run.interrupted:
@@ -147,7 +151,7 @@ func (r *Runner) serverUp(ctx context.Context, srv *proc) (bool, string) {
 
 // benchOnce runs the benchmark once while watching the server, and stops it at once when the server dies or
 // turns unhealthy, BenchTimeout passes or ctx is done.
-func (r *Runner) benchOnce(ctx context.Context, srv *proc, res *Result, attempt int, prevErr error) (run benchRun) {
+func (r *Runner) benchOnce(ctx context.Context, srv *proc, res *Result, attempt int, prevErr error, rule *PruneRule) (run benchRun) {
 	if err := os.Remove(res.BenchJSON); err != nil && !errors.Is(err, os.ErrNotExist) {
 		run.startErr = fmt.Errorf("remove old result: %w", err)
 		return run
@@ -177,6 +181,16 @@ func (r *Runner) benchOnce(ctx context.Context, srv *proc, res *Result, attempt 
 	defer stopWatch()
 	unhealthy := make(chan struct{})
 	go r.watchHealth(watchCtx, unhealthy)
+	pruned := make(chan Verdict, 1)
+	var watch pruneWatch
+	var watching sync.WaitGroup
+	if rule != nil {
+		watching.Add(1)
+		go func() {
+			defer watching.Done()
+			r.watchMetrics(watchCtx, *rule, t0, r.scrapeEvery, &watch, pruned)
+		}()
+	}
 
 	timeout := time.NewTimer(r.opts.BenchTimeout)
 	defer timeout.Stop()
@@ -190,8 +204,12 @@ func (r *Runner) benchOnce(ctx context.Context, srv *proc, res *Result, attempt 
 		run.hung = true
 	case <-ctx.Done():
 		run.interrupted = true
+	case v := <-pruned:
+		run.pruned = &v
 	}
 	stopWatch()
+	watching.Wait()
+	res.Watch = append(res.Watch, watch.all()...)
 	// The benchmark is our client: nothing to save when it has to go, so no grace. After a normal exit this
 	// only sweeps stragglers of its group and reaps it.
 	_ = terminate(bp, 0, time.Now().Add(r.opts.ReleaseTimeout))

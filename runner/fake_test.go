@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -151,6 +152,7 @@ type serveFlags struct {
 	fail, envDump                          string
 	neverReady, ignoreTerm, holderIgnore   bool
 	orphan, escape, crashOOM               bool
+	lateTTFT                               int // /metrics: prompts past 2.5 s to first token, from the second scrape on
 }
 
 func fakeServe(model string, args []string) int {
@@ -179,6 +181,8 @@ func fakeServe(model string, args []string) int {
 			f.crashAfter = dur()
 		case "--fake-503-after":
 			f.unhealthyAfter = dur()
+		case "--fake-late-ttft":
+			f.lateTTFT = n()
 		case "--fake-hold":
 			f.hold = n()
 		case "--fake-self-mem":
@@ -279,6 +283,17 @@ func fakeServe(model string, args []string) int {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
+	})
+	var scrapes atomic.Int64
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		late := 0
+		if scrapes.Add(1) > 1 {
+			late = f.lateTTFT
+		}
+		fmt.Fprintf(w, "vllm:generation_tokens_total{engine=\"0\",model_name=\"m\"} %d\n", 100*scrapes.Load())
+		fmt.Fprintf(w, "vllm:time_to_first_token_seconds_bucket{engine=\"0\",le=\"2.5\",model_name=\"m\"} 40\n")
+		fmt.Fprintf(w, "vllm:time_to_first_token_seconds_bucket{engine=\"0\",le=\"+Inf\",model_name=\"m\"} %d\n", 40+late)
+		fmt.Fprintf(w, "vllm:time_to_first_token_seconds_count{engine=\"0\",model_name=\"m\"} %d\n", 40+late)
 	})
 	go http.Serve(ln, mux)
 	fmt.Println("INFO:     Application startup complete.")

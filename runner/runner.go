@@ -29,6 +29,7 @@ type Runner struct {
 	readyPoll    time.Duration // longest gap between readiness polls
 	readyTimeout time.Duration // per-request timeout of a readiness poll
 	watchEvery   time.Duration // /health cadence during the benchmark
+	scrapeEvery  time.Duration // /metrics cadence during a benchmark watched by a PruneRule
 	watchTimeout time.Duration // per-request timeout of a /health check during the benchmark
 	smiTimeout   time.Duration // bound on one nvidia-smi or python probe
 	vllmTimeout  time.Duration // bound on `vllm --version` and `vllm serve --help`
@@ -70,6 +71,7 @@ func New(opts Options) *Runner {
 		readyPoll:    100 * time.Millisecond,
 		readyTimeout: time.Second,
 		watchEvery:   500 * time.Millisecond,
+		scrapeEvery:  scrapeEvery,
 		watchTimeout: 5 * time.Second,
 		smiTimeout:   30 * time.Second,
 		vllmTimeout:  3 * time.Minute,
@@ -252,7 +254,7 @@ func (r *Runner) drive(ctx context.Context, t *Trial, w Workload, srv *proc, res
 	if err := r.checkListeners(srv, "once the server was ready"); err != nil {
 		return verdict{class: Harness, msg: err.Error(), sharedPort: true}
 	}
-	v := r.benchmark(ctx, srv, w, res)
+	v := r.benchmark(ctx, srv, w, res, t.Prune)
 	if v.class != Interrupted {
 		if err := r.checkListeners(srv, "after the benchmark"); err != nil {
 			return verdict{class: Harness, msg: err.Error(), sharedPort: true}

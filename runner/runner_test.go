@@ -64,6 +64,7 @@ func freePort(t *testing.T) int {
 func (f *fake) runner() *Runner {
 	r := New(f.opts)
 	r.watchEvery = 50 * time.Millisecond
+	r.scrapeEvery = 50 * time.Millisecond
 	r.watchTimeout = time.Second
 	return r
 }
@@ -543,4 +544,42 @@ func BenchmarkRunOverhead(b *testing.B) {
 	b.ReportMetric(float64(overhead.Milliseconds())/float64(b.N), "overhead-ms/trial")
 	b.ReportMetric(float64(startup.Milliseconds())/float64(b.N), "startup-ms/trial")
 	b.ReportMetric(float64(bench.Milliseconds())/float64(b.N), "bench-ms/trial")
+}
+
+// A benchmark watched by a PruneRule stops once /metrics shows its P99 TTFT lost, with the evidence; without the
+// rule, or when the TTFT stays in bounds, the same benchmark runs to its end.
+func TestRunPrunesSettledBenchmark(t *testing.T) {
+	t.Parallel()
+	rule := &PruneRule{NumPrompts: 200, OutputLen: 512, MaxP99TTFT: 2}
+	for _, c := range []struct {
+		name  string
+		late  string
+		rule  *PruneRule
+		want  Class
+		watch bool
+	}{
+		{"ttft lost", "5", rule, Pruned, true},
+		{"ttft within", "2", rule, OK, true},
+		{"no rule", "5", nil, OK, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFake(t)
+			tr := f.trial([]string{"--fake-late-ttft", c.late}, "--fake-sleep", "1s")
+			tr.Prune = c.rule
+			res := f.runner().Run(context.Background(), tr)
+			if res.Class != c.want {
+				t.Fatalf("class %q (%s), want %q", res.Class, res.Message, c.want)
+			}
+			if c.want == Pruned {
+				last := res.Watch[len(res.Watch)-1]
+				if !last.Prune || last.Rule != "ttft" || last.TTFTLate != 5 || !strings.Contains(res.Message, "P99 TTFT lost") || res.Bench != nil {
+					t.Errorf("pruned with %+v, message %q, bench %v", last, res.Message, res.Bench)
+				}
+			}
+			if (len(res.Watch) > 0) != c.watch {
+				t.Errorf("%d verdicts recorded, want some: %v", len(res.Watch), c.watch)
+			}
+		})
+	}
 }
