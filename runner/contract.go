@@ -71,6 +71,7 @@ type Options struct {
 	BenchTimeout   time.Duration // default 20m
 	StopGrace      time.Duration // SIGTERM to SIGKILL; default 30s
 	ReleaseTimeout time.Duration // bound on waiting for the port and GPU memory to be released; default 2m
+	ScrapeEvery    time.Duration // /metrics cadence of a benchmark watched by Trial.Prune; default 2s
 }
 
 // Trial is one server start plus one benchmark.

@@ -53,6 +53,7 @@ func New(opts Options) *Runner {
 	}
 	setDefault(&opts.StartupTimeout, 10*time.Minute)
 	setDefault(&opts.BenchTimeout, 20*time.Minute)
+	setDefault(&opts.ScrapeEvery, scrapeEvery)
 	setDefault(&opts.StopGrace, 30*time.Second)
 	setDefault(&opts.ReleaseTimeout, 2*time.Minute)
 	opts.VLLM = append([]string{}, opts.VLLM...)
@@ -71,7 +72,7 @@ func New(opts Options) *Runner {
 		readyPoll:    100 * time.Millisecond,
 		readyTimeout: time.Second,
 		watchEvery:   500 * time.Millisecond,
-		scrapeEvery:  scrapeEvery,
+		scrapeEvery:  opts.ScrapeEvery,
 		watchTimeout: 5 * time.Second,
 		smiTimeout:   30 * time.Second,
 		vllmTimeout:  3 * time.Minute,

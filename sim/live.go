@@ -39,6 +39,25 @@ type hist struct {
 
 func newHist(bounds []float64) hist { return hist{bounds: bounds, counts: make([]int, len(bounds)+1)} }
 
+// plus is the sum of two histograms over the same bounds (the zero hist adds nothing).
+func (h hist) plus(o hist) hist {
+	if h.bounds == nil {
+		return o.clone()
+	}
+	out := h.clone()
+	for i := range o.counts {
+		out.counts[i] += o.counts[i]
+	}
+	out.n += o.n
+	out.sum += o.sum
+	return out
+}
+
+func (h hist) clone() hist {
+	h.counts = append([]int(nil), h.counts...)
+	return h
+}
+
 func (h *hist) observe(v float64) {
 	i := sort.SearchFloat64s(h.bounds, v) // first bound >= v
 	h.counts[i]++
@@ -101,6 +120,12 @@ func (m LiveMetrics) Exposition(model string) string {
 }
 
 func (h hist) write(b *strings.Builder, name, help, lbl string) {
+	if h.bounds == nil {
+		h = newHist(ttftBounds)
+		if strings.Contains(name, "inter_token") {
+			h = newHist(itlBounds)
+		}
+	}
 	fmt.Fprintf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name)
 	cum := 0
 	for i, ub := range h.bounds {

@@ -63,12 +63,23 @@ type server struct {
 }
 
 type serverMetrics struct {
-	promptTokens, genTokens, success, preemptions int64
-	drafts, draftTokens, accepted                 int64
-	acceptedPerPos                                []int64
-	running, waiting                              int
-	ttftSum, e2eSum                               float64
-	ttftCount                                     int64
+	promptTokens, success, preemptions int64
+	drafts, draftTokens, accepted      int64
+	acceptedPerPos                     []int64
+	running, waiting                   int
+	ttftSum, e2eSum                    float64
+	ttftCount                          int64
+	// gen, ttft and itl hold the finished benchmarks' generation tokens and latency histograms; live is the
+	// benchmark running now, whose share handleMetrics computes from its requests' timelines (LiveAt).
+	gen       float64
+	ttft, itl hist
+	live      *liveBench
+}
+
+// liveBench is a benchmark being served: its requests and when it started.
+type liveBench struct {
+	results []RequestResult
+	begin   time.Time
 }
 
 func (s *server) log(proc, level, src, msg string) {
@@ -93,6 +104,16 @@ func sleepUntil(ctx context.Context, deadline time.Time) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// simSince is the simulated time since start.
+func (s *server) simSince(start time.Time) float64 { return time.Since(start).Seconds() * s.speed }
+
+// add folds one benchmark's live metrics into the totals.
+func (m *serverMetrics) add(lm LiveMetrics) {
+	m.gen += lm.GenerationTokens
+	m.ttft = m.ttft.plus(lm.TTFT)
+	m.itl = m.itl.plus(lm.ITL)
 }
 
 func (s *server) at(start time.Time, simSeconds float64) time.Time {
@@ -433,7 +454,16 @@ func (s *server) handleBench(w http.ResponseWriter, r *http.Request) {
 	begin := time.Now()
 	s.mu.Lock()
 	s.metrics.running = min(len(results), max(1, wl.MaxConcurrency))
+	s.metrics.live = &liveBench{results: results, begin: begin}
 	s.mu.Unlock()
+	defer func() {
+		// Fold what this benchmark generated into the totals, up to where it got.
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		lm := LiveAt(results, math.Min(s.simSince(begin), stats.Duration))
+		s.metrics.add(lm)
+		s.metrics.live = nil
+	}()
 	for _, i := range order {
 		t := end[i]
 		if t > faultAt {
@@ -478,7 +508,6 @@ func (s *server) count(r *RequestResult) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.metrics.promptTokens += int64(r.PromptLen)
-	s.metrics.genTokens += int64(r.OutputLen)
 	s.metrics.success++
 	s.metrics.ttftSum += r.TTFT
 	s.metrics.e2eSum += r.Latency
@@ -510,6 +539,12 @@ func (s *server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	m := s.metrics
 	m.acceptedPerPos = append([]int64(nil), s.metrics.acceptedPerPos...)
+	m.ttft, m.itl = m.ttft.clone(), m.itl.clone()
+	if lb := m.live; lb != nil {
+		lm := LiveAt(lb.results, s.simSince(lb.begin))
+		m.add(lm)
+		m.running = lm.Running
+	}
 	s.mu.Unlock()
 	lbl := fmt.Sprintf(`{engine="0",model_name="%s"}`, s.e.ServedName)
 	var b strings.Builder
@@ -529,11 +564,13 @@ func (s *server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	gauge("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", kvUse)
 	counter("vllm:num_preemptions", "Cumulative number of preemption from the engine.", float64(m.preemptions))
 	counter("vllm:prompt_tokens", "Number of prefill tokens processed.", float64(m.promptTokens))
-	counter("vllm:generation_tokens", "Number of generation tokens processed.", float64(m.genTokens))
+	counter("vllm:generation_tokens", "Number of generation tokens processed.", math.Floor(m.gen))
 	fmt.Fprintf(&b, "# HELP vllm:request_success Count of successfully processed requests.\n# TYPE vllm:request_success counter\nvllm:request_success_total{engine=\"0\",finished_reason=\"length\",model_name=\"%s\"} %d\n", s.e.ServedName, m.success)
 	counter("vllm:prefix_cache_queries", "Prefix cache queries, in terms of number of queried tokens.", float64(m.promptTokens))
 	counter("vllm:prefix_cache_hits", "Prefix cache hits, in terms of number of cached tokens.", 0)
-	fmt.Fprintf(&b, "# HELP vllm:time_to_first_token_seconds Histogram of time to first token in seconds.\n# TYPE vllm:time_to_first_token_seconds histogram\nvllm:time_to_first_token_seconds_sum%s %g\nvllm:time_to_first_token_seconds_count%s %d\n", lbl, m.ttftSum, lbl, m.ttftCount)
+	inner := strings.TrimSuffix(strings.TrimPrefix(lbl, "{"), "}")
+	m.ttft.write(&b, "vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", inner)
+	m.itl.write(&b, "vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", inner)
 	fmt.Fprintf(&b, "# HELP vllm:e2e_request_latency_seconds Histogram of e2e request latency in seconds.\n# TYPE vllm:e2e_request_latency_seconds histogram\nvllm:e2e_request_latency_seconds_sum%s %g\nvllm:e2e_request_latency_seconds_count%s %d\n", lbl, m.e2eSum, lbl, m.ttftCount)
 	if s.e.Spec != nil {
 		counter("vllm:spec_decode_num_drafts", "Number of spec decoding drafts.", float64(m.drafts))

@@ -314,6 +314,7 @@ func (t *Tuner) runOne(ctx context.Context, finishedBefore int, useExplorer bool
 			}
 		}
 	case res.Class == runner.Pruned:
+		rec.State = store.StatePruned
 		if err := t.tellPruned(id, rec, res, score.Value); err != nil {
 			return outcome{}, err
 		}

@@ -49,6 +49,8 @@ func (t *Tuner) progress(rec store.Trial, res runner.Result, finishedBefore int)
 		tpot, ttft := res.Bench.Latency["p99_tpot_ms"], res.Bench.Latency["p99_ttft_ms"]
 		fmt.Fprintf(&b, "%s %s tok/s, P99 %s%s/%s%s ms", outcome, report.Round(res.Bench.OutputThroughput),
 			report.Round(tpot), over(tpot, t.opts.SLA.MaxP99TPOTms), report.Round(ttft), over(ttft, t.opts.SLA.MaxP99TTFTms))
+	case outcome == report.Pruned:
+		fmt.Fprintf(&b, "stopped early: %s", rec.Message)
 	case outcome == report.Interrupted || outcome == report.Harness:
 		again := ", runs again"
 		if report.IsRepeat(rec.Label) || report.IsRetry(rec.Label) {

@@ -17,6 +17,10 @@ import (
 // the last one: TPE (tpeSampler) reads pruned trials like complete ones, so it learns from them. A pruned trial is
 // never a pick: the pick needs complete measurements (Candidates).
 
+// DefaultPrune is whether autotune prunes by default (searchq/RESULTS.md: the ensemble's pick quality with and
+// without pruning).
+const DefaultPrune = true
+
 const (
 	// PruneMinProgress is how much of the expected output the throughput rule waits for. Over 276 random
 	// configs of 12 ensemble members the projection after 25% of the output was still up to 11% below the final

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	readmodel "github.com/autotune/autotune/report"
 	"github.com/autotune/autotune/runner"
 )
 
@@ -203,6 +204,36 @@ func writeBestTable(w io.Writer, ls *loadedStudy, best, baseline *trialView) {
 		fmt.Fprintf(w, "measured %d times (tok/s): %s; P99 columns show the worst run\n", len(best.Measurements), strings.Join(runs, ", "))
 	}
 	fmt.Fprintf(w, "flags: %s\n", best.flagsText())
+	fmt.Fprintln(w, studyCost(ls, 1))
+}
+
+// studyCost says what the study cost in GPU time: every trial's start-up, benchmark and teardown as measured.
+// scale converts the measured times to the simulated T4's (--sim-speed) for a simulated study; 1 otherwise.
+func studyCost(ls *loadedStudy, scale float64) string {
+	var startup, bench, teardown float64
+	ran, pruned := 0, 0
+	for _, t := range ls.model.Trials {
+		if t.GPUSeconds() <= 0 {
+			continue
+		}
+		ran++
+		startup, bench, teardown = startup+t.StartupS, bench+t.BenchmarkS, teardown+t.TeardownS
+		if t.Outcome == readmodel.Pruned {
+			pruned++
+		}
+	}
+	total := (startup + bench + teardown) * scale
+	what := "GPU time"
+	if ls.view.Simulated && scale != 1 {
+		what = "SIMULATED GPU time on the simulated T4"
+	} else if ls.view.Simulated {
+		what = "GPU time (SIMULATED, at the simulator's speed-up)"
+	}
+	if ran == 0 {
+		return what + ": none yet"
+	}
+	return fmt.Sprintf("%s: %s for %d trials (%d stopped early): start-up %s, benchmarks %s, teardown %s; %s per trial",
+		what, gpuTime(total), ran, pruned, gpuTime(startup*scale), gpuTime(bench*scale), gpuTime(teardown*scale), gpuTime(total/float64(ran)))
 }
 
 // slaText renders the stored SLA JSON for people.

@@ -194,6 +194,8 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 	sampler := fs.String("sampler", "tpe", "search algorithm: tpe, random or grid")
 	seed := fs.Int64("seed", 1, "random seed of the sampler (stored with the study)")
 	startup := fs.Int("startup-trials", 0, fmt.Sprintf("TPE: finished trials, starting points included, before it models the objective (default %d)", tuner.DefaultStartupTrials))
+	local := fs.Int("local", tuner.DefaultLocal, "TPE: late in the study, this many trials run the best config so far with one flag changed (every second trial of the window); 0: never")
+	prune := fs.Bool("prune", tuner.DefaultPrune, "watch each benchmark's /metrics and stop it once its outcome is settled (P99 TTFT already lost, or far below the best so far); --prune=false runs every benchmark to its end")
 	confirm := fs.Int("confirm", tuner.DefaultConfirm, "re-measure the best configs in this many of the last trials (at most 1 in 8 of --trials), so that the pick is not one lucky run; 0: never")
 	tpot := fs.Float64("max-p99-tpot-ms", 50, "SLA: P99 time per output token must stay below this")
 	ttft := fs.Float64("max-p99-ttft-ms", 2000, "SLA: P99 time to first token must stay below this")
@@ -233,6 +235,8 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 		return usagef("--startup-trials %d: must be >= 0", *startup)
 	case *confirm < 0:
 		return usagef("--confirm %d: must be >= 0", *confirm)
+	case *local < 0:
+		return usagef("--local %d: must be >= 0", *local)
 	case *heartbeatTimeout < 2*tuner.DefaultHeartbeatEvery:
 		return usagef("--heartbeat-timeout %s: must be at least %s (two heartbeats)", *heartbeatTimeout, 2*tuner.DefaultHeartbeatEvery)
 	}
@@ -299,6 +303,8 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 		scale("startup-timeout", &ropts.StartupTimeout)
 		scale("bench-timeout", &ropts.BenchTimeout)
 		scale("stop-grace", &ropts.StopGrace)
+		// The pruning watcher reads /metrics every 2 s of the simulated T4's time.
+		ropts.ScrapeEvery = max(10*time.Millisecond, time.Duration(float64(2*time.Second)/m.simSpeed))
 		fmt.Fprintln(stderr, "autotune: --simulate: running against the built-in simulator of vLLM 0.15.1 on a Tesla T4; no number it reports is a measurement")
 	}
 	r := runner.New(ropts)
@@ -340,7 +346,8 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 	me := selfOwner()
 	opts := tuner.Options{
 		StudyName: *studyName, Trials: *trials, Sampler: *sampler, Seed: *seed, StartupTrials: *startup,
-		Confirm: *confirm, SLA: tuner.SLA{MaxP99TPOTms: *tpot, MaxP99TTFTms: *ttft}, Workload: workload, WorkDir: trialDir,
+		Confirm: *confirm, Local: *local, LocalEvery: tuner.DefaultLocalEvery, Prune: *prune,
+		SLA: tuner.SLA{MaxP99TPOTms: *tpot, MaxP99TTFTms: *ttft}, Workload: workload, WorkDir: trialDir,
 		Simulated: m.simulate, VLLMVersion: probe.VLLMVersion, GPU: gpu, SpaceJSON: sp.JSON(), TimeBudget: *budget,
 		Version: version, Owner: me, ProcessGone: processGone, HeartbeatTimeout: *heartbeatTimeout, Takeover: *takeover,
 		StopStale: r.StopStale, Progress: stderr, Phases: phaseMode(stderr),
@@ -386,6 +393,11 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 	}
 	db.Close()
 	sumErr := summarize(*dbPath, *studyName, stdout, stderr)
+	if m.simulate {
+		if ls, err := loadStudy(*dbPath, *studyName); err == nil {
+			fmt.Fprintf(stderr, "autotune: %s (--sim-speed %g)\n", studyCost(ls, m.simSpeed), m.simSpeed)
+		}
+	}
 	if *reportPath != "" {
 		// The last page, without the reload that keeps it current while the study runs.
 		ls, err := loadStudy(*dbPath, *studyName)
