@@ -303,8 +303,9 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 		scale("startup-timeout", &ropts.StartupTimeout)
 		scale("bench-timeout", &ropts.BenchTimeout)
 		scale("stop-grace", &ropts.StopGrace)
-		// The pruning watcher reads /metrics every 2 s of the simulated T4's time.
-		ropts.ScrapeEvery = max(10*time.Millisecond, time.Duration(float64(2*time.Second)/m.simSpeed))
+		// The pruning watcher reads /metrics every 2 s of the simulated T4's time, but not more often than every
+		// 50 ms of wall time: the simulator replays each scrape from every request's timeline (a few ms of CPU).
+		ropts.ScrapeEvery = max(50*time.Millisecond, time.Duration(float64(2*time.Second)/m.simSpeed))
 		fmt.Fprintln(stderr, "autotune: --simulate: running against the built-in simulator of vLLM 0.15.1 on a Tesla T4; no number it reports is a measurement")
 	}
 	r := runner.New(ropts)
