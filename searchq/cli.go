@@ -38,6 +38,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	localEvery := fs.Int("local-every", tuner.DefaultLocalEvery, "TPE: every N-th trial of the local window is a local move")
 	prune := fs.Bool("prune", false, "stop benchmarks whose outcome is settled (tuner.Options.Prune), as autotune --prune")
 	workers := fs.Int("workers", 0, "studies run at once (0: one per CPU)")
+	studyWorkers := fs.Int("study-workers", 1, "autotune workers sharing each study (as --gpus); with more than one, trials also take their simulated time / --pace in real time")
+	pace := fs.Float64("pace", 500, "with --study-workers > 1: simulated seconds per real second")
 	scenario := fs.String("scenario", "t4", "platform: "+strings.Join(Scenarios, ", "))
 	optPath := fs.String("optimum", "", "optimum file (JSON); default: the committed searchq/testdata/optimum-<scenario>.json")
 	recompute := fs.Bool("recompute-optimum", false, "search the space for the optimum again (about a minute on 2 cores) and write it to --optimum (default: searchq/testdata/optimum-<scenario>.json, from the module root)")
@@ -130,7 +132,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	x := &Experiment{Space: sp, Optimum: opt.Value, Eval: ev, Opts: Options{Seeds: ss, Trials: *trials, Samplers: names,
 		StartupTrials: *startup, Confirm: *confirm, Workers: *workers, Progress: stderr,
-		Local: *local, LocalEvery: *localEvery, Prune: *prune}}
+		Local: *local, LocalEvery: *localEvery, Prune: *prune, StudyWorkers: *studyWorkers, Pace: *pace}}
 	began := time.Now()
 	results, err := x.Run(ctx)
 	if err != nil {
@@ -171,6 +173,10 @@ type runSummary struct {
 	Counted    int      `json:"counted"`
 	Duplicates int      `json:"duplicates"`
 	Stopped    string   `json:"stopped,omitempty"`
+	// GPUSeconds is the study's simulated GPU time; Makespan its length on the simulated clock (the busiest
+	// worker's GPU time with --study-workers).
+	GPUSeconds float64 `json:"gpu_seconds"`
+	Makespan   float64 `json:"makespan_seconds"`
 }
 
 func writeRuns(path string, results []RunResult, optimum float64) error {
@@ -181,7 +187,8 @@ func writeRuns(path string, results []RunResult, optimum float64) error {
 	}{Simulated: true, Optimum: optimum}
 	for _, r := range results {
 		s := runSummary{Sampler: r.Sampler, Seed: r.Seed, Fraction: r.Fraction, ReachedAt: r.ReachedAt,
-			Counted: r.Counted, Duplicates: r.Duplicates, Stopped: r.Stopped, BestNumber: -1}
+			Counted: r.Counted, Duplicates: r.Duplicates, Stopped: r.Stopped, BestNumber: -1, GPUSeconds: r.GPUSeconds,
+			Makespan: r.Makespan}
 		if r.Best >= 0 {
 			b := r.Trials[r.Best]
 			s.Measured, s.NoiseFree, s.BestNumber, s.BestArgs = b.Measured, b.True.Score(), b.Number, b.Args

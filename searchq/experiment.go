@@ -33,8 +33,13 @@ type Options struct {
 	LocalEvery    int      // tuner.Options.LocalEvery
 	Prune         bool     // tuner.Options.Prune: stop settled benchmarks early
 	Workers       int      // studies run at once; 0 means one per CPU
-	TempDir       string   // where the per-study databases go; "" means /dev/shm when writable, else os.TempDir()
-	Progress      io.Writer
+	// StudyWorkers is how many autotune workers share each study (as --gpus does); 0 or 1 means one. With more,
+	// each trial also sleeps its simulated GPU time divided by Pace, so that the workers' trials overlap as they
+	// would on the simulated clock, and Makespan is the busiest worker's simulated time.
+	StudyWorkers int
+	Pace         float64 // simulated seconds per real second with StudyWorkers > 1; 0 means 500
+	TempDir      string  // where the per-study databases go; "" means /dev/shm when writable, else os.TempDir()
+	Progress     io.Writer
 }
 
 // TrialResult is one trial of a study as the experiment saw it.
@@ -61,6 +66,9 @@ type RunResult struct {
 	GPUSeconds float64 `json:"gpu_seconds"`
 	GPUTo95    float64 `json:"gpu_seconds_to_95"`
 	Pruned     int     `json:"pruned"` // trials stopped early by the pruning rule
+	// Makespan is the study's length on the simulated clock: the simulated GPU time of its busiest worker (with
+	// one worker, GPUSeconds).
+	Makespan float64 `json:"makespan_seconds"`
 	// Best is the index in Trials of the pick, what a user would export: the first measurement of report.Best,
 	// the config with the highest mean measured throughput, feasible on every measurement; -1 when none was.
 	Best int `json:"best"`
@@ -190,7 +198,13 @@ func (x *Experiment) RunOne(ctx context.Context, sampler string, seed int64) (Ru
 		Owner: store.Owner{Host: "searchq", PID: os.Getpid(), Start: 1},
 		Now:   fixedClock(),
 	})
-	sum, err := t.Run(ctx)
+	var sum tuner.Summary
+	var makespan float64
+	if x.Opts.StudyWorkers > 1 {
+		sum, makespan, err = x.runWorkers(ctx, db, sr, sampler, seed, dir, gpu)
+	} else {
+		sum, err = t.Run(ctx)
+	}
 	if err != nil {
 		return RunResult{}, fmt.Errorf("study: %w", err)
 	}
@@ -204,6 +218,10 @@ func (x *Experiment) RunOne(ctx context.Context, sampler string, seed int64) (Ru
 		recs[i].State = t.State
 	}
 	r := x.score(sampler, seed, recs, sr)
+	r.Makespan = r.GPUSeconds
+	if x.Opts.StudyWorkers > 1 {
+		r.Makespan = makespan
+	}
 	r.Stopped = sum.Stopped
 	r.Elapsed = time.Since(began)
 	return r, nil

@@ -442,3 +442,29 @@ func (db *DB) Finish(t Trial, state goptuna.TrialState, value float64) error {
 	}
 	return tx.Commit()
 }
+
+// Measurements returns the study's complete, non-duplicate trials with only what ranking them needs (number,
+// label, config key, objective, feasibility): one light query, for the best-so-far of every progress line and
+// the confirmation phase, instead of every record with its logs and benchmark JSON.
+func (db *DB) Measurements(studyID int) ([]Trial, error) {
+	rows, err := db.query(`SELECT trial_id, number, label, config_key, objective, feasible FROM autotune_trials
+		WHERE study_id = ? AND state = ? AND duplicate_of IS NULL AND objective IS NOT NULL ORDER BY number`,
+		studyID, StateComplete)
+	if err != nil {
+		return nil, fmt.Errorf("list measurements: %w", err)
+	}
+	defer rows.Close()
+	var out []Trial
+	for rows.Next() {
+		t := Trial{StudyID: studyID, State: StateComplete}
+		var objective float64
+		var feasible int
+		if err := rows.Scan(&t.TrialID, &t.Number, &t.Label, &t.ConfigKey, &objective, &feasible); err != nil {
+			return nil, fmt.Errorf("list measurements: %w", err)
+		}
+		t.ConfigKey = db.decodeKey(t.ConfigKey)
+		t.Objective, t.Feasible = &objective, feasible != 0
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}

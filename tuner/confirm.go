@@ -54,7 +54,7 @@ func (t *Tuner) queueRepeat(finished int) error {
 			return nil
 		}
 	}
-	recs, err := t.db.Trials(t.study.ID)
+	recs, err := t.db.Measurements(t.study.ID)
 	if err != nil {
 		return err
 	}
