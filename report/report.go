@@ -57,7 +57,7 @@ type Study struct {
 	// GPUSeconds is the time the study held the GPU: every trial's startup, benchmark and teardown.
 	GPUSeconds float64 `json:"gpu_seconds"`
 	// OtherStudies are the names of the other studies in the same file: when there are any, a command that
-	// reads this study needs --study.
+	// reads this study must name it.
 	OtherStudies []string `json:"other_studies,omitempty"`
 }
 
@@ -193,11 +193,11 @@ func pick(all []store.Study, path, name string) (store.Study, error) {
 				return s, nil
 			}
 		}
-		return store.Study{}, fmt.Errorf("--study %q: %w in %s%s", name, store.ErrNoStudy, path, namesText(all))
+		return store.Study{}, fmt.Errorf("%q: %w in %s%s", name, store.ErrNoStudy, path, namesText(all))
 	}
 	switch len(all) {
 	case 0:
-		return store.Study{}, fmt.Errorf("%s holds %w yet; run `autotune --trials N` first", path, store.ErrNoStudy)
+		return store.Study{}, fmt.Errorf("%s holds %w yet", path, store.ErrNoStudy)
 	case 1:
 		return all[0], nil
 	}
@@ -206,7 +206,7 @@ func pick(all []store.Study, path, name string) (store.Study, error) {
 			return s, nil
 		}
 	}
-	return store.Study{}, fmt.Errorf("%s holds %w%s; choose one with --study", path, ErrSeveralStudies, namesText(all))
+	return store.Study{}, fmt.Errorf("%s holds %w%s", path, ErrSeveralStudies, namesText(all))
 }
 
 func namesText(all []store.Study) string {
@@ -286,14 +286,8 @@ func (v *View) Trial(n int) *Trial {
 	return nil
 }
 
-// StudyFlag is what a hint must add to a command for it to read this study: "--study NAME" when the file
-// holds other studies too, or nothing.
-func (v *View) StudyFlag() string {
-	if len(v.Study.OtherStudies) == 0 {
-		return ""
-	}
-	return "--study " + shellWord(v.Study.Name)
-}
+// NeedsStudyName reports whether a command that reads this study must name it: the file holds other studies too.
+func (v *View) NeedsStudyName() bool { return len(v.Study.OtherStudies) > 0 }
 
 // shellWord quotes s for a shell when it needs it.
 func shellWord(s string) string {

@@ -64,10 +64,14 @@ func loadStudy(path, name string) (*loadedStudy, error) {
 // loadFrom reads a study from any source of the read model (tests pass reporttest's).
 func loadFrom(src readmodel.Source, path, name string) (*loadedStudy, error) {
 	v, err := readmodel.Load(src, path, name)
-	if errors.Is(err, readmodel.ErrSeveralStudies) {
-		return nil, usageError{err}
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, readmodel.ErrSeveralStudies):
+		return nil, usageError{fmt.Errorf("%w; choose one with --study", err)}
+	case errors.Is(err, store.ErrNoStudy) && name != "":
+		return nil, fmt.Errorf("--study %w", err) // the read model's error starts with the name
+	case errors.Is(err, store.ErrNoStudy):
+		return nil, fmt.Errorf("%w; run `autotune --trials N` first", err)
+	case err != nil:
 		return nil, err
 	}
 	ls := &loadedStudy{model: v, study: store.Study{Name: v.Study.Name}, view: v.Study}
@@ -86,8 +90,8 @@ func (ls *loadedStudy) bestAndBaseline() (best, baseline *trialView) {
 // other studies too.
 func (ls *loadedStudy) hint(command string, rest ...string) string {
 	parts := []string{"autotune", command, "--db", shellQuote(ls.view.DB)}
-	if f := ls.model.StudyFlag(); f != "" {
-		parts = append(parts, f)
+	if ls.model.NeedsStudyName() {
+		parts = append(parts, "--study", shellQuote(ls.model.Study.Name))
 	}
 	return strings.Join(append(parts, rest...), " ")
 }

@@ -174,3 +174,15 @@ func TestReportAfterTrial(t *testing.T) {
 		t.Errorf("an unwritable page warned %d times, want once: %q", n, stderr.String())
 	}
 }
+
+// The read model names the study and the file; cmd adds its flags and what to do.
+func TestStudyErrorsNameTheFlag(t *testing.T) {
+	if _, err := loadFrom(reporttest.Study(), "tuning.db", "nope"); err == nil || !strings.HasPrefix(err.Error(), `--study "nope": `) {
+		t.Errorf("unknown study: %v, want it to start with --study \"nope\"", err)
+	}
+	empty := reporttest.Study()
+	empty.StudyList = nil
+	if _, err := loadFrom(empty, "tuning.db", ""); err == nil || !strings.Contains(err.Error(), "run `autotune --trials N` first") {
+		t.Errorf("no study: %v, want the command to run first", err)
+	}
+}
