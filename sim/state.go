@@ -103,10 +103,8 @@ func (s *State) SetGPUOn(pid int, mib int, gpu int) error {
 	return os.Rename(tmp, path)
 }
 
-// GPUUsedMiB sums the memory of live holders on every GPU, except pid skip, removing records of dead processes.
-func (s *State) GPUUsedMiB(skip int) int { return s.GPUUsedMiBOn(-1, skip) }
-
-// GPUUsedMiBOn is GPUUsedMiB for one GPU (-1: all of them).
+// GPUUsedMiBOn sums the memory of live holders on one GPU (-1: all of them), except pid skip, removing records
+// of dead processes.
 func (s *State) GPUUsedMiBOn(gpu, skip int) int {
 	entries, _ := os.ReadDir(filepath.Join(s.Dir, "gpu"))
 	total := 0
