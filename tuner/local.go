@@ -60,7 +60,7 @@ func (t *Tuner) queueLocal(finished int) error {
 			return nil
 		}
 	}
-	recs, err := t.db.Trials(t.study.ID)
+	recs, err := t.db.Measurements(t.study.ID)
 	if err != nil {
 		return err
 	}

@@ -271,23 +271,19 @@ func (t *Tuner) enqueue(internal map[string]float64, label string) error {
 	if internal == nil {
 		internal = map[string]float64{}
 	}
-	if err := t.study.EnqueueTrial(internal); err != nil {
-		return fmt.Errorf("enqueue %s: %w", label, err)
-	}
-	trials, err := t.study.GetTrials()
+	fixed, err := json.Marshal(internal)
 	if err != nil {
 		return fmt.Errorf("enqueue %s: %w", label, err)
 	}
-	last := -1
-	for _, ft := range trials {
-		if ft.State == goptuna.TrialStateWaiting && ft.ID > last {
-			last = ft.ID
-		}
-	}
-	if last < 0 {
-		return fmt.Errorf("enqueue %s: the queued trial is not in the study", label)
-	}
-	if err := t.db.Storage.SetTrialSystemAttr(last, report.LabelAttr, label); err != nil {
+	// As goptuna's Study.EnqueueTrial, with the label in the same transaction: another worker may start the
+	// queued trial the moment it exists, and must see where it came from.
+	_, err = t.db.Storage.CloneTrial(t.study.ID, goptuna.FrozenTrial{
+		State: goptuna.TrialStateWaiting, DatetimeStart: time.Now(),
+		InternalParams: map[string]float64{}, Params: map[string]interface{}{}, Distributions: map[string]interface{}{},
+		UserAttrs: map[string]string{}, IntermediateValues: map[int]float64{},
+		SystemAttrs: map[string]string{"fixed_params": string(fixed), report.LabelAttr: label},
+	})
+	if err != nil {
 		return fmt.Errorf("enqueue %s: %w", label, err)
 	}
 	return nil
