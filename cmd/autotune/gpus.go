@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -110,4 +111,17 @@ func runWorkers(ctx context.Context, s *session, gpus []int, base runner.Options
 		}
 	}
 	return sum, interrupted
+}
+
+// lockedWriter serializes the writes of several workers' tuners to one writer: each line stays whole, and a
+// writer that is not safe for concurrent use (a test's buffer) is not written from two goroutines at once.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

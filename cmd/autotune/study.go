@@ -345,13 +345,18 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 		gpu = "simulated " + gpu
 	}
 	me := selfOwner()
+	phases := phaseMode(stderr)
+	if len(gpuList) > 1 {
+		// One tuner per GPU, each in its own goroutine, all writing progress and warnings to stderr.
+		stderr = &lockedWriter{w: stderr}
+	}
 	opts := tuner.Options{
 		StudyName: *studyName, Trials: *trials, Sampler: *sampler, Seed: *seed, StartupTrials: *startup,
 		Confirm: *confirm, Local: *local, LocalEvery: tuner.DefaultLocalEvery, Prune: *prune,
 		SLA: tuner.SLA{MaxP99TPOTms: *tpot, MaxP99TTFTms: *ttft}, Workload: workload, WorkDir: trialDir,
 		Simulated: m.simulate, VLLMVersion: probe.VLLMVersion, GPU: gpu, SpaceJSON: sp.JSON(), TimeBudget: *budget,
 		Version: version, Owner: me, ProcessGone: processGone, HeartbeatTimeout: *heartbeatTimeout, Takeover: *takeover,
-		StopStale: r.StopStale, Progress: stderr, Phases: phaseMode(stderr),
+		StopStale: r.StopStale, Progress: stderr, Phases: phases,
 		Preflight: func() error {
 			dirs := map[string]string{"--workdir": *workDir}
 			if !pg {
