@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -373,6 +374,16 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 	if len(gpuList) > 0 {
 		fmt.Fprintf(stderr, "autotune: %d workers, one per GPU (%s), on ports %d to %d\n", len(gpuList),
 			strings.Trim(strings.Join(strings.Fields(fmt.Sprint(gpuList)), ","), "[]"), ropts.Port, ropts.Port+len(gpuList)-1)
+	}
+	if len(gpuList) > 1 {
+		// Several workers write progress at once (stderr is locked above): no live line that they would overwrite.
+		if opts.Phases == tuner.PhasesLive {
+			opts.Phases = tuner.PhasesLines
+		}
+		if after := opts.AfterTrial; after != nil {
+			var mu sync.Mutex // one report rewrite at a time
+			opts.AfterTrial = func() { mu.Lock(); defer mu.Unlock(); after() }
+		}
 	}
 	sum, runErr := runWorkers(ctx, s, gpuList, ropts, r, func(rk tuner.Runner, label string, stopStale func(context.Context, runner.Process) (bool, error)) *tuner.Tuner {
 		o := opts
