@@ -36,7 +36,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	confirm := fs.Int("confirm", tuner.DefaultConfirm, "trials at the end of each study that re-measure its best configs, as autotune --confirm")
 	local := fs.Int("local", tuner.DefaultLocal, "TPE: one-lever moves around the incumbent before the confirmation trials, as autotune --local")
 	localEvery := fs.Int("local-every", tuner.DefaultLocalEvery, "TPE: every N-th trial of the local window is a local move")
-	prune := fs.Bool("prune", false, "stop benchmarks whose outcome is settled (tuner.Options.Prune), as autotune --prune")
+	prune := fs.Bool("prune", tuner.DefaultPrune, "stop benchmarks whose outcome is settled (tuner.Options.Prune), as autotune --prune")
 	workers := fs.Int("workers", 0, "studies run at once (0: one per CPU)")
 	studyWorkers := fs.Int("study-workers", 1, "autotune workers sharing each study (as --gpus); with more than one, trials also take their simulated time / --pace in real time")
 	pace := fs.Float64("pace", 500, "with --study-workers > 1: simulated seconds per real second")
