@@ -16,5 +16,10 @@
 // Everything here is simulated: the numbers say how the samplers behave on the simulator's model of the
 // T4, not how fast vLLM is.
 //
+// The ensemble (issue 10, ensemble*.go) runs the same experiment on 32 perturbed landscapes of the simulator: every
+// constant the published data cannot pin down drawn from the ranges in Ranges (the one place they are kept), on a
+// T4 with and without arctic-inference and on an L4, each member scored against its own optimum (FastOptimum,
+// cached with a fingerprint), with the simulated GPU time each study would have taken (SimRunner.Cost).
+//
 // cmd/searchq is the command line; RESULTS.md holds the results and how to reproduce them.
 package searchq

@@ -131,6 +131,10 @@
 //	best stock config (see tests)       +15–35% over B               +16%
 //	suffix, good config                 7,000–9,500 tok/s            7,851 tok/s
 //
+// The constants the data cannot pin down are read through a Landscape (landscape.go): DefaultLandscape is the
+// calibrated model above, and searchq's ensemble perturbs it (PredictOn) to judge the search on landscapes it was
+// not tuned on, including an L4 (sm89: bf16, FLASH_ATTN and fp8 KV caches start there).
+//
 // Every constant says where it comes from: [M] measured (with its section), [D] derived from measurements,
 // or "[D assumption]" where the data cannot separate the parts and a split had to be chosen. The splits that
 // matter most for tuning are assumptions: how much of the per-request step cost is per-chunk output work (and
