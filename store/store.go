@@ -46,6 +46,9 @@ type DB struct {
 	gorm    *gorm.DB
 	sql     *sql.DB
 	dialect dialect
+	// legacy is set when a read-only open found a version 1 database: reports read it as it is, without the
+	// columns version 2 added (a read-only open never migrates).
+	legacy  bool
 	Storage goptuna.Storage // goptuna's RDB storage over the same connection, with finished trials cached
 }
 
@@ -135,6 +138,12 @@ func open(path string, readOnly bool) (*DB, error) {
 			sqlDB.Close()
 			return nil, fmt.Errorf("%s: holds no autotune study yet: %w", path, ErrBadDatabase)
 		}
+		version, err := db.storedVersion()
+		if err != nil {
+			sqlDB.Close()
+			return nil, fmt.Errorf("%s: %v: %w", path, err, ErrBadDatabase)
+		}
+		db.legacy = version < SchemaVersion
 	} else if err := db.migrate(); err != nil {
 		sqlDB.Close()
 		return nil, err

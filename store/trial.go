@@ -118,7 +118,7 @@ var ErrNoTrial = errors.New("no such trial")
 
 // Trials returns the records of a study, by number.
 func (db *DB) Trials(studyID int) ([]Trial, error) {
-	rows, err := db.query(trialSelect+` WHERE study_id = ? ORDER BY number`, studyID)
+	rows, err := db.query(db.trialSelect()+` WHERE study_id = ? ORDER BY number`, studyID)
 	if err != nil {
 		return nil, fmt.Errorf("list trials: %w", err)
 	}
@@ -136,7 +136,7 @@ func (db *DB) Trials(studyID int) ([]Trial, error) {
 
 // TrialByNumber returns the record of trial number n, or ErrNoTrial.
 func (db *DB) TrialByNumber(studyID, n int) (Trial, error) {
-	t, err := db.scanTrial(db.queryRow(trialSelect+` WHERE study_id = ? AND number = ?`, studyID, n))
+	t, err := db.scanTrial(db.queryRow(db.trialSelect()+` WHERE study_id = ? AND number = ?`, studyID, n))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Trial{}, ErrNoTrial
 	}
@@ -145,7 +145,7 @@ func (db *DB) TrialByNumber(studyID, n int) (Trial, error) {
 
 // TrialByID returns the record of goptuna trial id, or ErrNoTrial.
 func (db *DB) TrialByID(trialID int) (Trial, error) {
-	t, err := db.scanTrial(db.queryRow(trialSelect+` WHERE trial_id = ?`, trialID))
+	t, err := db.scanTrial(db.queryRow(db.trialSelect()+` WHERE trial_id = ?`, trialID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Trial{}, ErrNoTrial
 	}
@@ -161,6 +161,19 @@ var trialColumns = []string{"trial_id", "study_id", "number", "state", "label", 
 	"server_orphan"}
 
 var trialSelect = "SELECT " + strings.Join(trialColumns, ", ") + " FROM autotune_trials"
+
+// legacyTrialSelect reads a version 1 database, which has no worker_id or server_orphan column yet: both read
+// as 0, what migrating it would store.
+var legacyTrialSelect = strings.Replace(trialSelect, " worker_id, server_orphan FROM",
+	" 0 AS worker_id, 0 AS server_orphan FROM", 1)
+
+// trialSelect is the SELECT of every trial column that this database has.
+func (db *DB) trialSelect() string {
+	if db.legacy {
+		return legacyTrialSelect
+	}
+	return trialSelect
+}
 
 // upsertTrial inserts a record or replaces every column of it (SQLite and PostgreSQL spell this alike).
 var upsertTrial = func() string {
