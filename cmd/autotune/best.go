@@ -227,7 +227,9 @@ func studyCost(ls *loadedStudy, scale float64) string {
 	if ls.view.Simulated && scale != 1 {
 		what = "SIMULATED GPU time on the simulated T4"
 	} else if ls.view.Simulated {
-		what = "GPU time (SIMULATED, at the simulator's speed-up)"
+		// The records hold wall time, and --sim-speed is a flag of each run, not of the study: only the run's
+		// summary knows the factor, so say so rather than print a T4 figure we cannot know here.
+		what = "wall time of this SIMULATED study (at --sim-speed; the run's summary gives the simulated T4's)"
 	}
 	if ran == 0 {
 		return what + ": none yet"

@@ -197,6 +197,8 @@ func configText(v *readmodel.View, t readmodel.Trial, drop map[string]bool) stri
 // gpuTime rounds a duration in seconds for people: "42 s", "12 min", "3.2 h".
 func gpuTime(s float64) string {
 	switch {
+	case s < 10:
+		return fmt.Sprintf("%.1f s", s) // a simulated study's trials take a fraction of a second each
 	case s < 120:
 		return fmt.Sprintf("%.0f s", s)
 	case s < 7200:

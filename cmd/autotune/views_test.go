@@ -186,3 +186,21 @@ func TestStudyErrorsNameTheFlag(t *testing.T) {
 		t.Errorf("no study: %v, want the command to run first", err)
 	}
 }
+
+func TestGPUTimeKeepsShortTimesVisible(t *testing.T) {
+	for _, c := range []struct {
+		s    float64
+		want string
+	}{
+		{0.44, "0.4 s"}, // a simulated trial: "0 s" would read as free
+		{9.94, "9.9 s"},
+		{46, "46 s"},
+		{119, "119 s"},
+		{3600, "60 min"},
+		{7200, "2.0 h"},
+	} {
+		if got := gpuTime(c.s); got != c.want {
+			t.Errorf("gpuTime(%g) = %q, want %q", c.s, got, c.want)
+		}
+	}
+}
