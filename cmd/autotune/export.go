@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -223,14 +224,23 @@ func orUnknown(s string) string {
 // file next to it and renames it over: os.WriteFile's mode applies only to a new file, so a re-export over an
 // existing non-executable flags.sh would stay non-executable, and a crash mid-write would leave half a script.
 func writeExecutable(path, text string) error {
+	return writeAtomic(path, 0o755, func(w io.Writer) error {
+		_, err := io.WriteString(w, text)
+		return err
+	})
+}
+
+// writeAtomic writes path through a temporary file in the same folder, renamed into place once complete, so
+// that a reader never sees half a file and a failure leaves the old one.
+func writeAtomic(path string, mode os.FileMode, write func(io.Writer) error) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
-	_, err = f.WriteString(text)
+	err = write(f)
 	if err == nil {
-		err = f.Chmod(0o755)
+		err = f.Chmod(mode)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

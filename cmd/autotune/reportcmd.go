@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	readmodel "github.com/autotune/autotune/report"
@@ -39,26 +37,10 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 // writeReport writes the study's HTML page to path atomically (a temporary file renamed over it), so that a
 // browser or a notebook reading it mid-study never sees half a page. refresh > 0 makes the page reload itself.
 func writeReport(path string, ls *loadedStudy, refresh time.Duration) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	err = readmodel.WriteHTML(f, ls.model, readmodel.HTMLOptions{ExportHint: ls.hint("best", "--export", "flags.sh"),
-		Generated: time.Now(), SimulatedNote: simulatedNote, Refresh: refresh})
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
+	return writeAtomic(path, 0o644, func(w io.Writer) error {
+		return readmodel.WriteHTML(w, ls.model, readmodel.HTMLOptions{ExportHint: ls.hint("best", "--export", "flags.sh"),
+			Generated: time.Now(), SimulatedNote: simulatedNote, Refresh: refresh})
+	})
 }
 
 // reportAfterTrial returns what `run --report FILE` does after every trial: rewrite the page from the study as
