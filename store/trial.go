@@ -118,9 +118,14 @@ var ErrNoTrial = errors.New("no such trial")
 
 // Trials returns the records of a study, by number.
 func (db *DB) Trials(studyID int) ([]Trial, error) {
-	rows, err := db.query(db.trialSelect()+` WHERE study_id = ? ORDER BY number`, studyID)
+	return db.selectTrials("list trials", ` WHERE study_id = ? ORDER BY number`, studyID)
+}
+
+// selectTrials reads the records that the clause (WHERE ... ORDER BY ...) selects; what names the query in errors.
+func (db *DB) selectTrials(what, clause string, args ...any) ([]Trial, error) {
+	rows, err := db.query(db.trialSelect()+clause, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list trials: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []Trial

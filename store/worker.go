@@ -173,20 +173,7 @@ func (db *DB) TakeOver(t Trial, orphan bool) (bool, error) {
 
 // Orphans lists the trials whose servers were left on host by a worker that died there, for that host to stop.
 func (db *DB) Orphans(studyID int, host string) ([]Trial, error) {
-	rows, err := db.query(db.trialSelect()+` WHERE study_id = ? AND server_orphan = 1 AND owner_host = ? ORDER BY number`, studyID, host)
-	if err != nil {
-		return nil, fmt.Errorf("list orphaned servers: %w", err)
-	}
-	defer rows.Close()
-	var out []Trial
-	for rows.Next() {
-		t, err := db.scanTrial(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return db.selectTrials("list orphaned servers", ` WHERE study_id = ? AND server_orphan = 1 AND owner_host = ? ORDER BY number`, studyID, host)
 }
 
 // ClearOrphan records that a trial's orphaned server was dealt with by its host.
