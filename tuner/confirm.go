@@ -45,14 +45,8 @@ func (t *Tuner) queueRepeat(finished int) error {
 	if slots <= 0 || finished < t.opts.Trials-slots {
 		return nil
 	}
-	trials, err := t.study.GetTrials()
-	if err != nil {
-		return fmt.Errorf("read study: %w", err)
-	}
-	for _, ft := range trials {
-		if ft.State == goptuna.TrialStateWaiting {
-			return nil
-		}
+	if _, queued, err := t.queued(); err != nil || queued {
+		return err
 	}
 	recs, err := t.db.Measurements(t.study.ID)
 	if err != nil {
@@ -67,4 +61,19 @@ func (t *Tuner) queueRepeat(finished int) error {
 		return fmt.Errorf("repeat trial %d: %w", rec.Number, err)
 	}
 	return t.enqueue(ft.InternalParams, report.RepeatLabel(rec.Number))
+}
+
+// queued returns the study's trials and whether one of them waits in its queue: the confirmation and local
+// phases add a trial only when none does, so that a retry or an earlier move runs first.
+func (t *Tuner) queued() ([]goptuna.FrozenTrial, bool, error) {
+	trials, err := t.study.GetTrials()
+	if err != nil {
+		return nil, false, fmt.Errorf("read study: %w", err)
+	}
+	for _, ft := range trials {
+		if ft.State == goptuna.TrialStateWaiting {
+			return trials, true, nil
+		}
+	}
+	return trials, false, nil
 }

@@ -51,14 +51,9 @@ func (t *Tuner) queueLocal(finished int) error {
 	if finished < from || finished >= to || (finished-from)%every != every-1 {
 		return nil
 	}
-	trials, err := t.study.GetTrials()
-	if err != nil {
-		return fmt.Errorf("read study: %w", err)
-	}
-	for _, ft := range trials {
-		if ft.State == goptuna.TrialStateWaiting {
-			return nil
-		}
+	trials, queued, err := t.queued()
+	if err != nil || queued {
+		return err
 	}
 	recs, err := t.db.Measurements(t.study.ID)
 	if err != nil {
