@@ -54,13 +54,20 @@ func DefaultWorkload() Workload {
 	}
 }
 
+// DefaultHost and DefaultPort are where a server listens unless told otherwise: loopback, so that a study's
+// servers are not reachable from the network, and vLLM's own default port (§2.3).
+const (
+	DefaultHost = "127.0.0.1"
+	DefaultPort = 8000
+)
+
 // Options configure a Runner for a whole study.
 type Options struct {
 	VLLM      []string // the vllm executable and any leading arguments, e.g. {"autotune", "sim"}
 	NvidiaSMI []string // the nvidia-smi executable and leading arguments; default {"nvidia-smi"}
 	Python    []string // python that vLLM runs under, for package probes; default: next to VLLM, else python3
-	Host      string   // default "127.0.0.1"
-	Port      int      // default 8000
+	Host      string   // default DefaultHost
+	Port      int      // default DefaultPort
 	Env       []string // the complete base environment of the server and the benchmark (KEY=VALUE)
 	// GPUs, when set, are the GPU indices (as nvidia-smi numbers them) this runner's servers use: they get
 	// CUDA_VISIBLE_DEVICES, and only these GPUs' memory is checked before a start and after a stop, so that

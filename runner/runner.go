@@ -46,10 +46,10 @@ func New(opts Options) *Runner {
 		opts.NvidiaSMI = []string{"nvidia-smi"}
 	}
 	if opts.Host == "" {
-		opts.Host = "127.0.0.1"
+		opts.Host = DefaultHost
 	}
 	if opts.Port == 0 {
-		opts.Port = 8000
+		opts.Port = DefaultPort
 	}
 	setDefault(&opts.StartupTimeout, 10*time.Minute)
 	setDefault(&opts.BenchTimeout, 20*time.Minute)

@@ -46,29 +46,30 @@ type machineFlags struct {
 // server listens, the rest of the benchmark workload, the simulator's speed).
 func (m *machineFlags) register(fs *pflag.FlagSet, forRun bool) {
 	m.forRun = forRun
+	w := runner.DefaultWorkload() // the flags' defaults are the runner's, stated there once
 	// Defaults of the flags that are not registered; the probes and space still read them.
-	m.simSpeed, m.host, m.port, m.numPrompts, m.requestRate = 200, "127.0.0.1", 8000, 200, "inf"
+	m.simSpeed, m.host, m.port, m.numPrompts, m.requestRate = 200, runner.DefaultHost, runner.DefaultPort, w.NumPrompts, w.RequestRate
 	fs.StringVar(&m.vllm, "vllm", "vllm", "the vllm executable, optionally with leading arguments")
 	fs.StringVar(&m.nvidiaSMI, "nvidia-smi", "nvidia-smi", "the nvidia-smi executable")
 	fs.StringVar(&m.python, "python", "", "the python that runs vLLM, for package probes (default: next to --vllm)")
 	fs.BoolVar(&m.simulate, "simulate", false, "run against autotune's simulated vLLM 0.15.1 on a Tesla T4 instead of a GPU")
 	if forRun {
 		fs.Float64Var(&m.simSpeed, "sim-speed", 200, "with --simulate: how many times faster than real time the simulator runs")
-		fs.StringVar(&m.host, "host", "127.0.0.1", "address the vLLM server listens on")
-		fs.IntVar(&m.port, "port", 8000, "port the vLLM server listens on")
+		fs.StringVar(&m.host, "host", runner.DefaultHost, "address the vLLM server listens on")
+		fs.IntVar(&m.port, "port", runner.DefaultPort, "port the vLLM server listens on")
 	}
-	fs.StringVar(&m.model, "model", "Qwen/Qwen2.5-0.5B", "model to serve and benchmark")
+	fs.StringVar(&m.model, "model", w.Model, "model to serve and benchmark")
 	if forRun {
 		fs.StringVar(&m.tokenizer, "tokenizer", "", "benchmark tokenizer (default: the model)")
 	}
-	fs.IntVar(&m.concurrency, "max-concurrency", 50, "benchmark: concurrent requests")
+	fs.IntVar(&m.concurrency, "max-concurrency", w.MaxConcurrency, "benchmark: concurrent requests")
 	if forRun {
-		fs.IntVar(&m.numPrompts, "num-prompts", 200, "benchmark: number of prompts")
+		fs.IntVar(&m.numPrompts, "num-prompts", w.NumPrompts, "benchmark: number of prompts")
 	}
-	fs.IntVar(&m.inputLen, "random-input-len", 512, "benchmark: prompt length in tokens")
-	fs.IntVar(&m.outputLen, "random-output-len", 512, "benchmark: output length in tokens")
+	fs.IntVar(&m.inputLen, "random-input-len", w.InputLen, "benchmark: prompt length in tokens")
+	fs.IntVar(&m.outputLen, "random-output-len", w.OutputLen, "benchmark: output length in tokens")
 	if forRun {
-		fs.StringVar(&m.requestRate, "request-rate", "inf", "benchmark: request rate (inf sends all at once, limited by --max-concurrency)")
+		fs.StringVar(&m.requestRate, "request-rate", w.RequestRate, "benchmark: request rate (inf sends all at once, limited by --max-concurrency)")
 	}
 	fs.StringVar(&m.spaceFile, "space", "", "search space file (YAML or JSON) that changes the default space")
 }
@@ -198,8 +199,8 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 	local := fs.Int("local", tuner.DefaultLocal, "TPE: late in the study, this many trials run the best config so far with one flag changed (every second trial of the window); 0: never")
 	prune := fs.Bool("prune", tuner.DefaultPrune, "watch each benchmark's /metrics and stop it once its outcome is settled (P99 TTFT already lost, or far below the best so far); --prune=false runs every benchmark to its end")
 	confirm := fs.Int("confirm", tuner.DefaultConfirm, "re-measure the best configs in this many of the last trials (at most 1 in 8 of --trials), so that the pick is not one lucky run; 0: never")
-	tpot := fs.Float64("max-p99-tpot-ms", 50, "SLA: P99 time per output token must stay below this")
-	ttft := fs.Float64("max-p99-ttft-ms", 2000, "SLA: P99 time to first token must stay below this")
+	tpot := fs.Float64("max-p99-tpot-ms", tuner.DefaultSLA().MaxP99TPOTms, "SLA: P99 time per output token must stay below this")
+	ttft := fs.Float64("max-p99-ttft-ms", tuner.DefaultSLA().MaxP99TTFTms, "SLA: P99 time to first token must stay below this")
 	startupTimeout := fs.Duration("startup-timeout", 10*time.Minute, "give up on a server that is not ready after this long")
 	benchTimeout := fs.Duration("bench-timeout", 20*time.Minute, "give up on a benchmark that runs longer than this")
 	stopGrace := fs.Duration("stop-grace", 30*time.Second, "time between SIGTERM and SIGKILL when stopping a server")
