@@ -30,7 +30,7 @@ func newFake(t *testing.T, env ...string) *fake {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fake{t: t, state: t.TempDir(), dir: t.TempDir(), port: freePort(t)}
+	f := &fake{t: t, state: t.TempDir(), dir: t.TempDir(), port: runnertest.Port(t)}
 	f.opts = Options{
 		VLLM:      []string{exe, "vllm"},
 		NvidiaSMI: []string{exe, "nvidia-smi"},
@@ -49,16 +49,6 @@ func newFake(t *testing.T, env ...string) *fake {
 		ReleaseTimeout: 3 * time.Second,
 	}
 	return f
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func (f *fake) runner() *Runner {
@@ -523,11 +513,8 @@ func TestRunHarnessFailures(t *testing.T) {
 func BenchmarkRunOverhead(b *testing.B) {
 	exe, _ := os.Executable()
 	state := b.TempDir()
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
 	r := New(Options{
-		VLLM: []string{exe, "vllm"}, NvidiaSMI: []string{exe, "nvidia-smi"}, Port: port,
+		VLLM: []string{exe, "vllm"}, NvidiaSMI: []string{exe, "nvidia-smi"}, Port: runnertest.Port(b),
 		Env: []string{"RUNNER_FAKE=1", "RUNNER_FAKE_STATE=" + state, "GORACE=atexit_sleep_ms=0"},
 	})
 	dir := b.TempDir()

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/autotune/autotune/runner/runnertest"
 )
 
 // The test binary doubles as autotune itself (for `autotune sim ...` children of --simulate studies) and as a
@@ -50,16 +52,7 @@ func fakeMachine(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	return []string{"--vllm", exe + " fakevllm", "--nvidia-smi", exe + " fakesmi", "--python", exe + " fakepython",
-		"--port", strconv.Itoa(freePort(t)), "--startup-timeout", "20s", "--bench-timeout", "20s", "--stop-grace", "2s"}
-}
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+		"--port", strconv.Itoa(runnertest.Port(t)), "--startup-timeout", "20s", "--bench-timeout", "20s", "--stop-grace", "2s"}
 }
 
 // fakeVLLM is a stand-in for vllm: `--version`, `serve --help=all`, `serve MODEL --host H --port P ...` (a

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autotune/autotune/runner/runnertest"
 	"github.com/autotune/autotune/store"
 )
 
@@ -156,7 +157,7 @@ func groupGone(pgid int) bool {
 // port is the last element.
 func simFlags(t *testing.T, db string, speed string) []string {
 	return []string{"--simulate", "--db", db, "--sim-speed", speed, "--startup-timeout", "120s", "--bench-timeout", "120s",
-		"--port", strconv.Itoa(freePort(t))}
+		"--port", strconv.Itoa(runnertest.Port(t))}
 }
 
 // TestKill9MidTrialThenResume: SIGKILL of autotune takes its server with it (parent-death signal), and the
@@ -305,7 +306,7 @@ func TestSecondAutotuneJoins(t *testing.T) {
 	flags := append([]string{"--trials", "6"}, simFlags(t, db, "20")...)
 	first := startAutotune(t, nil, flags...)
 	waitFor(t, 60*time.Second, "the first run to start a trial", func() bool { _, ok := runningServer(db); return ok })
-	flags2 := append(flags, "--workdir", filepath.Join(dir, "second.trials"), "--port", strconv.Itoa(freePort(t)))
+	flags2 := append(flags, "--workdir", filepath.Join(dir, "second.trials"), "--port", strconv.Itoa(runnertest.Port(t)))
 	code, _, errs := cli(t, flags2...)
 	if code != 0 || !strings.Contains(errs, "joins 1 other worker") {
 		t.Errorf("second run: exit %d, stderr %q; want 0 and that it joined the first", code, errs)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/autotune/autotune/runner/runnertest"
 	"github.com/autotune/autotune/store"
 	"github.com/autotune/autotune/tuner"
 )
@@ -86,7 +87,7 @@ func TestVersion(t *testing.T) {
 func TestExportToStdoutAndOverwrite(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "tuning.db")
-	if code, _, errs := cli(t, "--simulate", "--trials", "3", "--db", db, "--sim-speed", "1000", "--port", strconv.Itoa(freePort(t)),
+	if code, _, errs := cli(t, "--simulate", "--trials", "3", "--db", db, "--sim-speed", "1000", "--port", strconv.Itoa(runnertest.Port(t)),
 		"--startup-timeout", "60s", "--bench-timeout", "60s"); code != 0 {
 		t.Fatalf("run: %s", errs)
 	}
@@ -172,7 +173,7 @@ func TestRefusedResumeMessage(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "tuning.db")
 	// Generous limits: the simulator's default ones scale down with --sim-speed and flake on a loaded machine.
-	flags := []string{"--simulate", "--db", db, "--sim-speed", "1000", "--port", strconv.Itoa(freePort(t)),
+	flags := []string{"--simulate", "--db", db, "--sim-speed", "1000", "--port", strconv.Itoa(runnertest.Port(t)),
 		"--startup-timeout", "60s", "--bench-timeout", "60s"}
 	if code, _, errs := cli(t, append(flags, "--trials", "2")...); code != 0 {
 		t.Fatalf("first run: %s", errs)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/autotune/autotune/internal/pgtest"
 	"github.com/autotune/autotune/runner"
+	"github.com/autotune/autotune/runner/runnertest"
 	"github.com/autotune/autotune/space"
 	"github.com/autotune/autotune/store"
 )
@@ -27,7 +28,7 @@ func TestFourWorkersOnPostgresOneKilled(t *testing.T) {
 	var workers []*child
 	for i := range 4 {
 		workers = append(workers, startAutotune(t, nil, "--simulate", "--db", url, "--sim-speed", "40",
-			"--trials", strconv.Itoa(trials), "--port", strconv.Itoa(freePort(t)),
+			"--trials", strconv.Itoa(trials), "--port", strconv.Itoa(runnertest.Port(t)),
 			"--workdir", filepath.Join(dir, fmt.Sprintf("worker-%d", i))))
 	}
 	pids := map[int]*child{}
@@ -131,7 +132,7 @@ func TestGPUsFlag(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "tuning.db")
 	code, _, errs := cli(t, "--simulate", "--db", db, "--sim-speed", "40", "--trials", "6", "--gpus", "0,1,2",
-		"--port", strconv.Itoa(freePort(t)))
+		"--port", strconv.Itoa(runnertest.Ports(t, 3))) // a worker per GPU, each on its own port from --port on
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, errs)
 	}

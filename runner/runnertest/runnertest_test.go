@@ -1,8 +1,10 @@
 package runnertest
 
 import (
+	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -62,5 +64,43 @@ func TestTrackChildren(t *testing.T) {
 	}
 	if err := stranger.Process.Signal(syscall.Signal(0)); err != nil {
 		t.Errorf("an unmarked process was touched: %v", err)
+	}
+}
+
+// TestPorts: reserved ports cannot be reserved again, a server can listen on them and gets the connections, and
+// once it stops nothing answers there (the reservation itself accepts nothing).
+func TestPorts(t *testing.T) {
+	first := Ports(t, 3)
+	for p := first; p < first+3; p++ {
+		if fd, _, err := bindOnly(p); err == nil {
+			syscall.Close(fd)
+			t.Errorf("port %d reserved twice", p)
+		}
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(first+2))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("a server cannot listen on its reserved port: %v", err)
+	}
+	accepted := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			c.Close()
+		}
+		accepted <- err
+	}()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if err := <-accepted; err != nil {
+		t.Errorf("the server did not get the connection: %v", err)
+	}
+	ln.Close()
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Close()
+		t.Errorf("something answers on the reserved port %d with no server listening", first+2)
 	}
 }
