@@ -16,6 +16,7 @@ import (
 // status and the class a person gives it. testdata/failures/README.md describes the format.
 type corpusLog struct {
 	name, source, vllm, gpu, phase, note string
+	batch                                string // "tuned" (testdata/failures) or "heldout" (testdata/failures/heldout)
 	exit                                 int
 	class                                Class
 	log                                  []byte
@@ -23,7 +24,20 @@ type corpusLog struct {
 
 func readCorpus(t *testing.T) []corpusLog {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join("testdata", "failures", "*.log"))
+	var out []corpusLog
+	for _, batch := range []struct{ name, dir string }{
+		{"tuned", filepath.Join("testdata", "failures")},
+		{"heldout", filepath.Join("testdata", "failures", "heldout")},
+	} {
+		out = append(out, readCorpusDir(t, batch.dir, batch.name)...)
+	}
+	return out
+}
+
+// readCorpusDir reads the *.log files of one batch.
+func readCorpusDir(t *testing.T, dir, batch string) []corpusLog {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(dir, "*.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +51,7 @@ func readCorpus(t *testing.T) []corpusLog {
 		if !ok {
 			t.Fatalf("%s: no ---- line between header and log", p)
 		}
-		c := corpusLog{name: filepath.Base(p), log: body, exit: -1}
+		c := corpusLog{name: filepath.Base(p), batch: batch, log: body, exit: -1}
 		sc := bufio.NewScanner(bytes.NewReader(head))
 		for sc.Scan() {
 			k, v, ok := strings.Cut(sc.Text(), ": ")
@@ -82,26 +96,74 @@ func classifyCorpus(c corpusLog) (Class, string) {
 	return ClassifyStartup(c.log, c.exit)
 }
 
+// heldoutMisses are the held-out logs the classifier gets wrong, with the class it gives and why. The table is
+// the honest record of the held-out score: a fix deletes its rows, and a change that alters a miss fails the test.
+var heldoutMisses = map[string]struct {
+	got Class
+	why string
+}{
+	"free-memory-other-process-0.9.1.log":          {OutOfMemory, "16 of 47 GiB held by another process: a harness fault read as util too high"},
+	"free-memory-other-process-kvcached-0.9.2.log": {OutOfMemory, "20 of 79 GiB held by another process"},
+	"free-memory-other-process-omni-a100.log":      {OutOfMemory, "79 of 79 GiB held by another process"},
+	"hf-offline-connection-error-2023-12.log":      {StartupCrash, "no rule for the model hub being unreachable"},
+	"hf-offline-mode-enabled-2024-03.log":          {StartupCrash, "no rule for HF_HUB_OFFLINE without a cached model"},
+	"import-c-undefined-symbol-h100-2025-03.log":   {StartupCrash, "no rule for vllm._C built against another torch"},
+	"kv-cache-dtype-invalid-ascend-0.17.log":       {StartupCrash, "no rule for vLLM's own kv_cache_dtype assertion"},
+	"model-flag-not-positional-2025-05.log":        {StartupCrash, "the rule's text is from another release's wording"},
+	"scheduled-tokens-negative-dflash-0.26.log":    {StartupCrash, "no rule for the scheduler's token-budget check"},
+	"spec-draft-arch-unsupported-0.10.log":         {StartupCrash, "no rule for an unsupported model architecture"},
+	"tp-heads-not-divisible-2024-01.log":           {StartupCrash, "no rule for the tensor-parallel divisibility check"},
+	"tp-heads-not-divisible-2026-08.log":           {StartupCrash, "no rule for the tensor-parallel divisibility check"},
+	"xformers-softcap-turing-2024-11.log":          {StartupCrash, "no rule for an attention backend lacking a model feature"},
+}
+
 // TestRealFailureCorpus runs every real log through the classifier Run uses and wants the class a person gives
-// it, proven by a line of that log.
+// it, proven by a line of that log. The held-out batch (testdata/failures/heldout) was collected after the rules
+// were written, from sources the tuned batch does not cite, and labelled before the classifier saw it.
 func TestRealFailureCorpus(t *testing.T) {
 	corpus := readCorpus(t)
-	if len(corpus) < 40 {
-		t.Errorf("corpus has %d logs, want at least 40", len(corpus))
-	}
-	right := 0
+	right := map[string]int{}
+	total := map[string]int{}
 	byClass := map[Class]int{}
+	tunedSources := map[string]bool{}
+	for _, c := range corpus {
+		if c.batch == "tuned" {
+			tunedSources[c.source] = true
+		}
+	}
 	for _, c := range corpus {
 		byClass[c.class]++
+		total[c.batch]++
+		if c.batch == "heldout" && tunedSources[c.source] {
+			t.Errorf("%s: held-out log cites %s, which the tuned batch already cites", c.name, c.source)
+		}
 		got, line := classifyCorpus(c)
+		if miss, ok := heldoutMisses[c.name]; ok && c.batch == "heldout" {
+			// A known miss must stay the same miss until a fix removes it from the table.
+			if got != miss.got {
+				t.Errorf("%s: known miss now classified %q (line %q), not %q: update heldoutMisses", c.name, got,
+					clip(line, 120), miss.got)
+			}
+			continue
+		}
 		if got == c.class {
-			right++
+			right[c.batch]++
 		} else {
-			t.Errorf("%s (%s, vLLM %s): got %q (line %q), want %q", c.name, c.source, c.vllm, got, clip(line, 120), c.class)
+			t.Errorf("%s [%s] (%s, vLLM %s): got %q (line %q), want %q", c.name, c.batch, c.source, c.vllm, got,
+				clip(line, 120), c.class)
 		}
 		if line != "" && !bytes.Contains(c.log, []byte(line)) {
 			t.Errorf("%s: evidence %q is not a line of the log", c.name, line)
 		}
 	}
-	t.Logf("real-log corpus: %d of %d classified right; by class %v", right, len(corpus), fmt.Sprint(byClass))
+	if total["tuned"] < 40 || total["heldout"] < 30 {
+		t.Errorf("corpus has %d tuned and %d held-out logs, want at least 40 and 30", total["tuned"], total["heldout"])
+	}
+	for name := range heldoutMisses {
+		if _, err := os.Stat(filepath.Join("testdata", "failures", "heldout", name)); err != nil {
+			t.Errorf("heldoutMisses names %s: %v", name, err)
+		}
+	}
+	t.Logf("real-log corpus: tuned %d of %d right, held-out %d of %d right; by class %v",
+		right["tuned"], total["tuned"], right["heldout"], total["heldout"], fmt.Sprint(byClass))
 }
