@@ -223,7 +223,7 @@ func pyRateString(r float64) string {
 }
 
 // benchServe is `vllm bench serve`.
-func benchServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func benchServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) int {
 	ba, err := parseBenchArgs(args)
 	if err != nil {
 		var ae *ArgError
@@ -305,13 +305,13 @@ func benchServe(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	if t := atof("--ready-check-timeout-sec"); t > 0 {
 		fmt.Fprintln(stdout, "Starting initial single prompt test run...")
-		deadline := time.Now().Add(time.Duration(t / envSpeed() * float64(time.Second)))
+		deadline := time.Now().Add(time.Duration(t / cfg.Speed * float64(time.Second)))
 		for !healthy(ctx, client, root) {
 			if time.Now().After(deadline) || ctx.Err() != nil {
 				fmt.Fprintf(stderr, "Traceback (most recent call last):\nValueError: Initial test run failed - Please make sure benchmark arguments are correctly specified. Error: %s\n", connError(root, errors.New("not ready")))
 				return 1
 			}
-			time.Sleep(time.Duration(5 / envSpeed() * float64(time.Second)))
+			time.Sleep(time.Duration(5 / cfg.Speed * float64(time.Second)))
 		}
 		fmt.Fprintln(stdout, "Initial test run completed.")
 	}
@@ -330,7 +330,7 @@ func benchServe(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stdout, "Maximum request concurrency: None")
 	}
 	before := scrapeSpec(ctx, client, root)
-	results, duration, stats := runRemote(ctx, client, root, wl, math.IsInf(rate, 1) || rate <= 0)
+	results, duration, stats := runRemote(ctx, client, root, wl, math.IsInf(rate, 1) || rate <= 0, cfg.Speed)
 	after := scrapeSpec(ctx, client, root)
 
 	m := computeMetrics(results, duration, selected, percentiles, goodput)
@@ -405,7 +405,7 @@ func benchServe(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		kvs = append(kvs, m.Stats...)
 		kvs = append(kvs, KV{"simulated", true})
 		data := encodeOrdered(kvs)
-		if loadFaults()[FaultBenchBadJSON] {
+		if cfg.Faults[FaultBenchBadJSON] {
 			data = data[:len(data)/2]
 		}
 		name := ba.get("--result-filename")
@@ -445,7 +445,7 @@ func benchServe(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			return 1
 		}
 	}
-	if loadFaults()[FaultBenchHang] {
+	if cfg.Faults[FaultBenchHang] {
 		<-ctx.Done()
 		return 1
 	}
@@ -502,8 +502,9 @@ func fetchModel(ctx context.Context, c *http.Client, root string) (string, error
 
 // runRemote posts the workload to the simulated server and collects the per-request records as they are
 // released. Requests without a record fail: all of them with the connection error when the server is down,
-// the rest with a payload error when the stream breaks off (a crash mid-run).
-func runRemote(ctx context.Context, c *http.Client, root string, wl Workload, rateInf bool) ([]RequestResult, float64, *RunStats) {
+// the rest with a payload error when the stream breaks off (a crash mid-run). speed (Config.Speed) turns the wall
+// time of a run without records back into simulated time.
+func runRemote(ctx context.Context, c *http.Client, root string, wl Workload, rateInf bool, speed float64) ([]RequestResult, float64, *RunStats) {
 	n := wl.NumPrompts
 	results := make([]RequestResult, n)
 	got := make([]bool, n)
@@ -524,12 +525,12 @@ func runRemote(ctx context.Context, c *http.Client, root string, wl Workload, ra
 	resp, err := c.Do(req)
 	if err != nil {
 		failAll("Traceback (most recent call last):\n  File \"vllm/benchmarks/lib/endpoint_request_func.py\", line 190, in async_request_openai_completions\n" + connError(root, err) + "\n")
-		return results, math.Max(time.Since(begin).Seconds()*envSpeed(), 0.001), nil
+		return results, math.Max(time.Since(begin).Seconds()*speed, 0.001), nil
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		failAll(http.StatusText(resp.StatusCode))
-		return results, math.Max(time.Since(begin).Seconds()*envSpeed(), 0.001), nil
+		return results, math.Max(time.Since(begin).Seconds()*speed, 0.001), nil
 	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
@@ -549,7 +550,7 @@ func runRemote(ctx context.Context, c *http.Client, root string, wl Workload, ra
 		}
 	}
 	failAll("Traceback (most recent call last):\n  File \"vllm/benchmarks/lib/endpoint_request_func.py\", line 201, in async_request_openai_completions\naiohttp.client_exceptions.ClientPayloadError: Response payload is not completed: <TransferEncodingError: 400, message='Not enough data to satisfy transfer length header.'>\n")
-	return results, math.Max(lastT, time.Since(begin).Seconds()*envSpeed()), nil
+	return results, math.Max(lastT, time.Since(begin).Seconds()*speed), nil
 }
 
 type specCounters struct {

@@ -28,16 +28,9 @@
 //
 // # Environment
 //
-//	AUTOTUNE_SIM_STATE       directory shared by all simulated processes (default: $TMPDIR/autotune-sim-<uid>):
-//	                         GPU-memory records per PID, the torch.compile cache, the start counter
-//	AUTOTUNE_SIM_SPEED       simulated durations are divided by it (default 1 = real time; --simulate uses ~200)
-//	AUTOTUNE_SIM_SEED        seeds the run-to-run noise, combined with the config and the start counter, so a
-//	                         study is reproducible while a rerun of a config still differs (absent: time-based)
-//	AUTOTUNE_SIM_ACCEPTANCE  speculative-decoding acceptance per draft token (default per method, see below)
-//	AUTOTUNE_SIM_PACKAGES    installed optional Python packages, comma-separated (unset: arctic_inference;
-//	                         empty: none)
-//	AUTOTUNE_SIM_FAULT       fault injection, a comma list (off by default), see below
-//	VLLM_ALLOW_LONG_MAX_MODEL_LEN, VLLM_DISABLE_COMPILE_CACHE  as in vLLM
+// Main reads the environment once into a Config (env.go), which lists every variable the simulator reads
+// (AUTOTUNE_SIM_STATE, _SPEED, _SEED, _ACCEPTANCE, _PACKAGES, _FAULT, _GPUS, CUDA_VISIBLE_DEVICES and vLLM's
+// VLLM_ALLOW_LONG_MAX_MODEL_LEN and VLLM_DISABLE_COMPILE_CACHE), and hands it to every subcommand.
 //
 // GPU memory is "released" exactly when the holding process is gone, as on a real GPU: a serving process
 // writes its memory (MiB) to gpu/<pid> in the state directory once it holds memory; nvidia-smi sums the records

@@ -1,10 +1,5 @@
 package sim
 
-import (
-	"os"
-	"strings"
-)
-
 // Fault names for AUTOTUNE_SIM_FAULT (a comma list; off by default). See the package documentation.
 const (
 	FaultStartupCrash      = "startup_crash"       // engine core dies during init: "EngineCore failed to start.", exit 1
@@ -27,17 +22,8 @@ var AllFaults = []string{FaultStartupCrash, FaultOOMStartup, FaultNoKernelImage,
 	FaultUnhealthyMidBench, FaultHang, FaultIgnoreSIGTERM, FaultForkHolder, FaultSlowHealth, FaultSlowStartup,
 	FaultBenchBadJSON, FaultBenchHang}
 
+// faultSet is the faults switched on (Config.Faults).
 type faultSet map[string]bool
-
-func loadFaults() faultSet {
-	f := faultSet{}
-	for _, name := range strings.Split(os.Getenv("AUTOTUNE_SIM_FAULT"), ",") {
-		if name = strings.TrimSpace(name); name != "" {
-			f[name] = true
-		}
-	}
-	return f
-}
 
 // midBench reports whether a fault strikes half-way through a benchmark.
 func (f faultSet) midBench() string {

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -16,6 +14,7 @@ import (
 // `serve` handles the signals itself (vLLM exits 0 on both).
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	leading := leadingArgs(args)
+	cfg := ConfigFromEnv(os.LookupEnv, time.Now(), os.Getuid())
 	if len(args) == 0 {
 		io.WriteString(stderr, topUsage+"\nvllm: error: the following arguments are required: subparser\n")
 		return 2
@@ -28,19 +27,19 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s\n\nautotune sim: a SIMULATED vLLM %s on a simulated Tesla T4 (not a measurement).\n\npositional arguments:\n  {serve,bench}\n    serve   Launch a local OpenAI-compatible API server to serve LLM completions via HTTP.\n    bench   vLLM bench subcommand.\n\nalso: nvidia-smi --query-gpu=... --format=csv[,noheader][,nounits], python -c CODE\n", topUsage, simVersion)
 		return 0
 	case "serve":
-		return serve(ctx, args[1:], leading, stdout, stderr)
+		return serve(ctx, cfg, args[1:], leading, stdout, stderr)
 	case "bench":
 		if len(args) < 2 || args[1] != "serve" {
 			io.WriteString(stderr, "usage: vllm bench [-h] {latency,serve,throughput} ...\nvllm bench: error: argument bench_type: invalid choice (only 'serve' is simulated)\n")
 			return 2
 		}
-		return benchServe(ctx, args[2:], stdout, stderr)
+		return benchServe(ctx, cfg, args[2:], stdout, stderr)
 	case "nvidia-smi":
-		return nvidiaSMI(args[1:], stdout, stderr)
+		return nvidiaSMI(cfg, args[1:], stdout, stderr)
 	case "python", "python3":
-		return python(args[1:], stdout, stderr)
+		return python(cfg.Packages, args[1:], stdout, stderr)
 	case "engine-core":
-		return engineCore(ctx)
+		return engineCore(ctx, cfg)
 	}
 	fmt.Fprintf(stderr, "%s\nvllm: error: argument subparser: invalid choice: '%s' (choose from 'chat', 'complete', 'serve', 'bench', 'collect-env', 'run-batch')\n", topUsage, args[0])
 	return 2
@@ -59,32 +58,6 @@ func leadingArgs(args []string) []string {
 		}
 	}
 	return append([]string(nil), lead...)
-}
-
-func envTrue(name string) bool {
-	v := strings.ToLower(os.Getenv(name))
-	return v == "1" || v == "true" || v == "yes"
-}
-
-func envFloat(name string) (float64, bool) {
-	v, err := strconv.ParseFloat(strings.TrimSpace(os.Getenv(name)), 64)
-	return v, err == nil
-}
-
-// envSpeed is AUTOTUNE_SIM_SPEED: simulated durations are divided by it (default 1, real time).
-func envSpeed() float64 {
-	if v, ok := envFloat("AUTOTUNE_SIM_SPEED"); ok && v > 0 {
-		return v
-	}
-	return 1
-}
-
-// envSeed is AUTOTUNE_SIM_SEED, or the time when it is absent.
-func envSeed() uint64 {
-	if v, err := strconv.ParseInt(strings.TrimSpace(os.Getenv("AUTOTUNE_SIM_SEED")), 10, 64); err == nil {
-		return uint64(v)
-	}
-	return uint64(time.Now().UnixNano())
 }
 
 // mix combines seeds (splitmix64 steps).

@@ -3,19 +3,18 @@ package sim
 import (
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"strings"
 )
 
 // nvidiaSMI answers the query the runner makes (and a few neighbours) for the simulated Tesla T4s, one line per
-// GPU (SimGPUs: AUTOTUNE_SIM_GPUS), and, as the real one, whatever CUDA_VISIBLE_DEVICES says:
+// GPU (Config.GPUs: AUTOTUNE_SIM_GPUS), and, as the real one, whatever CUDA_VISIBLE_DEVICES says:
 //
 //	nvidia-smi --query-gpu=name,compute_cap,memory.total,memory.used --format=csv,noheader,nounits
 //	Tesla T4, 7.5, 15360, 13690
 //
 // memory.used of a GPU is the sum of the live simulated processes' records for it in the state directory.
-func nvidiaSMI(args []string, stdout, stderr io.Writer) int {
+func nvidiaSMI(cfg Config, args []string, stdout, stderr io.Writer) int {
 	var query, format string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -35,14 +34,14 @@ func nvidiaSMI(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	st, err := OpenState()
+	st, err := OpenState(cfg.StateDir)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	if query == "" {
 		fmt.Fprintf(stdout, "autotune sim: SIMULATED nvidia-smi\n")
-		for g := range SimGPUs() {
+		for g := range cfg.GPUs {
 			fmt.Fprintf(stdout, "| GPU %d: Tesla T4 (compute capability 7.5) | %dMiB / %dMiB |\n", g, st.GPUUsedMiBOn(g, -1), nvsmiTotalMiB)
 		}
 		return 0
@@ -54,8 +53,8 @@ func nvidiaSMI(args []string, stdout, stderr io.Writer) int {
 	noheader := strings.Contains(format, "noheader")
 	nounits := strings.Contains(format, "nounits")
 	fields := strings.Split(query, ",")
-	for g := range SimGPUs() {
-		if code := nvsmiLine(g, st.GPUUsedMiBOn(g, -1), fields, noheader || g > 0, nounits, stdout, stderr); code != 0 {
+	for g := range cfg.GPUs {
+		if code := nvsmiLine(g, cfg.GPUs, st.GPUUsedMiBOn(g, -1), fields, noheader || g > 0, nounits, stdout, stderr); code != 0 {
 			return code
 		}
 	}
@@ -63,7 +62,7 @@ func nvidiaSMI(args []string, stdout, stderr io.Writer) int {
 }
 
 // nvsmiLine prints one GPU's line of a --query-gpu answer (and the header first, unless noheader).
-func nvsmiLine(gpu, used int, fields []string, noheader, nounits bool, stdout, stderr io.Writer) int {
+func nvsmiLine(gpu, count, used int, fields []string, noheader, nounits bool, stdout, stderr io.Writer) int {
 	var vals, heads []string
 	for _, f := range fields {
 		f = strings.TrimSpace(f)
@@ -84,7 +83,7 @@ func nvsmiLine(gpu, used int, fields []string, noheader, nounits bool, stdout, s
 		case "driver_version":
 			v = "550.90.07" // t4-calibration.md §2.1
 		case "count":
-			v = fmt.Sprint(SimGPUs())
+			v = fmt.Sprint(count)
 		case "uuid", "gpu_uuid":
 			v = fmt.Sprintf("GPU-00000000-0000-0000-0000-autotunesim%d", gpu)
 		default:
@@ -109,36 +108,19 @@ func nvsmiLine(gpu, used int, fields []string, noheader, nounits bool, stdout, s
 
 var importRE = regexp.MustCompile(`(?:^|[;\s])(?:import|from)\s+([A-Za-z_][A-Za-z0-9_]*)|find_spec\(\s*["']([A-Za-z_][A-Za-z0-9_.\-]*)["']|__import__\(\s*["']([A-Za-z_][A-Za-z0-9_\-]*)["']|import_module\(\s*["']([A-Za-z_][A-Za-z0-9_\-]*)["']`)
 
-// simPackages is the simulated Python install: vLLM and its dependencies, plus AUTOTUNE_SIM_PACKAGES
-// (comma-separated; unset means arctic_inference, empty means none of the optional packages).
-func simPackages() map[string]bool {
-	pk := map[string]bool{}
-	v, ok := os.LookupEnv("AUTOTUNE_SIM_PACKAGES")
-	if !ok {
-		v = "arctic_inference"
-	}
-	for _, p := range strings.Split(v, ",") {
-		p = strings.TrimSpace(strings.ReplaceAll(p, "-", "_"))
-		if p != "" {
-			pk[p] = true
-		}
-	}
-	return pk
-}
-
 var basePackages = map[string]string{"vllm": simVersion, "torch": "", "transformers": "", "sys": "", "os": "",
 	"importlib": "", "json": "", "flashinfer": "", "numpy": "", "triton": ""}
 
 // python simulates `python -c CODE`: it succeeds when every module the code imports (import X, from X import,
 // importlib.util.find_spec("X"), __import__("X")) is installed; otherwise it prints ModuleNotFoundError and
-// exits 1 (also for find_spec, which the runner uses as "is it installed").
-func python(args []string, stdout, stderr io.Writer) int {
+// exits 1 (also for find_spec, which the runner uses as "is it installed"). installed are the optional packages
+// (Config.Packages).
+func python(installed map[string]bool, args []string, stdout, stderr io.Writer) int {
 	if len(args) < 2 || args[0] != "-c" {
 		fmt.Fprintln(stderr, "autotune sim: only `python -c CODE` is simulated")
 		return 2
 	}
 	code := args[1]
-	pk := simPackages()
 	for _, m := range importRE.FindAllStringSubmatch(code, -1) {
 		name := m[1]
 		if name == "" {
@@ -146,7 +128,7 @@ func python(args []string, stdout, stderr io.Writer) int {
 		}
 		name = strings.ReplaceAll(strings.Split(name, ".")[0], "-", "_")
 		_, base := basePackages[name]
-		if base || pk[name] {
+		if base || installed[name] {
 			continue
 		}
 		fmt.Fprintf(stderr, "Traceback (most recent call last):\n  File \"<string>\", line 1, in <module>\nModuleNotFoundError: No module named '%s'\n", name)

@@ -168,7 +168,7 @@ func listenReusePort(addr string) (net.Listener, error) {
 }
 
 // serve is `vllm serve`.
-func serve(ctx context.Context, args, leading []string, stdout, stderr io.Writer) int {
+func serve(ctx context.Context, cfg Config, args, leading []string, stdout, stderr io.Writer) int {
 	out, errw := &lockedWriter{w: stdout}, &lockedWriter{w: stderr}
 	out.line(bannerSimLine)
 	a, err := ParseServeArgs(args)
@@ -185,24 +185,24 @@ func serve(ctx context.Context, args, leading []string, stdout, stderr io.Writer
 		io.WriteString(stdout, serveHelp(a.Help))
 		return 0
 	}
-	env := Env{Packages: simPackages(), AllowLongLen: envTrue("VLLM_ALLOW_LONG_MAX_MODEL_LEN"), DisableCCache: envTrue("VLLM_DISABLE_COMPILE_CACHE")}
+	env := cfg.modelEnv()
 	e, fail := ResolveEngine(a, env)
 	if fail != nil && fail.Phase == PhaseParse {
 		// The simulator's own refusal (a model it does not model): not vLLM's text, and said so.
 		errw.line(fail.Text())
 		return 1
 	}
-	st, err := OpenState()
+	st, err := OpenState(cfg.StateDir)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	gpu, gerr := VisibleGPU()
+	gpu, gerr := cfg.VisibleGPU()
 	if gerr != nil {
 		errw.line(gerr.Error())
 		return 1
 	}
-	faults := loadFaults()
+	faults := cfg.Faults
 	if faults[FaultIgnoreSIGTERM] {
 		signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
 	}
@@ -211,20 +211,16 @@ func serve(ctx context.Context, args, leading []string, stdout, stderr io.Writer
 		signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 		defer signal.Stop(sig)
 	}
-	s := &server{e: e, st: st, speed: envSpeed(), faults: faults, pid: os.Getpid(), out: out, errw: errw,
-		exit: make(chan int, 1), created: time.Now().Unix(), gpu: gpu}
+	s := &server{e: e, st: st, speed: cfg.Speed, faults: faults, pid: os.Getpid(), out: out, errw: errw,
+		exit: make(chan int, 1), created: time.Now().Unix(), gpu: gpu, acceptance: cfg.Acceptance}
 	s.engPID = s.pid + 1
-	if v, ok := envFloat("AUTOTUNE_SIM_ACCEPTANCE"); ok {
-		s.acceptance = v
-	}
 	counter := st.NextStart()
-	base := envSeed()
 	var ch uint64
 	if e != nil {
 		ch = configHash(e)
 		s.accessLog = !(a.boolp("disable_uvicorn_access_log") != nil && *a.boolp("disable_uvicorn_access_log"))
 	}
-	s.seed = mix(base, uint64(counter), ch)
+	s.seed = mix(cfg.Seed, uint64(counter), ch)
 	rng := rand.New(rand.NewPCG(s.seed, 0x57a7))
 	if e != nil {
 		s.noise = 1 + runNoiseSigma*math.Max(-3, math.Min(3, rng.NormFloat64()))
@@ -712,7 +708,7 @@ func promptTokens(raw json.RawMessage) int {
 
 // engineCore is the hidden `engine-core` subcommand of the fork_holder fault: it holds the GPU-memory record
 // its parent writes under its PID, and ignores its parent's death; SIGTERM, SIGINT or SIGKILL end it.
-func engineCore(ctx context.Context) int {
+func engineCore(ctx context.Context, cfg Config) int {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sig)
@@ -720,7 +716,7 @@ func engineCore(ctx context.Context) int {
 	case <-sig:
 	case <-ctx.Done():
 	}
-	if st, err := OpenState(); err == nil {
+	if st, err := OpenState(cfg.StateDir); err == nil {
 		st.SetGPU(os.Getpid(), 0)
 	}
 	return 0

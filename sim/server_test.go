@@ -38,7 +38,7 @@ func TestHTTPPathAgreesWithPredict(t *testing.T) {
 	for _, args := range [][]string{argv(""), argv(`--speculative-config {"method":"suffix"} --stream-interval 4`)} {
 		s, ts := newTestServer(t, args)
 		w := DefaultWorkload()
-		results, duration, _ := runRemote(context.Background(), ts.Client(), ts.URL, w, true)
+		results, duration, _ := runRemote(context.Background(), ts.Client(), ts.URL, w, true, 1)
 		got := computeMetrics(results, duration, []string{"ttft", "tpot", "itl", "e2el"}, []float64{99}, nil)
 		rs, st := runBench(s.e, s.mem, w, s.noise, rand.New(rand.NewPCG(s.seed, 1)))
 		want := computeMetrics(rs, st.Duration, []string{"ttft", "tpot", "itl", "e2el"}, []float64{99}, nil)
@@ -57,7 +57,7 @@ func TestSpecDecodeKeysFromMetrics(t *testing.T) {
 	_, ts := newTestServer(t, argv(`--speculative-config {"method":"suffix","num_speculative_tokens":8}`))
 	ctx := context.Background()
 	before := scrapeSpec(ctx, ts.Client(), ts.URL)
-	runRemote(ctx, ts.Client(), ts.URL, DefaultWorkload(), true)
+	runRemote(ctx, ts.Client(), ts.URL, DefaultWorkload(), true, 1)
 	after := scrapeSpec(ctx, ts.Client(), ts.URL)
 	keys := specKeys(before, after)
 	if len(keys) != 6 || keys[0].Key != "spec_decode_acceptance_rate" {

@@ -23,12 +23,8 @@ import (
 // State is the simulated machine's shared state directory.
 type State struct{ Dir string }
 
-// OpenState opens (creating) the state directory from AUTOTUNE_SIM_STATE or the default.
-func OpenState() (*State, error) {
-	dir := os.Getenv("AUTOTUNE_SIM_STATE")
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), fmt.Sprintf("autotune-sim-%d", os.Getuid()))
-	}
+// OpenState opens (creating) the state directory dir (Config.StateDir).
+func OpenState(dir string) (*State, error) {
 	for _, sub := range []string{"gpu", "compile_cache"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return nil, fmt.Errorf("sim state: %w", err)
@@ -55,31 +51,6 @@ func procStartTicks(pid int) (uint64, bool) {
 	}
 	t, err := strconv.ParseUint(fields[19], 10, 64)
 	return t, err == nil
-}
-
-// SimGPUs is how many GPUs the simulated machine has: AUTOTUNE_SIM_GPUS (1 to 16), default 1. They are all
-// the same model (a Tesla T4).
-func SimGPUs() int {
-	n, err := strconv.Atoi(os.Getenv("AUTOTUNE_SIM_GPUS"))
-	if err != nil || n < 1 {
-		return 1
-	}
-	return min(n, 16)
-}
-
-// VisibleGPU is the GPU a simulated server runs on: the first index in CUDA_VISIBLE_DEVICES, as CUDA numbers
-// the devices it shows, or 0 when the variable is unset. It fails on an index the machine does not have.
-func VisibleGPU() (int, error) {
-	v, ok := os.LookupEnv("CUDA_VISIBLE_DEVICES")
-	if !ok {
-		return 0, nil
-	}
-	first := strings.TrimSpace(strings.Split(v, ",")[0])
-	i, err := strconv.Atoi(first)
-	if err != nil || i < 0 || i >= SimGPUs() {
-		return 0, fmt.Errorf("autotune sim: CUDA_VISIBLE_DEVICES=%q names no GPU of the simulated machine, which has %d (AUTOTUNE_SIM_GPUS)", v, SimGPUs())
-	}
-	return i, nil
 }
 
 // SetGPU records that pid holds mib MiB of GPU memory on GPU 0 (0 removes the record).
