@@ -9,11 +9,8 @@ import (
 const (
 	// BaselineLabel marks trial 0: vLLM's defaults, measured on the same machine.
 	BaselineLabel = "baseline"
-	// LabelAttr is the goptuna system attribute that carries a trial's label before autotune's record of it
-	// exists (a queued trial).
-	LabelAttr    = "autotune:label"
-	repeatPrefix = "repeat of #"
-	retryPrefix  = "retry of #"
+	repeatPrefix  = "repeat of #"
+	retryPrefix   = "retry of #"
 )
 
 // RepeatLabel labels a confirmation run that measures trial n's config again.

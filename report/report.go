@@ -29,9 +29,9 @@ func FromStore(db *store.DB) Source { return storeSource{db} }
 type storeSource struct{ *store.DB }
 
 func (s storeSource) GoptunaTrials(studyID int) ([]goptuna.FrozenTrial, error) {
-	ts, err := s.Storage.GetAllTrials(studyID)
+	ts, err := s.DB.GoptunaTrials(studyID)
 	if err != nil {
-		return nil, fmt.Errorf("read the trials of study %d in %s: %w", studyID, s.Path, err)
+		return nil, fmt.Errorf("%s: %w", s.Path, err)
 	}
 	return ts, nil
 }
@@ -235,7 +235,7 @@ func newTrial(ft goptuna.FrozenTrial, rec store.Trial) Trial {
 		BenchmarkS: rec.Benchmark.Seconds(), TeardownS: rec.Teardown.Seconds(), Record: rec,
 	}
 	if t.Label == "" {
-		t.Label = ft.SystemAttrs[LabelAttr]
+		t.Label = ft.SystemAttrs[store.LabelAttr]
 	}
 	if t.Args == nil {
 		t.Args = []string{}

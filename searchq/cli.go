@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/autotune/autotune/runner"
+	"github.com/autotune/autotune/sampler"
 	"github.com/autotune/autotune/tuner"
 )
 
@@ -31,7 +32,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	seeds := fs.Int("seeds", 10, "seeds per sampler (1..N, offset by --first-seed)")
 	first := fs.Int64("first-seed", 1, "first seed")
 	trials := fs.Int("trials", 40, "finished trials per study, counting the baseline and the known-good points")
-	samplers := fs.String("samplers", "tpe,random,grid", "comma-separated samplers: "+strings.Join(tuner.Samplers, ", "))
+	samplers := fs.String("samplers", "tpe,random,grid", "comma-separated samplers: "+strings.Join(sampler.Names, ", "))
 	startup := fs.Int("startup-trials", 0, "TPE startup trials (0: the tuner's default)")
 	confirm := fs.Int("confirm", tuner.DefaultConfirm, "trials at the end of each study that re-measure its best configs, as autotune --confirm")
 	local := fs.Int("local", tuner.DefaultLocal, "TPE: one-lever moves around the incumbent before the confirmation trials, as autotune --local")
@@ -69,8 +70,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var names []string
 	for _, s := range strings.Split(*samplers, ",") {
 		s = strings.TrimSpace(s)
-		if !slices.Contains(tuner.Samplers, s) {
-			fmt.Fprintf(stderr, "searchq: --samplers: unknown sampler %q (want %s)\n", s, strings.Join(tuner.Samplers, ", "))
+		if !slices.Contains(sampler.Names, s) {
+			fmt.Fprintf(stderr, "searchq: --samplers: unknown sampler %q (want %s)\n", s, strings.Join(sampler.Names, ", "))
 			return 2
 		}
 		names = append(names, s)

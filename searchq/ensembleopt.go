@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"math/rand"
 	"os"
 	"time"
 
+	"github.com/autotune/autotune/sampler"
 	"github.com/autotune/autotune/space"
 )
 
@@ -49,9 +49,9 @@ func FastOptimum(ctx context.Context, ev *Evaluator, sp *space.Space, seed int64
 		return space.Config{}, Eval{}, 0, err
 	}
 	pool = append(pool, cs...)
-	r := rand.New(rand.NewSource(seed))
+	u := sampler.NewUniform(seed)
 	for i := 0; i < FastRandom; i++ {
-		c, err := sp.Sample(uniform{r})
+		c, err := sp.Sample(u.Suggester())
 		if err != nil {
 			return space.Config{}, Eval{}, 0, fmt.Errorf("random point: %w", err)
 		}

@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand"
 	"os"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/autotune/autotune/sampler"
 	"github.com/autotune/autotune/sim"
 	"github.com/autotune/autotune/space"
 )
@@ -189,10 +189,10 @@ func FindOptimum(ctx context.Context, ev *Evaluator, sp *space.Space, o OptimumO
 	}
 
 	// 3. Cross-check: random points of the whole space, then local search from the best points found.
-	r := rand.New(rand.NewSource(o.Seed))
+	u := sampler.NewUniform(o.Seed)
 	var rnd []space.Config
 	for i := 0; i < o.Random; i++ {
-		c, err := sp.Sample(uniform{r})
+		c, err := sp.Sample(u.Suggester())
 		if err != nil {
 			return opt, fmt.Errorf("random point: %w", err)
 		}
@@ -514,26 +514,6 @@ func with(base, over map[string]string) map[string]string {
 		m[k] = v
 	}
 	return m
-}
-
-// uniform draws every parameter uniformly (a space.Suggester).
-type uniform struct{ r *rand.Rand }
-
-func (u uniform) SuggestCategorical(_ string, c []string) (string, error) {
-	return c[u.r.Intn(len(c))], nil
-}
-func (u uniform) SuggestInt(_ string, lo, hi int) (int, error) { return lo + u.r.Intn(hi-lo+1), nil }
-func (u uniform) SuggestStepInt(_ string, lo, hi, st int) (int, error) {
-	return lo + st*u.r.Intn((hi-lo)/st+1), nil
-}
-func (u uniform) SuggestFloat(_ string, lo, hi float64) (float64, error) {
-	return lo + u.r.Float64()*(hi-lo), nil
-}
-func (u uniform) SuggestDiscreteFloat(n string, lo, hi, _ float64) (float64, error) {
-	return u.SuggestFloat(n, lo, hi)
-}
-func (u uniform) SuggestLogFloat(_ string, lo, hi float64) (float64, error) {
-	return math.Exp(math.Log(lo) + u.r.Float64()*(math.Log(hi)-math.Log(lo))), nil
 }
 
 // SaveOptimum writes the optimum as indented JSON.

@@ -1,10 +1,10 @@
 package searchq
 
 import (
-	"math/rand"
 	"testing"
 
 	"github.com/autotune/autotune/runner"
+	"github.com/autotune/autotune/sampler"
 	"github.com/autotune/autotune/sim"
 	"github.com/autotune/autotune/tuner"
 )
@@ -19,9 +19,9 @@ func TestProjectionError(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := rand.New(rand.NewSource(int64(m.Index) + 100))
+		u := sampler.NewUniform(int64(m.Index) + 100)
 		for i := 0; i < 8; i++ {
-			c, err := sp.Sample(uniform{r})
+			c, err := sp.Sample(u.Suggester())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,8 +1,6 @@
 package space
 
 import (
-	"math"
-	"math/rand"
 	"os"
 	"regexp"
 	"strconv"
@@ -53,28 +51,6 @@ func mustDefault(t testing.TB, p Platform) *Space {
 		t.Fatal(err)
 	}
 	return s
-}
-
-// randSuggester draws uniformly, like goptuna's random sampler.
-type randSuggester struct{ r *rand.Rand }
-
-func (s randSuggester) SuggestCategorical(_ string, c []string) (string, error) {
-	return c[s.r.Intn(len(c))], nil
-}
-func (s randSuggester) SuggestInt(_ string, lo, hi int) (int, error) {
-	return lo + s.r.Intn(hi-lo+1), nil
-}
-func (s randSuggester) SuggestStepInt(_ string, lo, hi, st int) (int, error) {
-	return lo + st*s.r.Intn((hi-lo)/st+1), nil
-}
-func (s randSuggester) SuggestFloat(_ string, lo, hi float64) (float64, error) {
-	return lo + s.r.Float64()*(hi-lo), nil
-}
-func (s randSuggester) SuggestDiscreteFloat(_ string, lo, hi, q float64) (float64, error) {
-	return lo + q*float64(s.r.Intn(int(math.Round((hi-lo)/q))+1)), nil
-}
-func (s randSuggester) SuggestLogFloat(_ string, lo, hi float64) (float64, error) {
-	return math.Exp(math.Log(lo) + s.r.Float64()*(math.Log(hi)-math.Log(lo))), nil
 }
 
 // fixedSuggester answers from a map and records the calls in order.

@@ -2,13 +2,13 @@ package space
 
 import (
 	"encoding/json"
-	"math/rand"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/autotune/autotune/runner"
+	"github.com/autotune/autotune/sampler"
 )
 
 var plainInt = regexp.MustCompile(`^(0|[1-9][0-9]*)$`)
@@ -33,11 +33,11 @@ func TestRandomDrawsKeepEveryConstraint(t *testing.T) {
 	for name, p := range platforms {
 		t.Run(name, func(t *testing.T) {
 			s := mustDefault(t, p)
-			r := randSuggester{rand.New(rand.NewSource(7))}
+			u := sampler.NewUniform(7)
 			keys := map[string]bool{}
 			refusedUnrepaired := 0
 			for i := 0; i < n; i++ {
-				a, err := s.draw(r)
+				a, err := s.draw(u.Suggester())
 				if err != nil {
 					t.Fatalf("draw %d: %v", i, err)
 				}

@@ -37,19 +37,19 @@ func writer(path string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	study, err := goptuna.CreateStudy("crash", goptuna.StudyOptionStorage(db.Storage), goptuna.StudyOptionLoadIfExists(true),
+	study, err := goptuna.CreateStudy("crash", goptuna.StudyOptionStorage(db.storage), goptuna.StudyOptionLoadIfExists(true),
 		goptuna.StudyOptionLogger(nil))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	for {
-		id, err := db.Storage.CreateNewTrial(study.ID)
+		id, err := db.storage.CreateNewTrial(study.ID)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		n, _ := db.Storage.GetTrialNumberFromID(id)
+		n, _ := db.storage.GetTrialNumberFromID(id)
 		v := float64(n)
 		rec := Trial{TrialID: id, StudyID: study.ID, Number: n, State: StateComplete, Objective: &v,
 			Args: []string{"--max-num-seqs", strconv.Itoa(n)}, BenchJSON: strings.Repeat("x", 4096), LogTail: strings.Repeat("log line\n", 200)}
@@ -57,11 +57,11 @@ func writer(path string) int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		if err := db.Storage.SetTrialValue(id, v); err != nil {
+		if err := db.storage.SetTrialValue(id, v); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		if err := db.Storage.SetTrialState(id, goptuna.TrialStateComplete); err != nil {
+		if err := db.storage.SetTrialState(id, goptuna.TrialStateComplete); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
@@ -110,7 +110,7 @@ func TestKilledWriterLosesNothingCommitted(t *testing.T) {
 		if err != nil {
 			t.Fatalf("round %d: the database does not open after a kill: %v", round, err)
 		}
-		st, err := goptuna.LoadStudy("crash", goptuna.StudyOptionStorage(db.Storage), goptuna.StudyOptionLogger(nil))
+		st, err := goptuna.LoadStudy("crash", goptuna.StudyOptionStorage(db.storage), goptuna.StudyOptionLogger(nil))
 		if err != nil && len(reported) == 0 {
 			db.Close() // killed before the study was created: nothing was committed yet
 			continue

@@ -89,7 +89,7 @@ func openPostgres(raw string, readOnly bool) (*DB, error) {
 			return nil, fmt.Errorf("%s", scrub(err))
 		}
 	}
-	db.Storage = newCachedStorage(rdb.NewStorage(g), db)
+	db.storage = newCachedStorage(rdb.NewStorage(g), db)
 	return db, nil
 }
 

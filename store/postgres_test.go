@@ -71,11 +71,11 @@ func TestPostgresStudyDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	study, err := goptuna.CreateStudy("s", goptuna.StudyOptionStorage(db.Storage), goptuna.StudyOptionLogger(nil))
+	study, err := goptuna.CreateStudy("s", goptuna.StudyOptionStorage(db.storage), goptuna.StudyOptionLogger(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := db.Storage.CreateNewTrial(study.ID)
+	id, err := db.storage.CreateNewTrial(study.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestPostgresStudyDatabase(t *testing.T) {
 	if out.Label != "baseline" || !out.Feasible || *out.Objective != v || out.ServerStart != 1<<40 || out.WorkerID != 3 || !out.ServerOrphan {
 		t.Errorf("round trip: %+v", out)
 	}
-	if ft, err := db.Storage.GetTrial(id); err != nil || ft.InternalParams["a"] != 1 {
+	if ft, err := db.storage.GetTrial(id); err != nil || ft.InternalParams["a"] != 1 {
 		t.Errorf("goptuna's view of the params: %+v, %v", ft.InternalParams, err)
 	}
 	db.Close()
@@ -138,5 +138,52 @@ func TestPostgresStudyDatabase(t *testing.T) {
 	var n int
 	if err := f.QueryRow("SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()").Scan(&n); err != nil || n != 1 {
 		t.Errorf("the refused database has %d tables (%v), want its 1", n, err)
+	}
+}
+
+// A PostgreSQL study of schema version 2 with a queued trial is migrated on open: the trial keeps its label and
+// values (version 2 kept them in goptuna's "fixed_params"), and the schema says 3.
+func TestPostgresMigratesQueuedValues(t *testing.T) {
+	url := pgtest.URL(t)
+	db, err := Open(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := db.NewStudy("s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Enqueue(id, Queued{Label: "retry of #3", Params: map[string]float64{"x": 1, "y": 3}}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	raw, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	// Back to what version 2 wrote.
+	for _, q := range []string{"UPDATE trial_system_attributes SET key = 'fixed_params' WHERE key = 'autotune:params'",
+		"UPDATE autotune_schema SET version = 2"} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err = Open(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	trials, err := db.GoptunaTrials(id)
+	if err != nil || len(trials) != 1 {
+		t.Fatalf("%d trials, %v; want the queued one", len(trials), err)
+	}
+	q, err := QueuedOf(trials[0])
+	if err != nil || q.Label != "retry of #3" || q.Params["x"] != 1 || q.Params["y"] != 3 {
+		t.Errorf("queued trial after the migration: %+v, %v; want retry of #3 with x=1 y=3", q, err)
+	}
+	var version int
+	if err := raw.QueryRow("SELECT max(version) FROM autotune_schema").Scan(&version); err != nil || version != SchemaVersion {
+		t.Errorf("schema version %d (%v), want %d", version, err, SchemaVersion)
 	}
 }

@@ -221,7 +221,7 @@ func TestDiskFullNamesPathAndFreeSpace(t *testing.T) {
 	big := strings.Repeat("x", 1<<20)
 	errs := map[string]error{
 		"PutTrial": db.PutTrial(Trial{TrialID: 1, StudyID: 1, Number: 1, BenchJSON: big}),
-		"goptuna":  db.ExplainFull(db.Storage.SetStudyUserAttr(1, "k", big)),
+		"goptuna":  db.ExplainFull(db.storage.SetStudyUserAttr(1, "k", big)),
 	}
 	for what, err := range errs {
 		if !errors.Is(err, ErrDiskFull) || !strings.HasPrefix(err.Error(), path+": ") || !strings.Contains(err.Error(), "iB free") {

@@ -14,9 +14,14 @@ import (
 //
 //	1: studies, trials and a whole-study lock
 //	2: workers (autotune_workers) instead of the lock; each trial names the worker that runs it
-const SchemaVersion = 2
+//	3: a queued trial keeps its values in autotune's system attribute "autotune:params" instead of goptuna's
+//	   "fixed_params" (an older autotune would start such a trial with values of its own: it must refuse the file)
+const SchemaVersion = 3
 
-// schemaV2 creates the current schema. {{REAL}}, {{BIGINT}} and {{SERIAL}} are spelled per database.
+// workersVersion is the version that added the worker columns that reports read.
+const workersVersion = 2
+
+// schemaV2 creates the current schema (version 3 changed data, not tables). {{REAL}}, {{BIGINT}} and {{SERIAL}} are spelled per database.
 const schemaV2 = `
 CREATE TABLE IF NOT EXISTS autotune_schema (
 	version INTEGER NOT NULL
@@ -107,6 +112,12 @@ ALTER TABLE autotune_trials ADD COLUMN server_orphan INTEGER NOT NULL DEFAULT 0;
 DROP TABLE IF EXISTS autotune_locks;
 ` + workersV2
 
+// migrateV2 turns a version 2 database into version 3: queued values under autotune's name. Every trial that
+// autotune queued has them (its record of the enqueued values; only the waiting ones are still read).
+const migrateV2 = `
+UPDATE trial_system_attributes SET key = '` + paramsAttr + `' WHERE key = 'fixed_params';
+`
+
 // ddl spells a schema for the database.
 func (db *DB) ddl(s string) string {
 	r := strings.NewReplacer("{{REAL}}", "REAL", "{{BIGINT}}", "INTEGER", "{{SERIAL}}", "INTEGER PRIMARY KEY")
@@ -152,29 +163,41 @@ func (db *DB) migrate() error {
 			if err := tx.Exec("SELECT pg_advisory_xact_lock(4242001)").Error; err != nil {
 				return fmt.Errorf("lock the schema: %w", err)
 			}
-			// Another autotune may have created it while we waited for the lock.
+			// Another autotune may have created or migrated it while we waited for the lock.
 			var has int
 			if err := tx.Raw(`SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()
 				AND table_name = 'autotune_schema'`).Scan(&has).Error; err != nil {
 				return err
 			}
 			if has > 0 {
-				return nil
+				if err := tx.Raw("SELECT coalesce(max(version), 0) FROM autotune_schema").Scan(&version).Error; err != nil {
+					return err
+				}
+				if version == SchemaVersion {
+					return nil
+				}
 			}
 		}
 		if err := rdb.RunAutoMigrate(tx); err != nil {
 			return fmt.Errorf("create goptuna tables: %w", err)
 		}
-		steps := schemaV2
-		if version == 1 {
-			steps = migrateV1
+		var steps string
+		switch version {
+		case 0:
+			steps = schemaV2
+		case 1:
+			steps = migrateV1 + migrateV2
+		case 2:
+			steps = migrateV2
+		default:
+			return fmt.Errorf("no migration from schema %d", version)
 		}
 		for _, stmt := range strings.Split(db.ddl(steps), ";") {
 			if strings.TrimSpace(stmt) == "" {
 				continue
 			}
 			if err := tx.Exec(stmt).Error; err != nil {
-				return fmt.Errorf("create autotune tables: %w", err)
+				return fmt.Errorf("migrate autotune tables from schema %d: %w", version, err)
 			}
 		}
 		if err := tx.Exec("DELETE FROM autotune_schema").Error; err != nil {

@@ -28,7 +28,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/c-bata/goptuna"
 	rdb "github.com/c-bata/goptuna/rdb.v2"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -49,7 +48,7 @@ type DB struct {
 	// legacy is set when a read-only open found a version 1 database: reports read it as it is, without the
 	// columns version 2 added (a read-only open never migrates).
 	legacy  bool
-	Storage goptuna.Storage // goptuna's RDB storage over the same connection, with finished trials cached
+	storage *cachedStorage // goptuna's RDB storage over the same connection, with finished trials cached (goptuna.go)
 }
 
 // dialect is the SQL database behind a DB.
@@ -143,12 +142,12 @@ func open(path string, readOnly bool) (*DB, error) {
 			sqlDB.Close()
 			return nil, fmt.Errorf("%s: %v: %w", path, err, ErrBadDatabase)
 		}
-		db.legacy = version < SchemaVersion
+		db.legacy = version < workersVersion
 	} else if err := db.migrate(); err != nil {
 		sqlDB.Close()
 		return nil, err
 	}
-	db.Storage = newCachedStorage(rdb.NewStorage(g), db)
+	db.storage = newCachedStorage(rdb.NewStorage(g), db)
 	return db, nil
 }
 

@@ -222,12 +222,12 @@ func testWorkersAndSlots(t *testing.T, db *DB) {
 func TestTakeOverOnce(t *testing.T) { bothDatabases(t, testTakeOverOnce) }
 
 func testTakeOverOnce(t *testing.T, db *DB) {
-	study, err := goptuna.CreateStudy("s", goptuna.StudyOptionStorage(db.Storage), goptuna.StudyOptionLogger(nil))
+	study, err := goptuna.CreateStudy("s", goptuna.StudyOptionStorage(db.storage), goptuna.StudyOptionLogger(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, finishFirst := range []bool{false, true} {
-		id, err := db.Storage.CreateNewTrial(study.ID)
+		id, err := db.storage.CreateNewTrial(study.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -251,7 +251,7 @@ func testTakeOverOnce(t *testing.T, db *DB) {
 			t.Fatal(err1, err2)
 		}
 		got, _ := db.TrialByID(id)
-		ft, _ := db.Storage.GetTrial(id)
+		ft, _ := db.storage.GetTrial(id)
 		switch {
 		case finishFirst && (won1 || won2 || got.State != StateComplete || ft.Value != 5):
 			t.Errorf("a finished trial was taken over: %v %v, record %s, value %g", won1, won2, got.State, ft.Value)

@@ -48,7 +48,7 @@ func (t *Tuner) queueRepeat(finished int) error {
 	if _, queued, err := t.queued(); err != nil || queued {
 		return err
 	}
-	recs, err := t.db.Measurements(t.study.ID)
+	recs, err := t.db.Measurements(t.studyID)
 	if err != nil {
 		return err
 	}
@@ -56,17 +56,17 @@ func (t *Tuner) queueRepeat(finished int) error {
 	if !ok {
 		return nil
 	}
-	ft, err := t.db.Storage.GetTrial(rec.TrialID)
+	params, err := t.trials.TrialParams(rec.TrialID)
 	if err != nil {
 		return fmt.Errorf("repeat trial %d: %w", rec.Number, err)
 	}
-	return t.enqueue(ft.InternalParams, report.RepeatLabel(rec.Number))
+	return t.enqueue(params, report.RepeatLabel(rec.Number))
 }
 
 // queued returns the study's trials and whether one of them waits in its queue: the confirmation and local
 // phases add a trial only when none does, so that a retry or an earlier move runs first.
 func (t *Tuner) queued() ([]goptuna.FrozenTrial, bool, error) {
-	trials, err := t.study.GetTrials()
+	trials, err := t.trials.GoptunaTrials(t.studyID)
 	if err != nil {
 		return nil, false, fmt.Errorf("read study: %w", err)
 	}

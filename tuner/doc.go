@@ -11,6 +11,10 @@
 // goptuna.Optimize, because the tuner owns the server's lifecycle) until the study has the target number of
 // finished trials, counting earlier runs.
 //
+// goptuna's trials are read and written through trialStore, a handful of named operations that *store.DB
+// provides; the samplers (package sampler) are called with the study's trials explicitly (propose.go), so no
+// goptuna Study or storage is driven here.
+//
 // # Objective encoding
 //
 // The study maximises one value per trial:

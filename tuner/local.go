@@ -8,6 +8,7 @@ import (
 	"github.com/c-bata/goptuna"
 
 	"github.com/autotune/autotune/report"
+	"github.com/autotune/autotune/sampler"
 )
 
 // Late local search (issue 10). On the landscapes of searchq's ensemble the best configs combine several levers
@@ -55,7 +56,7 @@ func (t *Tuner) queueLocal(finished int) error {
 	if err != nil || queued {
 		return err
 	}
-	recs, err := t.db.Measurements(t.study.ID)
+	recs, err := t.db.Measurements(t.studyID)
 	if err != nil {
 		return err
 	}
@@ -190,7 +191,7 @@ func leverValues(d interface{}) ([]float64, []string) {
 			shown = append(shown, fmt.Sprint(c))
 		}
 	case goptuna.IntUniformDistribution:
-		if d.High-d.Low+1 <= maxCategoricalInts {
+		if d.High-d.Low+1 <= sampler.MaxCategoricalInts {
 			for x := d.Low; x <= d.High; x++ {
 				vs = append(vs, float64(x))
 				shown = append(shown, fmt.Sprint(x))

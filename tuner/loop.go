@@ -35,7 +35,7 @@ func (t *Tuner) Run(ctx context.Context) (Summary, error) {
 	defer func() { _ = t.db.Unregister(t.worker()) }()
 	stopBeat := t.heartbeat()
 	defer stopBeat()
-	sum := Summary{StudyID: t.study.ID}
+	sum := Summary{StudyID: t.studyID}
 	var err error
 	t.announce()
 	if err = t.stopOrphans(ctx); err != nil {
@@ -82,7 +82,7 @@ func (t *Tuner) Run(ctx context.Context) (Summary, error) {
 		}
 		// A slot: finished trials plus the trials other workers run must stay below --trials, so that the study
 		// ends at exactly that count. Without one, wait: another worker's trial may still fail.
-		claimed, err := t.db.ClaimSlot(t.study.ID, t.worker(), t.opts.Trials)
+		claimed, err := t.db.ClaimSlot(t.studyID, t.worker(), t.opts.Trials)
 		if errors.Is(err, store.ErrNoWorker) {
 			if err := t.rejoin(); err != nil {
 				return sum, err
@@ -180,7 +180,7 @@ func (t *Tuner) heartbeat() (stop func()) {
 // suspended VM, a stalled disk) and failed its trial.
 func (t *Tuner) rejoin() error {
 	old := t.worker()
-	w, err := t.db.Register(t.study.ID, t.opts.Owner, t.opts.WorkerLabel)
+	w, err := t.db.Register(t.studyID, t.opts.Owner, t.opts.WorkerLabel)
 	if err != nil {
 		return err
 	}
@@ -201,7 +201,7 @@ func longest(ds []time.Duration) time.Duration {
 }
 
 // finished counts the trials that count toward --trials: complete ones that are not duplicates.
-func (t *Tuner) finished() (int, error) { return t.db.FinishedCount(t.study.ID) }
+func (t *Tuner) finished() (int, error) { return t.db.FinishedCount(t.studyID) }
 
 // outcome is what one pass of the loop did.
 type outcome struct {
@@ -225,7 +225,7 @@ func (t *Tuner) runOne(ctx context.Context, finishedBefore int, useExplorer bool
 	}
 	cfg := c.prop.cfg
 	rec := store.Trial{
-		StudyID: t.study.ID, State: store.StateRunning, Label: cfg.Label,
+		StudyID: t.studyID, State: store.StateRunning, Label: cfg.Label,
 		ConfigKey: cfg.Key(), Params: cfg.Params, Args: cfg.Args, Env: cfg.Env, Model: cfg.Model,
 		OwnerHost: t.opts.Owner.Host, OwnerPID: t.opts.Owner.PID, StartedAt: t.opts.Now(), WorkerID: t.worker(),
 	}
@@ -337,7 +337,7 @@ func (t *Tuner) requeue(id int, label string, number int) error {
 	if report.IsRepeat(label) {
 		return nil
 	}
-	ft, err := t.db.Storage.GetTrial(id)
+	params, err := t.trials.TrialParams(id)
 	if err != nil {
 		return fmt.Errorf("requeue trial %d: %w", number, err)
 	}
@@ -345,7 +345,7 @@ func (t *Tuner) requeue(id int, label string, number int) error {
 	if label == report.BaselineLabel {
 		newLabel = report.BaselineLabel // the baseline keeps its role: it is not sampled
 	}
-	return t.enqueue(ft.InternalParams, newLabel)
+	return t.enqueue(params, newLabel)
 }
 
 // tell records the finished trial in autotune's table and goptuna's, in one transaction.
@@ -360,7 +360,7 @@ func (t *Tuner) tell(id int, rec store.Trial, state goptuna.TrialState, value fl
 
 // failTrial marks a trial failed in goptuna after an error of ours, and returns the error.
 func (t *Tuner) failTrial(id int, cause error) error {
-	_ = t.db.Storage.SetTrialState(id, goptuna.TrialStateFail)
+	_ = t.trials.FailTrial(id)
 	return cause
 }
 

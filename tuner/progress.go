@@ -60,7 +60,7 @@ func (t *Tuner) progress(rec store.Trial, res runner.Result, finishedBefore int)
 	default:
 		fmt.Fprintf(&b, "%s: %s", outcome, rec.Failure)
 	}
-	if recs, err := t.db.Measurements(t.study.ID); err == nil {
+	if recs, err := t.db.Measurements(t.studyID); err == nil {
 		if c, ok := report.Best(recs); ok {
 			fmt.Fprintf(&b, " | best %s (#%d)", report.Round(c.Mean), c.Trials[0].Number)
 		} else {

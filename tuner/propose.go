@@ -1,8 +1,6 @@
 package tuner
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -10,6 +8,7 @@ import (
 	"github.com/c-bata/goptuna"
 
 	"github.com/autotune/autotune/report"
+	"github.com/autotune/autotune/sampler"
 	"github.com/autotune/autotune/space"
 	"github.com/autotune/autotune/store"
 )
@@ -21,10 +20,8 @@ const maxDraws = 24
 
 // proposal is a config drawn in memory, with the internal values goptuna stores for it.
 type proposal struct {
-	cfg    space.Config
-	names  []string // in the order they were drawn
-	values map[string]float64
-	dists  map[string]interface{}
+	cfg  space.Config
+	draw *sampler.Draw
 }
 
 // choice is what the next trial runs: a queued trial (waitingID > 0) or a new proposal, possibly a duplicate
@@ -38,23 +35,13 @@ type choice struct {
 	busy bool
 }
 
-// view is the study as the sampler sees it for one proposal: read once, with running trials shown as complete
-// at the worst value seen so far (the constant liar), so that TPE steers other workers away from configs that
-// are being measured instead of proposing them again.
-type view struct {
-	goptuna.Storage
-	trials []goptuna.FrozenTrial
-}
-
-// GetAllTrials implements goptuna.Storage.
-func (v view) GetAllTrials(int) ([]goptuna.FrozenTrial, error) { return v.trials, nil }
-
-// snapshot reads the study once for a proposal and makes the study's samplers see the constant-liar view until
-// restore is called. Each worker has its own goptuna.Study, so no one else sees the view.
-func (t *Tuner) snapshot() (trials []goptuna.FrozenTrial, restore func(), err error) {
-	trials, err = t.study.GetTrials()
+// history reads the study once for a proposal: its trials as stored, and the history the samplers see, with
+// running trials shown as complete at the worst value seen so far (the constant liar), so that TPE steers other
+// workers away from configs that are being measured instead of proposing them again.
+func (t *Tuner) history() ([]goptuna.FrozenTrial, sampler.History, error) {
+	trials, err := t.trials.GoptunaTrials(t.studyID)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read study: %w", err)
+		return nil, sampler.History{}, fmt.Errorf("read study: %w", err)
 	}
 	worst, any := math.Inf(1), false
 	for _, ft := range trials {
@@ -69,56 +56,52 @@ func (t *Tuner) snapshot() (trials []goptuna.FrozenTrial, restore func(), err er
 		}
 		shown[i] = ft
 	}
-	t.study.Storage = view{Storage: t.db.Storage, trials: shown}
-	return trials, func() { t.study.Storage = t.db.Storage }, nil
+	return trials, sampler.History{Trials: shown}, nil
 }
 
 // choose picks the next trial's config without writing anything: the first queued trial whose config is not
 // running elsewhere, else a fresh proposal that is neither measured nor running.
 func (t *Tuner) choose(useExplorer bool) (choice, error) {
-	trials, restore, err := t.snapshot()
+	trials, h, err := t.history()
 	if err != nil {
 		return choice{}, err
 	}
-	defer restore()
-	study := t.study
-	measured, err := t.db.Measured(t.study.ID)
+	measured, err := t.db.Measured(t.studyID)
 	if err != nil {
 		return choice{}, err
 	}
-	running, err := t.db.Running(t.study.ID)
+	running, err := t.db.Running(t.studyID)
 	if err != nil {
 		return choice{}, err
 	}
 
-	var waiting []goptuna.FrozenTrial
+	type queued struct {
+		ft goptuna.FrozenTrial
+		q  store.Queued
+	}
+	var waiting []queued
 	for _, ft := range trials {
 		if ft.State == goptuna.TrialStateWaiting {
-			waiting = append(waiting, ft)
+			q, err := store.QueuedOf(ft)
+			if err != nil {
+				return choice{}, err
+			}
+			waiting = append(waiting, queued{ft, q})
 		}
 	}
 	// Retries of interrupted or failed trials (and the baseline) go first, so that a resumed study runs the
 	// config it lost before anything else; then the rest in the order they were queued.
-	first := func(ft goptuna.FrozenTrial) bool {
-		l := ft.SystemAttrs[report.LabelAttr]
-		return l == "baseline" || report.IsRetry(l)
-	}
+	first := func(w queued) bool { return w.q.Label == report.BaselineLabel || report.IsRetry(w.q.Label) }
 	sort.SliceStable(waiting, func(i, j int) bool {
 		if first(waiting[i]) != first(waiting[j]) {
 			return first(waiting[i])
 		}
-		return waiting[i].ID < waiting[j].ID
+		return waiting[i].ft.ID < waiting[j].ft.ID
 	})
 	busy := false
-	for _, ft := range waiting {
-		fixed := map[string]float64{}
-		if js := ft.SystemAttrs["fixed_params"]; js != "" {
-			if err := json.Unmarshal([]byte(js), &fixed); err != nil {
-				return choice{}, fmt.Errorf("queued trial %d: %w", ft.Number, err)
-			}
-		}
-		label := ft.SystemAttrs[report.LabelAttr]
-		p, err := t.draw(study, t.sampler, ft, fixed, label)
+	for _, w := range waiting {
+		ft, label := w.ft, w.q.Label
+		p, err := t.draw(t.sampler, h, ft, w.q.Params, label)
 		if err != nil {
 			return choice{}, fmt.Errorf("queued trial %d: %w", ft.Number, err)
 		}
@@ -133,16 +116,16 @@ func (t *Tuner) choose(useExplorer bool) (choice, error) {
 		return c, nil
 	}
 
-	stub := goptuna.FrozenTrial{ID: -1, StudyID: t.study.ID, Number: len(trials), State: goptuna.TrialStateRunning,
+	stub := goptuna.FrozenTrial{ID: -1, StudyID: t.studyID, Number: len(trials), State: goptuna.TrialStateRunning,
 		InternalParams: map[string]float64{}, Params: map[string]interface{}{}, Distributions: map[string]interface{}{},
 		UserAttrs: map[string]string{}, SystemAttrs: map[string]string{}, IntermediateValues: map[int]float64{}}
 	var last *proposal
 	for i := 0; i < maxDraws; i++ {
-		sampler := t.sampler
+		s := t.sampler
 		if useExplorer || i >= exploreAfterDuplicates {
-			sampler = t.explorer
+			s = t.explorer
 		}
-		p, err := t.draw(study, sampler, stub, nil, "")
+		p, err := t.draw(s, h, stub, nil, "")
 		if err != nil {
 			return choice{}, fmt.Errorf("sample a config: %w", err)
 		}
@@ -164,154 +147,36 @@ func (t *Tuner) choose(useExplorer bool) (choice, error) {
 	return choice{busy: busy}, nil
 }
 
-// draw samples one config from sampler, taking the values in fixed (an enqueued trial's) where they fit.
-func (t *Tuner) draw(study *goptuna.Study, sampler goptuna.Sampler, ft goptuna.FrozenTrial, fixed map[string]float64, label string) (proposal, error) {
-	// Every draw gets an ID of its own: the samplers keep the study's trials per trial ID (trialCache), and a
-	// draw must see the study as it is now, not as an earlier draw of the same queued trial saw it.
-	t.draws++
-	ft.ID = -t.draws
-	s := &memSuggester{study: study, sampler: sampler, trial: ft, fixed: fixed,
-		p: proposal{values: map[string]float64{}, dists: map[string]interface{}{}}}
-	if label == "baseline" {
+// draw samples one config from s, taking the values in fixed (an enqueued trial's) where they fit.
+func (t *Tuner) draw(s sampler.Sampler, h sampler.History, ft goptuna.FrozenTrial, fixed map[string]float64, label string) (proposal, error) {
+	d := sampler.NewDraw(s, h, ft, fixed)
+	if label == report.BaselineLabel {
 		// The baseline runs vLLM's defaults exactly; its params (the space's default values, when the space
 		// can express them) are registered so that TPE learns from it.
 		cfg := t.space.Baseline()
 		if len(fixed) > 0 {
-			if sampled, err := t.space.Sample(s); err == nil {
+			if sampled, err := t.space.Sample(d); err == nil {
 				cfg.Params = sampled.Params
 			}
 		}
 		cfg.Label = label
-		s.p.cfg = cfg
-		return s.p, nil
+		return proposal{cfg: cfg, draw: d}, nil
 	}
-	cfg, err := t.space.Sample(s)
+	cfg, err := t.space.Sample(d)
 	if err != nil {
 		return proposal{}, err
 	}
 	if label != "" {
 		cfg.Label = label
 	}
-	s.p.cfg = cfg
-	return s.p, nil
-}
-
-// memSuggester implements space.Suggester on a sampler directly, in memory: nothing reaches the storage until
-// the config is chosen.
-type memSuggester struct {
-	study   *goptuna.Study
-	sampler goptuna.Sampler
-	trial   goptuna.FrozenTrial
-	fixed   map[string]float64
-	p       proposal
-}
-
-func (m *memSuggester) suggest(name string, dist interface{}) (float64, error) {
-	if _, dup := m.p.values[name]; dup {
-		return 0, fmt.Errorf("parameter %q drawn twice", name)
-	}
-	v, ok := m.fixed[name]
-	if !ok || !distContains(dist, v) {
-		var err error
-		if v, err = m.sampler.Sample(m.study, m.trial, name, dist); err != nil {
-			return 0, err
-		}
-	}
-	m.p.names = append(m.p.names, name)
-	m.p.values[name] = v
-	m.p.dists[name] = dist
-	return v, nil
-}
-
-func distContains(dist interface{}, v float64) bool {
-	switch d := dist.(type) {
-	case goptuna.UniformDistribution:
-		return d.Contains(v)
-	case goptuna.LogUniformDistribution:
-		return d.Contains(v)
-	case goptuna.DiscreteUniformDistribution:
-		return d.Contains(v)
-	case goptuna.IntUniformDistribution:
-		return d.Contains(v)
-	case goptuna.StepIntUniformDistribution:
-		return d.Contains(v)
-	case goptuna.CategoricalDistribution:
-		return d.Contains(v)
-	}
-	return false
-}
-
-var errLowHigh = errors.New("'low' must be smaller than or equal to the 'high'")
-
-func (m *memSuggester) SuggestCategorical(name string, choices []string) (string, error) {
-	if len(choices) == 0 {
-		return "", errors.New("'choices' must contains one or more elements")
-	}
-	v, err := m.suggest(name, goptuna.CategoricalDistribution{Choices: choices})
-	if err != nil {
-		return "", err
-	}
-	return choices[int(v)], nil
-}
-
-func (m *memSuggester) SuggestInt(name string, low, high int) (int, error) {
-	if low > high {
-		return 0, errLowHigh
-	}
-	d := goptuna.IntUniformDistribution{Low: low, High: high}
-	v, err := m.suggest(name, d)
-	if err != nil {
-		return 0, err
-	}
-	return d.ToExternalRepr(v).(int), nil
-}
-
-func (m *memSuggester) SuggestStepInt(name string, low, high, step int) (int, error) {
-	if low > high {
-		return 0, errLowHigh
-	}
-	if step <= 0 {
-		return 0, errors.New("'step' must be larger than 0")
-	}
-	d := goptuna.StepIntUniformDistribution{Low: low, High: high, Step: step}
-	v, err := m.suggest(name, d)
-	if err != nil {
-		return 0, err
-	}
-	return d.ToExternalRepr(v).(int), nil
-}
-
-func (m *memSuggester) SuggestFloat(name string, low, high float64) (float64, error) {
-	if low > high {
-		return 0, errLowHigh
-	}
-	return m.suggest(name, goptuna.UniformDistribution{Low: low, High: high})
-}
-
-func (m *memSuggester) SuggestDiscreteFloat(name string, low, high, q float64) (float64, error) {
-	if low > high {
-		return 0, errLowHigh
-	}
-	d := goptuna.DiscreteUniformDistribution{Low: low, High: high, Q: q}
-	v, err := m.suggest(name, d)
-	if err != nil {
-		return 0, err
-	}
-	return d.ToExternalRepr(v).(float64), nil
-}
-
-func (m *memSuggester) SuggestLogFloat(name string, low, high float64) (float64, error) {
-	if low > high {
-		return 0, errLowHigh
-	}
-	return m.suggest(name, goptuna.LogUniformDistribution{Low: low, High: high})
+	return proposal{cfg: cfg, draw: d}, nil
 }
 
 // params lists the proposal's values as goptuna stores them, in the order they were drawn.
 func (p proposal) params() []store.Param {
-	out := make([]store.Param, len(p.names))
-	for i, name := range p.names {
-		out[i] = store.Param{Name: name, Value: p.values[name], Distribution: p.dists[name]}
+	out := make([]store.Param, len(p.draw.Names))
+	for i, name := range p.draw.Names {
+		out[i] = store.Param{Name: name, Value: p.draw.Values[name], Distribution: p.draw.Dists[name]}
 	}
 	return out
 }

@@ -14,7 +14,7 @@ import (
 // Pruning (issue 10, runner/prune.go): with Options.Prune the runner watches every benchmark's /metrics and stops
 // one whose outcome is settled. A pruned trial counts toward --trials (it used the GPU), is recorded in goptuna as
 // PRUNED with the projected output rate after every scrape as its intermediate values, and its told value is
-// the last one: TPE (tpeSampler) reads pruned trials like complete ones, so it learns from them. A pruned trial is
+// the last one: TPE (package sampler) reads pruned trials like complete ones, so it learns from them. A pruned trial is
 // never a pick: the pick needs complete measurements (Candidates).
 
 // DefaultPrune is whether autotune prunes by default (searchq/RESULTS.md: the ensemble's pick quality with and
@@ -43,7 +43,7 @@ func (t *Tuner) pruneRule(label string) (*runner.PruneRule, error) {
 	w := t.opts.Workload
 	rule := &runner.PruneRule{NumPrompts: w.NumPrompts, OutputLen: w.OutputLen, MaxP99TTFT: t.opts.SLA.MaxP99TTFTms / 1000,
 		MinProgress: PruneMinProgress}
-	recs, err := t.db.Trials(t.study.ID)
+	recs, err := t.db.Trials(t.studyID)
 	if err != nil {
 		return nil, err
 	}
@@ -93,11 +93,11 @@ func prunedScore(res runner.Result) Score {
 // value), then the PRUNED state.
 func (t *Tuner) tellPruned(id int, rec store.Trial, res runner.Result, value float64) error {
 	for i, v := range res.Watch {
-		if err := t.db.Storage.SetTrialIntermediateValue(id, i, v.Projected); err != nil {
+		if err := t.trials.SetIntermediateValue(id, i, v.Projected); err != nil {
 			return fmt.Errorf("record pruned trial %d: %w", rec.Number, err)
 		}
 	}
-	if err := t.db.Storage.SetTrialIntermediateValue(id, len(res.Watch), value); err != nil {
+	if err := t.trials.SetIntermediateValue(id, len(res.Watch), value); err != nil {
 		return fmt.Errorf("record pruned trial %d: %w", rec.Number, err)
 	}
 	rec.State = store.StatePruned
@@ -105,24 +105,4 @@ func (t *Tuner) tellPruned(id int, rec store.Trial, res runner.Result, value flo
 	rec.Objective = &v
 	rec.TrialID = id
 	return t.db.Finish(rec, goptuna.TrialStatePruned, value)
-}
-
-// toldValue is what the sampler was told for a finished trial: its value when complete, its last intermediate
-// value when pruned; false for any other state.
-func toldValue(ft goptuna.FrozenTrial) (float64, bool) {
-	switch ft.State {
-	case goptuna.TrialStateComplete:
-		return ft.Value, true
-	case goptuna.TrialStatePruned:
-		last, ok := -1, false
-		for step := range ft.IntermediateValues {
-			if step > last {
-				last, ok = step, true
-			}
-		}
-		if ok {
-			return ft.IntermediateValues[last], true
-		}
-	}
-	return 0, false
 }

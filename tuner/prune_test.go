@@ -10,6 +10,7 @@ import (
 
 	"github.com/autotune/autotune/report"
 	"github.com/autotune/autotune/runner"
+	"github.com/autotune/autotune/sampler"
 	"github.com/autotune/autotune/store"
 )
 
@@ -37,7 +38,7 @@ func TestPrunedTrialsAreRecordedAndCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gts, err := db.Storage.GetAllTrials(sum.StudyID)
+	gts, err := db.GoptunaTrials(sum.StudyID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func TestPrunedTrialsAreRecordedAndCounted(t *testing.T) {
 			!strings.Contains(rec.Message, "cannot win") {
 			t.Errorf("trial %d: state %s/%v, failure %q, message %q; want pruned with its evidence", rec.Number, rec.State, ft.State, rec.Failure, rec.Message)
 		}
-		if v, ok := toldValue(ft); !ok || v != 1000 || ft.IntermediateValues[0] != 900 {
+		if v, ok := sampler.ToldValue(ft); !ok || v != 1000 || ft.IntermediateValues[0] != 900 {
 			t.Errorf("trial %d: intermediate values %v, told %v; want 900, 1000 then the told 1000", rec.Number, ft.IntermediateValues, v)
 		}
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/c-bata/goptuna"
 
-	"github.com/autotune/autotune/report"
 	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/store"
 )
@@ -33,7 +32,7 @@ func (t *Tuner) deadWhy(w store.Worker) string {
 
 // announce tells who else works on the study.
 func (t *Tuner) announce() {
-	workers, err := t.db.Workers(t.study.ID)
+	workers, err := t.db.Workers(t.studyID)
 	if err != nil {
 		return
 	}
@@ -62,7 +61,7 @@ func describe(w store.Worker) string {
 // queued to run first again. Workers on other hosts are judged by their heartbeat; a silent one is reported
 // once, with when it will be taken over.
 func (t *Tuner) reap(ctx context.Context) error {
-	workers, err := t.db.Workers(t.study.ID)
+	workers, err := t.db.Workers(t.studyID)
 	if err != nil {
 		return err
 	}
@@ -85,7 +84,7 @@ func (t *Tuner) reap(ctx context.Context) error {
 				describe(w), w.Silent.Round(time.Second), at.Format("15:04:05"), t.opts.HeartbeatTimeout, w.Owner.Host)
 		}
 	}
-	trials, err := t.study.GetTrials()
+	trials, err := t.trials.GoptunaTrials(t.studyID)
 	if err != nil {
 		return fmt.Errorf("read study: %w", err)
 	}
@@ -113,7 +112,7 @@ func (t *Tuner) reap(ctx context.Context) error {
 				continue
 			}
 			why = "started by a worker that never recorded it"
-			rec = store.Trial{TrialID: ft.ID, StudyID: t.study.ID, Number: ft.Number, Label: ft.SystemAttrs[report.LabelAttr]}
+			rec = store.Trial{TrialID: ft.ID, StudyID: t.studyID, Number: ft.Number, Label: ft.SystemAttrs[store.LabelAttr]}
 		default:
 			// A trial from before workers (schema 1): its owner is a process.
 			owner := store.Owner{Host: rec.OwnerHost, PID: rec.OwnerPID}
@@ -192,7 +191,7 @@ func serverOf(rec store.Trial) runner.Process {
 // stopOrphans stops the servers that workers of this host left behind when they died and a worker on another
 // host took their trials over: only the host that started a server may stop it.
 func (t *Tuner) stopOrphans(ctx context.Context) error {
-	orphans, err := t.db.Orphans(t.study.ID, t.opts.Owner.Host)
+	orphans, err := t.db.Orphans(t.studyID, t.opts.Owner.Host)
 	if err != nil {
 		return err
 	}

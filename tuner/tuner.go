@@ -14,6 +14,7 @@ import (
 
 	"github.com/autotune/autotune/report"
 	"github.com/autotune/autotune/runner"
+	"github.com/autotune/autotune/sampler"
 	"github.com/autotune/autotune/space"
 	"github.com/autotune/autotune/store"
 )
@@ -30,6 +31,17 @@ type Space interface {
 	KnownGood() []space.Config
 	Encode(params map[string]string) (map[string]float64, error)
 	Fingerprint() string
+}
+
+// trialStore is what the tuner reads and writes of the sampler's record of a study (goptuna's trials), each
+// operation named for what it does. *store.DB satisfies it; goptuna's storage API stays inside store.
+type trialStore interface {
+	NewStudy(name string) (int, error)
+	GoptunaTrials(studyID int) ([]goptuna.FrozenTrial, error)
+	TrialParams(trialID int) (map[string]float64, error)
+	Enqueue(studyID int, q store.Queued) error
+	SetIntermediateValue(trialID, step int, value float64) error
+	FailTrial(trialID int) error
 }
 
 // Options configure a study run.
@@ -90,18 +102,18 @@ type Options struct {
 
 // Tuner runs one study.
 type Tuner struct {
-	db     *store.DB
+	db     *store.DB  // autotune's records of the study, its trials and its workers
+	trials trialStore // goptuna's trials: what the sampler reads
 	runner Runner
 	space  Space
 	opts   Options
 
-	study    *goptuna.Study
-	sampler  goptuna.Sampler // the study's sampler
-	explorer goptuna.Sampler // random draws to get unstuck from duplicates
+	studyID  int
+	sampler  sampler.Sampler // the study's sampler
+	explorer sampler.Sampler // random draws to get unstuck from duplicates
 	started  time.Time
 	workerID atomic.Int64 // this worker's registration; it changes if another worker took this one for dead
 	warned   map[int]bool // silent workers already reported
-	draws    int          // configs drawn in memory by this run (see choose)
 	// finishedAtStart is the study's finished count when this run began, for the ETA.
 	finishedAtStart int
 	// benchDurations are this run's benchmark times, for the benchmark's progress.
@@ -145,7 +157,7 @@ func New(db *store.DB, r Runner, sp Space, opts Options) *Tuner {
 	if opts.HeartbeatTimeout <= 0 {
 		opts.HeartbeatTimeout = DefaultHeartbeatTimeout
 	}
-	return &Tuner{db: db, runner: r, space: sp, opts: opts}
+	return &Tuner{db: db, trials: db, runner: r, space: sp, opts: opts}
 }
 
 // studyRecord is the record this command would create; Open compares it with what is stored.
@@ -160,49 +172,43 @@ func (t *Tuner) studyRecord() store.Study {
 	}
 }
 
-// Check compares the command's study with the stored one, if any, without writing anything.
-func (t *Tuner) Check() (exists bool, err error) {
+// check compares the command's study with the stored one, if any, without writing anything, and returns the
+// stored one.
+func (t *Tuner) check() (store.Study, bool, error) {
 	stored, err := t.db.StudyByName(t.opts.StudyName)
 	if errors.Is(err, store.ErrNoStudy) {
-		return false, nil
+		return store.Study{}, false, nil
 	}
 	if err != nil {
-		return false, err
+		return store.Study{}, false, err
 	}
 	if diffs := diffStudies(stored, t.studyRecord()); len(diffs) > 0 {
-		return true, &IncompatibleError{Study: t.opts.StudyName, DB: t.db.Path, Stored: stored, Diffs: diffs}
+		return stored, true, &IncompatibleError{Study: t.opts.StudyName, DB: t.db.Path, Stored: stored, Diffs: diffs}
 	}
-	return true, nil
+	return stored, true, nil
 }
 
-// open loads or creates the goptuna study and autotune's record of it, registers this worker, and builds the
+// open loads or creates the study (goptuna's and autotune's record of it), registers this worker, and builds the
 // sampler. Several workers may open a new study at once: one creates it, the others load it.
 func (t *Tuner) open() error {
-	opts := []goptuna.StudyOption{
-		goptuna.StudyOptionStorage(t.db.Storage),
-		goptuna.StudyOptionDirection(goptuna.StudyDirectionMaximize),
-		goptuna.StudyOptionLogger(nil), // goptuna logs to stdout by default; our results own stdout
-	}
 	created := false
 	for attempt := 0; ; attempt++ {
-		exists, err := t.Check()
+		stored, exists, err := t.check()
 		if err != nil {
 			return err
 		}
 		if exists {
-			if t.study, err = goptuna.LoadStudy(t.opts.StudyName, opts...); err != nil {
-				return fmt.Errorf("load study %q: %w", t.opts.StudyName, err)
-			}
+			t.studyID = stored.ID
 			break
 		}
-		t.study, err = goptuna.CreateStudy(t.opts.StudyName, opts...)
+		id, err := t.trials.NewStudy(t.opts.StudyName)
 		if err == nil {
 			record := t.studyRecord()
-			record.ID = t.study.ID
+			record.ID = id
 			if err := t.db.CreateStudy(record); err != nil {
 				return err
 			}
-			created = true
+			t.studyID, created = id, true
 			break
 		}
 		// Another worker is creating it: its record follows goptuna's study in a moment.
@@ -211,7 +217,7 @@ func (t *Tuner) open() error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	w, err := t.db.Register(t.study.ID, t.opts.Owner, t.opts.WorkerLabel)
+	w, err := t.db.Register(t.studyID, t.opts.Owner, t.opts.WorkerLabel)
 	if err != nil {
 		return err
 	}
@@ -219,7 +225,7 @@ func (t *Tuner) open() error {
 	// Mix the seed with the study's progress, so that a resumed study does not replay its first random draws,
 	// and with the worker, so that workers that start together do not draw the same configs. The first worker
 	// of a new database (ID 1) draws exactly what --seed says.
-	trials, err := t.db.Storage.GetAllTrials(t.study.ID)
+	trials, err := t.trials.GoptunaTrials(t.studyID)
 	if err != nil {
 		return fmt.Errorf("read study: %w", err)
 	}
@@ -228,13 +234,12 @@ func (t *Tuner) open() error {
 		progress = 0
 	}
 	seed := t.opts.Seed + int64(progress)*1_000_003 + int64(w.ID-1)*7_919
-	sampler, err := newSampler(t.opts.Sampler, seed, t.opts.StartupTrials)
+	s, err := sampler.New(t.opts.Sampler, seed, t.opts.StartupTrials)
 	if err != nil {
-		return err
+		return fmt.Errorf("study %q: %w", t.opts.StudyName, err)
 	}
-	t.sampler = sampler
-	t.explorer = newUniformSampler(seed + 1)
-	t.study.Sampler = sampler
+	t.sampler = s
+	t.explorer = sampler.NewUniform(seed + 1)
 	if created {
 		if err := t.enqueueStart(); err != nil {
 			return err
@@ -268,25 +273,7 @@ func (t *Tuner) enqueueStart() error {
 
 // enqueue adds a waiting trial with fixed internal params and a label.
 func (t *Tuner) enqueue(internal map[string]float64, label string) error {
-	if internal == nil {
-		internal = map[string]float64{}
-	}
-	fixed, err := json.Marshal(internal)
-	if err != nil {
-		return fmt.Errorf("enqueue %s: %w", label, err)
-	}
-	// As goptuna's Study.EnqueueTrial, with the label in the same transaction: another worker may start the
-	// queued trial the moment it exists, and must see where it came from.
-	_, err = t.db.Storage.CloneTrial(t.study.ID, goptuna.FrozenTrial{
-		State: goptuna.TrialStateWaiting, DatetimeStart: time.Now(),
-		InternalParams: map[string]float64{}, Params: map[string]interface{}{}, Distributions: map[string]interface{}{},
-		UserAttrs: map[string]string{}, IntermediateValues: map[int]float64{},
-		SystemAttrs: map[string]string{"fixed_params": string(fixed), report.LabelAttr: label},
-	})
-	if err != nil {
-		return fmt.Errorf("enqueue %s: %w", label, err)
-	}
-	return nil
+	return t.trials.Enqueue(t.studyID, store.Queued{Label: label, Params: internal})
 }
 
 // trialDir is where trial n keeps its logs and benchmark JSON.

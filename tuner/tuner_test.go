@@ -60,7 +60,7 @@ func TestRunReachesTargetWithBaselineFirst(t *testing.T) {
 		seen[c] = true
 	}
 	// goptuna holds the same values as our records.
-	gts, err := db.Storage.GetAllTrials(sum.StudyID)
+	gts, err := db.GoptunaTrials(sum.StudyID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/c-bata/goptuna"
+
 	"github.com/autotune/autotune/internal/pgtest"
 	"github.com/autotune/autotune/runner"
+	"github.com/autotune/autotune/sampler"
 	"github.com/autotune/autotune/space"
 	"github.com/autotune/autotune/store"
 )
@@ -94,29 +97,22 @@ func testWorkersShareAStudy(t *testing.T, db *store.DB) {
 // deadWorkerTrial records a trial that worker w is running with config cfg, as a worker that then died leaves it.
 func deadWorkerTrial(t *testing.T, db *store.DB, studyID int, w store.Worker, cfg space.Config) int {
 	t.Helper()
-	id, err := db.Storage.CreateNewTrial(studyID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, _ := db.Storage.GetTrialNumberFromID(id)
-	s := &memSuggester{fixed: map[string]float64{}, p: proposal{values: map[string]float64{}, dists: map[string]interface{}{}}}
 	internal, _ := newFakeSpace().Encode(cfg.Params)
-	s.fixed = internal
-	if _, err := newFakeSpace().Sample(s); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.SetParams(id, s.p.params()); err != nil {
+	d := sampler.NewDraw(sampler.NewUniform(1), sampler.History{}, goptuna.FrozenTrial{}, internal)
+	if _, err := newFakeSpace().Sample(d); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.ClaimSlot(studyID, w.ID, 100); err != nil {
 		t.Fatal(err)
 	}
-	rec := store.Trial{TrialID: id, StudyID: studyID, Number: n, State: store.StateRunning, ConfigKey: cfg.Key(),
+	rec := store.Trial{StudyID: studyID, State: store.StateRunning, ConfigKey: cfg.Key(),
 		Params: cfg.Params, Args: cfg.Args, WorkerID: w.ID, OwnerHost: w.Owner.Host, OwnerPID: w.Owner.PID,
 		StartedAt: time.Now()}
-	if err := db.PutTrial(rec); err != nil {
+	rec, err := db.StartTrial(0, proposal{cfg: cfg, draw: d}.params(), rec, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
+	n := rec.Number
 	return n
 }
 

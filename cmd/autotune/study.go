@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/autotune/autotune/runner"
+	"github.com/autotune/autotune/sampler"
 	"github.com/autotune/autotune/sim"
 	"github.com/autotune/autotune/space"
 	"github.com/autotune/autotune/store"
@@ -193,9 +194,9 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 	dbPath := fs.String("db", "tuning.db", "study database: an SQLite file, or postgres://user:password@host/database for a study that workers on several machines share; rerunning with the same --db resumes")
 	workDir := fs.String("workdir", "", "where trial logs and benchmark JSON go (default: next to --db, named like it with .trials: tuning.db -> tuning.trials; autotune.trials with a PostgreSQL --db)")
 	studyName := fs.String("study", "default", "study name inside --db")
-	sampler := fs.String("sampler", "tpe", "search algorithm: tpe, random or grid")
+	samplerName := fs.String("sampler", "tpe", "search algorithm: tpe, random or grid")
 	seed := fs.Int64("seed", 1, "random seed of the sampler (stored with the study)")
-	startup := fs.Int("startup-trials", 0, fmt.Sprintf("TPE: finished trials, starting points included, before it models the objective (default %d)", tuner.DefaultStartupTrials))
+	startup := fs.Int("startup-trials", 0, fmt.Sprintf("TPE: finished trials, starting points included, before it models the objective (default %d)", sampler.DefaultStartupTrials))
 	local := fs.Int("local", tuner.DefaultLocal, "TPE: late in the study, this many trials run the best config so far with one flag changed (every second trial of the window); 0: never")
 	prune := fs.Bool("prune", tuner.DefaultPrune, "watch each benchmark's /metrics and stop it once its outcome is settled (P99 TTFT already lost, or far below the best so far); --prune=false runs every benchmark to its end")
 	confirm := fs.Int("confirm", tuner.DefaultConfirm, "re-measure the best configs in this many of the last trials (at most 1 in 8 of --trials), so that the pick is not one lucky run; 0: never")
@@ -251,8 +252,8 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 			return usagef("--takeover: empty host name")
 		}
 	}
-	if !slices.Contains(tuner.Samplers, *sampler) {
-		return usagef("--sampler %q: must be one of %s", *sampler, strings.Join(tuner.Samplers, ", "))
+	if !slices.Contains(sampler.Names, *samplerName) {
+		return usagef("--sampler %q: must be one of %s", *samplerName, strings.Join(sampler.Names, ", "))
 	}
 
 	if err := runner.Supported(); err != nil {
@@ -353,7 +354,7 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 		stderr = &lockedWriter{w: stderr}
 	}
 	opts := tuner.Options{
-		StudyName: *studyName, Trials: *trials, Sampler: *sampler, Seed: *seed, StartupTrials: *startup,
+		StudyName: *studyName, Trials: *trials, Sampler: *samplerName, Seed: *seed, StartupTrials: *startup,
 		Confirm: *confirm, Local: *local, LocalEvery: tuner.DefaultLocalEvery, Prune: *prune,
 		SLA: tuner.SLA{MaxP99TPOTms: *tpot, MaxP99TTFTms: *ttft}, Workload: workload, WorkDir: trialDir,
 		Simulated: m.simulate, VLLMVersion: probe.VLLMVersion, GPU: gpu, SpaceJSON: sp.JSON(), TimeBudget: *budget,
@@ -371,7 +372,7 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 		opts.AfterTrial = reportAfterTrial(*reportPath, db, *studyName, stderr)
 	}
 	fmt.Fprintf(stderr, "autotune: study %q in %s: %d trials, sampler %s, vLLM %s on %s\n",
-		*studyName, shownDB, *trials, *sampler, orUnknown(probe.VLLMVersion), orUnknown(gpu))
+		*studyName, shownDB, *trials, *samplerName, orUnknown(probe.VLLMVersion), orUnknown(gpu))
 	if len(gpuList) > 0 {
 		fmt.Fprintf(stderr, "autotune: %d workers, one per GPU (%s), on ports %d to %d\n", len(gpuList),
 			strings.Trim(strings.Join(strings.Fields(fmt.Sprint(gpuList)), ","), "[]"), ropts.Port, ropts.Port+len(gpuList)-1)

@@ -41,7 +41,7 @@ func (f *Source) Add(studyID int, state goptuna.TrialState, rec store.Trial) {
 	}
 	if state == goptuna.TrialStateWaiting {
 		// A queued trial has no record of ours yet, only its label in goptuna.
-		ft.SystemAttrs[report.LabelAttr] = rec.Label
+		ft.SystemAttrs[store.LabelAttr] = rec.Label
 		f.gts[studyID] = append(f.gts[studyID], ft)
 		return
 	}

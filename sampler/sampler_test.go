@@ -1,4 +1,4 @@
-package tuner
+package sampler
 
 import (
 	"math"
@@ -9,7 +9,7 @@ import (
 	"github.com/c-bata/goptuna"
 )
 
-// TestUniformSamplerCoversBounds guards the two goptuna RandomSampler defects uniformSampler exists for.
+// TestUniformSamplerCoversBounds guards the two goptuna RandomSampler defects Uniform exists for.
 func TestUniformSamplerCoversBounds(t *testing.T) {
 	dists := map[string]interface{}{
 		"int":  goptuna.IntUniformDistribution{Low: 1, High: 3},
@@ -20,9 +20,9 @@ func TestUniformSamplerCoversBounds(t *testing.T) {
 	want := map[string][]float64{"int": {1, 2, 3}, "step": {0, 4, 8}, "cat": {0, 1, 2}, "disc": {0.5, 0.7, 0.9}}
 	for name, d := range dists {
 		seen := map[float64]bool{}
-		u := newUniformSampler(1)
+		u := NewUniform(1)
 		for i := 0; i < 200; i++ {
-			v, err := u.Sample(nil, goptuna.FrozenTrial{}, name, d)
+			v, err := u.Sample(History{}, goptuna.FrozenTrial{}, name, d)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -42,10 +42,10 @@ func TestUniformSamplerCoversBounds(t *testing.T) {
 func TestUniformSamplerIsReproducible(t *testing.T) {
 	d := goptuna.CategoricalDistribution{Choices: []string{"a", "b", "c", "d", "e"}}
 	draw := func() []float64 {
-		u := newUniformSampler(42)
+		u := NewUniform(42)
 		var out []float64
 		for i := 0; i < 20; i++ {
-			v, _ := u.Sample(nil, goptuna.FrozenTrial{}, "x", d)
+			v, _ := u.Sample(History{}, goptuna.FrozenTrial{}, "x", d)
 			out = append(out, v)
 		}
 		return out
@@ -59,12 +59,12 @@ func TestUniformSamplerIsReproducible(t *testing.T) {
 }
 
 func TestGridSamplerStaysOnGrid(t *testing.T) {
-	g := &gridSampler{seed: 3}
+	g := &grid{seed: 3}
 	d := goptuna.UniformDistribution{Low: 0, High: 1}
 	levels := map[float64]bool{0: true, 0.25: true, 0.5: true, 0.75: true, 1: true}
 	seen := map[float64]bool{}
 	for n := 0; n < 100; n++ {
-		v, err := g.Sample(nil, goptuna.FrozenTrial{Number: n}, "u", d)
+		v, err := g.Sample(History{}, goptuna.FrozenTrial{Number: n}, "u", d)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,9 +78,9 @@ func TestGridSamplerStaysOnGrid(t *testing.T) {
 	}
 }
 
-// historyStudy returns an in-memory study whose completed trials set a categorical "x" and a small integer "k"
-// as listed, with the given values (the study maximises).
-func historyStudy(t *testing.T, xs []int, ks []int, values []float64) *goptuna.Study {
+// historyOf returns the trials of an in-memory study whose completed trials set a categorical "x" and a small
+// integer "k" as listed, with the given values (the study maximises).
+func historyOf(t *testing.T, xs []int, ks []int, values []float64) History {
 	t.Helper()
 	st, err := goptuna.CreateStudy("history", goptuna.StudyOptionDirection(goptuna.StudyDirectionMaximize),
 		goptuna.StudyOptionLogger(nil))
@@ -108,7 +108,11 @@ func historyStudy(t *testing.T, xs []int, ks []int, values []float64) *goptuna.S
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st
+	trials, err := st.GetTrials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return History{Trials: trials}
 }
 
 // tpeSampler models categorical and small integer parameters from the history: it proposes what the best
@@ -128,16 +132,16 @@ func TestTPESamplerFollowsTheBestTrials(t *testing.T) {
 		}
 		xs, ks, values = append(xs, x), append(ks, k), append(values, v)
 	}
-	st := historyStudy(t, xs, ks, values)
+	h := historyOf(t, xs, ks, values)
 	s := &tpeSampler{rng: rand.New(rand.NewSource(1)), candidates: tpeCandidates}
 	xCount, kCount := map[float64]int{}, map[float64]int{}
 	const draws = 2000
 	for i := 0; i < draws; i++ {
-		x, err := s.Sample(st, goptuna.FrozenTrial{}, "x", goptuna.CategoricalDistribution{Choices: []string{"a", "b", "c", "d"}})
+		x, err := s.Sample(h, goptuna.FrozenTrial{}, "x", goptuna.CategoricalDistribution{Choices: []string{"a", "b", "c", "d"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		k, err := s.Sample(st, goptuna.FrozenTrial{}, "k", goptuna.IntUniformDistribution{Low: 1, High: 5})
+		k, err := s.Sample(h, goptuna.FrozenTrial{}, "k", goptuna.IntUniformDistribution{Low: 1, High: 5})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,12 +164,12 @@ func TestTPESamplerFollowsTheBestTrials(t *testing.T) {
 // Same seed, same history, same proposals: goptuna's own TPE draws categorical candidates from the global
 // math/rand, which would make a seeded study irreproducible.
 func TestTPESamplerIsReproducible(t *testing.T) {
-	st := historyStudy(t, []int{0, 1, 2, 3, 0, 1, 2, 3}, []int{1, 2, 3, 4, 5, 1, 2, 3}, []float64{1, 2, 3, 4, 5, 6, 7, 8})
+	h := historyOf(t, []int{0, 1, 2, 3, 0, 1, 2, 3}, []int{1, 2, 3, 4, 5, 1, 2, 3}, []float64{1, 2, 3, 4, 5, 6, 7, 8})
 	draw := func() []float64 {
 		s := &tpeSampler{rng: rand.New(rand.NewSource(7)), candidates: tpeCandidates}
 		var out []float64
 		for i := 0; i < 50; i++ {
-			v, err := s.Sample(st, goptuna.FrozenTrial{}, "x", goptuna.CategoricalDistribution{Choices: []string{"a", "b", "c", "d"}})
+			v, err := s.Sample(h, goptuna.FrozenTrial{}, "x", goptuna.CategoricalDistribution{Choices: []string{"a", "b", "c", "d"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -183,16 +187,16 @@ func TestTPESamplerIsReproducible(t *testing.T) {
 
 // A wide integer range is not modelled as categorical: it goes to goptuna's numeric TPE.
 func TestTPESamplerHandsWideRangesOn(t *testing.T) {
-	st := historyStudy(t, []int{0}, []int{1}, []float64{1})
+	h := historyOf(t, []int{0}, []int{1}, []float64{1})
 	numeric := &recordingSampler{}
 	s := &tpeSampler{rng: rand.New(rand.NewSource(1)), candidates: tpeCandidates, numeric: numeric}
-	if _, err := s.Sample(st, goptuna.FrozenTrial{}, "wide", goptuna.IntUniformDistribution{Low: 1, High: 1 + maxCategoricalInts}); err != nil {
+	if _, err := s.Sample(h, goptuna.FrozenTrial{}, "wide", goptuna.IntUniformDistribution{Low: 1, High: 1 + MaxCategoricalInts}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Sample(st, goptuna.FrozenTrial{}, "f", goptuna.UniformDistribution{Low: 0, High: 1}); err != nil {
+	if _, err := s.Sample(h, goptuna.FrozenTrial{}, "f", goptuna.UniformDistribution{Low: 0, High: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Sample(st, goptuna.FrozenTrial{}, "narrow", goptuna.IntUniformDistribution{Low: 1, High: maxCategoricalInts}); err != nil {
+	if _, err := s.Sample(h, goptuna.FrozenTrial{}, "narrow", goptuna.IntUniformDistribution{Low: 1, High: MaxCategoricalInts}); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(numeric.names, ","); got != "wide,f" {
@@ -202,7 +206,7 @@ func TestTPESamplerHandsWideRangesOn(t *testing.T) {
 
 type recordingSampler struct{ names []string }
 
-func (r *recordingSampler) Sample(_ *goptuna.Study, _ goptuna.FrozenTrial, name string, _ interface{}) (float64, error) {
+func (r *recordingSampler) Sample(_ History, _ goptuna.FrozenTrial, name string, _ interface{}) (float64, error) {
 	r.names = append(r.names, name)
 	return 0, nil
 }
@@ -210,42 +214,51 @@ func (r *recordingSampler) Sample(_ *goptuna.Study, _ goptuna.FrozenTrial, name 
 // constSampler answers every parameter with its value.
 type constSampler float64
 
-func (c constSampler) Sample(*goptuna.Study, goptuna.FrozenTrial, string, interface{}) (float64, error) {
+func (c constSampler) Sample(History, goptuna.FrozenTrial, string, interface{}) (float64, error) {
 	return float64(c), nil
 }
 
-// The phased sampler hands over to TPE once enough trials finished, also when proposals are sampled on the
-// propose path's stub trial (ID -1, number = the study's trial count): a cache of the study's trials keyed by the
-// trial ID alone kept the first proposal's trials for ever, and TPE never took over (it ran as random search).
-func TestPhasedSamplerHandsOverOnStubTrials(t *testing.T) {
-	study, err := goptuna.CreateStudy("hand-over", goptuna.StudyOptionStorage(goptuna.NewInMemoryStorage()),
-		goptuna.StudyOptionDirection(goptuna.StudyDirectionMaximize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &phasedSampler{trials: &trialCache{}, startup: constSampler(1), tpe: constSampler(2), after: 2}
+// The phased sampler hands over to TPE once enough trials finished: complete and pruned trials with a value
+// count, running, failed and waiting ones do not.
+func TestPhasedSamplerHandsOverAfterStartup(t *testing.T) {
+	p := &phased{startup: constSampler(1), tpe: constSampler(2), after: 2}
 	dist := goptuna.CategoricalDistribution{Choices: []string{"a", "b", "c"}}
-	sample := func() float64 {
-		trials, err := study.GetTrials()
+	complete := goptuna.FrozenTrial{State: goptuna.TrialStateComplete, Value: 3}
+	pruned := goptuna.FrozenTrial{State: goptuna.TrialStatePruned, IntermediateValues: map[int]float64{0: 2}}
+	others := []goptuna.FrozenTrial{{State: goptuna.TrialStateRunning}, {State: goptuna.TrialStateFail},
+		{State: goptuna.TrialStateWaiting}, {State: goptuna.TrialStatePruned}}
+	for _, c := range []struct {
+		trials []goptuna.FrozenTrial
+		want   float64
+	}{
+		{nil, 1},
+		{others, 1},
+		{append([]goptuna.FrozenTrial{complete}, others...), 1},
+		{append([]goptuna.FrozenTrial{complete, pruned}, others...), 2},
+		{[]goptuna.FrozenTrial{complete, complete, complete}, 2},
+	} {
+		got, err := p.Sample(History{Trials: c.trials}, goptuna.FrozenTrial{}, "x", dist)
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, err := p.Sample(study, goptuna.FrozenTrial{ID: -1, Number: len(trials)}, "x", dist)
-		if err != nil {
-			t.Fatal(err)
+		if got != c.want {
+			t.Errorf("%d trials (%v): sampler %v, want %v", len(c.trials), states(c.trials), got, c.want)
 		}
-		return v
 	}
-	for i := 0; i < 3; i++ {
-		want := 1.0
-		if i >= 2 {
-			want = 2
-		}
-		if got := sample(); got != want {
-			t.Fatalf("after %d finished trials the phased sampler used sampler %v, want %v", i, got, want)
-		}
-		if err := study.Optimize(func(tr goptuna.Trial) (float64, error) { return float64(i), nil }, 1); err != nil {
-			t.Fatal(err)
-		}
+}
+
+func states(ts []goptuna.FrozenTrial) []goptuna.TrialState {
+	var out []goptuna.TrialState
+	for _, t := range ts {
+		out = append(out, t.State)
+	}
+	return out
+}
+
+// An unknown sampler is named, with the known ones; the CLI flag is cmd's to name (tuner also serves searchq).
+func TestUnknownSamplerError(t *testing.T) {
+	_, err := New("bayes", 1, 0)
+	if err == nil || !strings.Contains(err.Error(), `"bayes"`) || !strings.Contains(err.Error(), "tpe, random, grid") || strings.Contains(err.Error(), "--") {
+		t.Errorf("New(bayes): %v, want the name and the known samplers, and no CLI flag", err)
 	}
 }
