@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -21,6 +22,9 @@ type rule struct {
 	exit2 bool           // evidence only when the process exited with status 2 (argparse)
 	why   string         // what it means, for Result.Message
 	src   string         // where vLLM (or the layer below it) prints it, and in which versions
+	// decide, when set, reads the matched line and may give another class and meaning than class and why
+	// (the numbers in the line tell whose fault it is).
+	decide func(line string) (Class, string)
 }
 
 func (r rule) match(line, lower string) bool {
@@ -35,9 +39,13 @@ func (r rule) match(line, lower string) bool {
 }
 
 // startupRules classify a server that exited before /health answered 200. The first rule, in table order,
-// that matches an error line wins; so specific messages come before the generic ones that may wrap them (a
-// pydantic "validation error for" around a more specific ValueError), and faults of the platform come first of
-// all. Log records at INFO, DEBUG or WARNING level are never evidence (see notEvidence).
+// that matches an error line wins, wherever the line is: the root cause is often far above the last traceback
+// line (the front end's "Engine core initialization failed. See root cause above"), and wrappers repeat it. So
+// specific messages come before the generic ones that may wrap them (a pydantic "validation error for" or
+// "Value error, " around a more specific ValueError), and the faults that are not the config's come first of
+// all: the platform's (the study stops) and the harness's (the trial does not count), since vLLM wraps those in
+// the same ValueErrors as its config checks. Log records at INFO, DEBUG or WARNING level and Python warnings are
+// never evidence (see notEvidence).
 var startupRules = []rule{
 	// argparse: exit status 2 before anything is loaded.
 	{class: InvalidFlag, exit2: true, frag: "error: unrecognized arguments:", why: "vllm serve rejected a flag", src: "argparse, every version"},
@@ -50,10 +58,20 @@ var startupRules = []rule{
 	{class: PlatformUnusable, frag: "CUDA driver version is insufficient for CUDA runtime version", why: "the NVIDIA driver is older than the CUDA runtime of the install", src: "CUDA runtime, every version"},
 	{class: PlatformUnusable, re: regexp.MustCompile(`libcudart\.so\.\d+: cannot open shared object file`), why: "the vLLM install does not match the CUDA driver (e.g. a CUDA-13 wheel on a CUDA-12 driver)", src: "dynamic loader; reference vllm.md §1.3 (CUDA-13 default wheels from 2026-04-23)"},
 	{class: PlatformUnusable, re: regexp.MustCompile(`No module named '?vllm`), why: "vLLM is not importable in this environment", src: "Python import system, every version"},
+	// A compiled extension of vLLM (vllm/_C.abi3.so, _moe_C, vllm_flash_attn) built against another torch. vLLM
+	// logs the same ImportError as a WARNING from _custom_ops.py when the extension is optional; warnings are
+	// never evidence, so only the raising form counts.
+	{class: PlatformUnusable, re: regexp.MustCompile(`/vllm/\S*\.so: undefined symbol`), why: "vLLM's compiled extension does not match the installed torch (undefined symbol)", src: "dynamic loader on `import vllm._C` (vllm/platforms/cuda.py), every version"},
 	{class: PlatformUnusable, frag: "is too old to be supported by the triton GPU compiler", why: "Triton does not support this GPU", src: "triton, every version vLLM ships with"},
 
 	// Not the config's fault: the machine or a neighbour.
 	{class: Harness, frag: "Address already in use", why: "another program took the port", src: "Python socket.bind in api_server.py / utils get_open_port, every version"},
+	// The model cannot be fetched: the hub is unreachable, offline mode is on without a cached copy, or the
+	// token does not open a gated repo. The model is the study's, not the config's; a retry may succeed.
+	{class: Harness, frag: "offline mode is enabled", why: "the model hub is unreachable (HF_HUB_OFFLINE) and the model is not cached", src: "huggingface_hub OfflineModeIsEnabled, every version"},
+	{class: Harness, re: regexp.MustCompile(`host=\\?'huggingface\.co\\?'.*Max retries exceeded|Failed to resolve \\?'huggingface\.co|We couldn't connect to 'https://huggingface\.co'`), why: "the model hub is unreachable", src: "requests/urllib3 under huggingface_hub, transformers hub.py, every version"},
+	{class: Harness, frag: "Cannot access gated repo", why: "the model is gated and the token does not open it", src: "huggingface_hub GatedRepoError, every version"},
+	{class: Harness, frag: "Invalid repository ID or local directory specified", why: "the model is neither a reachable hub repo nor a local folder", src: "vllm/transformers_utils/config.py, from 32c3b6bfd (2025-02-25)"},
 	{class: Harness, frag: "Error in memory profiling", why: "another process released GPU memory while vLLM was profiling", src: "vllm/v1/worker/gpu_worker.py determine_available_memory, 0.8 to at least 0.29"},
 
 	// KV cache.
@@ -67,7 +85,7 @@ var startupRules = []rule{
 	// Memory. The "Free memory on device" check is an error only in its raising form: gpu_worker.py logs the
 	// same words at INFO after a successful profile ("Free memory on device (F/T GiB) on startup. Desired ...").
 	{class: OutOfMemory, fold: true, frag: "out of memory", why: "CUDA out of memory", src: "torch / CUDA / NCCL, every version"},
-	{class: OutOfMemory, re: regexp.MustCompile(`Free memory on device .*on startup is less than desired GPU memory utilization`), why: "--gpu-memory-utilization is more than the GPU has free", src: "vllm/v1/worker/utils.py request_memory (gpu_worker.py before), 0.10 to at least 2026-04"},
+	{class: OutOfMemory, re: regexp.MustCompile(`Free memory on device .*on startup is less than desired GPU memory utilization`), why: "--gpu-memory-utilization is more than the GPU has free", src: "vllm/v1/worker/utils.py request_memory (gpu_worker.py before), 0.10 to at least 2026-04", decide: freeMemoryFault},
 
 	// This GPU cannot do what the config asks.
 	{class: UnsupportedOnGPU, frag: "Bfloat16 is only supported on GPUs with compute capability of at least 8.0", why: "bfloat16 needs compute capability 8.0", src: "vllm/platforms/cuda.py, every version"},
@@ -79,6 +97,8 @@ var startupRules = []rule{
 	{class: UnsupportedOnGPU, frag: "fp8e4nv", why: "fp8 (e4m3) needs compute capability 8.9", src: "triton (\"type fp8e4nv not supported in this architecture\" / \"fp8e4nv data type is not supported on CUDA arch < 89\")"},
 	{class: UnsupportedOnGPU, frag: "Arctic Inference is required for suffix decoding", why: "suffix decoding needs the arctic-inference package, not installed here", src: "vllm/config/speculative.py, 0.12 and later"},
 	{class: UnsupportedOnGPU, frag: "NVVM_ERROR_INVALID_OPTION", why: "CUTLASS-DSL compile failed for this GPU", src: "reference vllm.md §16.2"},
+	// Turing and Volta had only XFormers in V0, which lacked soft capping (gemma-2).
+	{class: UnsupportedOnGPU, frag: "does not support attention logits soft capping", why: "the attention backend this GPU can use lacks logits soft capping", src: "vllm/attention/backends (XFormers, V0), 805a8a75f (2024-08-01) to f9ecbb18b (2024-12-17)"},
 	{class: UnsupportedOnGPU, frag: "CUDA error: invalid argument", why: "kernel launch failed on this GPU (FlashInfer on SM75)", src: "flashinfer issue #3620 (SM75 prefill)"},
 
 	// vLLM refused the config.
@@ -97,9 +117,45 @@ var startupRules = []rule{
 	{class: ConfigRefused, frag: "Consider increasing max_num_batched_tokens or decreasing num_speculative_tokens", why: "token budget too small for speculative decoding", src: "vllm/engine/arg_utils.py, 0.15"},
 	{class: ConfigRefused, frag: "are mutually exclusive", why: "two flags that exclude each other", src: "vllm/engine/arg_utils.py, 0.15 (attention_backend / cudagraph sizes)"},
 	{class: ConfigRefused, frag: "should be provided as the first positional argument", why: "model not given positionally", src: "vllm/utils/argparse_utils.py, after 0.16"},
-	{class: ConfigRefused, frag: "you should provide the model as a positional argument instead of via the", why: "model not given positionally", src: "vllm/entrypoints/cli/serve.py ValueError, 0.8 era (0.10-0.15 only warn)"},
+	// 0.8 ends "... positional argument instead of via the `--model` option", 0.8.5 to 0.10 "... positional argument
+	// or in a config file instead of via ..."; from d00d65299 (2025-10-03) the same words are a WARNING.
+	{class: ConfigRefused, frag: "you should provide the model as a positional argument", why: "model not given positionally", src: "vllm/entrypoints/cli/serve.py, then vllm/utils FlexibleArgumentParser, ValueError 0.8 to 0.10"},
+	{class: ConfigRefused, frag: "must be divisible by tensor parallel size", why: "the model's attention heads do not divide by --tensor-parallel-size", src: "vllm/config/model.py verify_with_parallel_config (config.py before 2025-09-19), every version"},
+	{class: ConfigRefused, frag: "Invalid kv_cache_dtype", why: "the attention backend refused the KV cache dtype", src: "vllm/v1/attention/selector.py, from b30dfa03c (2025-11-11)"},
+	// The model's or the speculative draft's architecture: with the model's, the baseline fails and the study
+	// stops there; with a draft's, another speculative config may start.
+	{class: ConfigRefused, re: regexp.MustCompile(`Model architectures \[.*\] are not supported for now`), why: "this vLLM does not support the model architecture (the model's or the speculative draft's)", src: "vllm/model_executor/models/registry.py (config.py before 2024-10), every version"},
 	{class: ConfigRefused, frag: "VLLM_USE_V1=1 is not supported with", why: "the V1 engine refused a feature the config asks for", src: "vllm/engine/arg_utils.py _raise_or_fallback, 0.8 to 0.10 (V0 fallback era)"},
 	{class: ConfigRefused, frag: "validation error for ", why: "vLLM's config validation failed", src: "pydantic around vLLM's config dataclasses, 0.10 and later"},
+	// pydantic prints a ValueError raised in a validator as "Value error, <message>", on its own line under the
+	// "validation error for" line or alone where a log or an issue keeps only the message.
+	{class: ConfigRefused, re: regexp.MustCompile(`(^|\s)Value error, `), why: "vLLM's config validation failed", src: "pydantic around vLLM's config dataclasses, 0.10 and later"},
+}
+
+// freeMemoryNumbers reads "(free/total GiB)" from vLLM's free-memory check.
+var freeMemoryNumbers = regexp.MustCompile(`\(([0-9.]+)/([0-9.]+) GiB\)`)
+
+// freeMemoryFault decides whose fault vLLM's "Free memory on device (F/T GiB) on startup is less than desired
+// GPU memory utilization" is. vLLM measures F after its own CUDA context and communicators are up, which take
+// up to about a tenth of the GPU (2.28 of 22.05 GiB in a torch-2.11 CI run, pytorch#175666). Memory in use
+// beyond twice that, and beyond 1 GiB (more than a display or a context holds; a left-over vLLM holds its
+// weights and KV cache), belongs to another process: a harness fault, not --gpu-memory-utilization's. Below it,
+// the utilization asks for more than this GPU has, which a smaller value fixes.
+func freeMemoryFault(line string) (Class, string) {
+	const why = "--gpu-memory-utilization is more than the GPU has free"
+	m := freeMemoryNumbers.FindStringSubmatch(line)
+	if m == nil {
+		return OutOfMemory, why
+	}
+	free, err1 := strconv.ParseFloat(m[1], 64)
+	total, err2 := strconv.ParseFloat(m[2], 64)
+	if err1 != nil || err2 != nil || total <= 0 || free > total {
+		return OutOfMemory, why
+	}
+	if used := total - free; used > max(1, total/5) {
+		return Harness, fmt.Sprintf("another process holds %.1f of %.1f GiB of the GPU at startup", used, total)
+	}
+	return OutOfMemory, why
 }
 
 // benchCrashRules classify a server that died or turned unhealthy under load: out of memory, or a crash.
@@ -120,10 +176,14 @@ var benchFailRules = []rule{
 // "INFO 05-19 10:15:02 [x.py:1] ...", and the older form without brackets ("INFO 11-18 18:07:28 engine.py:366] ...").
 var logRecord = regexp.MustCompile(`^(?:.*?[)|\]] +)?(?:INFO|DEBUG|WARNING|WARN) +\d\d-\d\d \d\d:\d\d:\d\d`)
 
+// pythonWarning matches a line printed by Python's warnings module: "path.py:123: UserWarning: ...".
+var pythonWarning = regexp.MustCompile(`\.py:\d+: [A-Za-z]*Warning: `)
+
 // notEvidence reports whether a line can never prove a failure: an INFO, DEBUG or WARNING record (vLLM warns
-// about situations it then handles, e.g. a CUDAGraphMode downgrade, and logs free memory at INFO).
+// about situations it then handles, e.g. a CUDAGraphMode downgrade, and logs free memory at INFO), or a Python
+// warning (torch and transformers warn through the warnings module and go on).
 func notEvidence(line string) bool {
-	return strings.Contains(line, "WARNING") || logRecord.MatchString(line)
+	return strings.Contains(line, "WARNING") || logRecord.MatchString(line) || pythonWarning.MatchString(line)
 }
 
 // ClassifyStartup classifies the log of a `vllm serve` that exited with exitCode before it was ready, as Run
@@ -162,7 +222,11 @@ func classify(log []byte, exitCode int, rules []rule) (rule, string, bool) {
 				continue
 			}
 			if r.match(line, lower[i]) {
-				return r, strings.TrimSpace(strings.TrimRight(line, "\r")), true
+				line = strings.TrimSpace(strings.TrimRight(line, "\r"))
+				if r.decide != nil {
+					r.class, r.why = r.decide(line)
+				}
+				return r, line, true
 			}
 		}
 	}

@@ -64,6 +64,25 @@ func TestClassifyStartup(t *testing.T) {
 		// INFO/DEBUG records that mention memory are not evidence (gpu_worker.py logs the free-memory numbers at INFO).
 		{ec + "INFO 01-29 10:15:02 [gpu_worker.py:490] Free memory on device (14.2/14.56 GiB) on startup. Desired GPU memory utilization is (0.9, 13.1 GiB).\nKilled", -1, StartupCrash},
 		{"DEBUG 01-29 10:15:02 [utils.py:1] retrying after out of memory in a probe\nKilled", -1, StartupCrash},
+		// Python warnings (path:line: XxxWarning: ...) are not evidence either.
+		{"/usr/lib/python3/dist-packages/torch/cuda/__init__.py:129: UserWarning: CUDA initialization: out of memory in a probe\nKilled", -1, StartupCrash},
+		// The model cannot be fetched: the harness's side, whatever the config.
+		{"huggingface_hub.errors.OfflineModeIsEnabled: Cannot reach https://huggingface.co/api/models/Qwen/Qwen2.5-0.5B: offline mode is enabled. To disable it, please unset the `HF_HUB_OFFLINE` environment variable.", 1, Harness},
+		{"OSError: We couldn't connect to 'https://huggingface.co' to load this file", 1, Harness},
+		{"Cannot access gated repo for url https://huggingface.co/meta-llama/Llama-3.2-1B-Instruct/resolve/main/config.json.", 1, Harness},
+		{"ValueError: Invalid repository ID or local directory specified: 'Qwen/Qwen2.5-0.5B-Instrukt'.", 1, Harness},
+		// vLLM's own extension built against another torch; the same ImportError at WARNING is vLLM tolerating it.
+		{"ImportError: /usr/local/lib/python3.12/dist-packages/vllm/_C.abi3.so: undefined symbol: _ZN3c104cuda9SetDeviceEi", 1, PlatformUnusable},
+		{"WARNING 06-13 11:42:20 _custom_ops.py:11] Failed to import from vllm._C with ImportError('/usr/local/lib/python3.8/dist-packages/vllm/_C.abi3.so: undefined symbol: _ZN5torch7LibraryC1E')\nKilled", -1, StartupCrash},
+		// Config checks found in the held-out batch.
+		{"ValueError: Total number of attention heads (14) must be divisible by tensor parallel size (4).", 1, ConfigRefused},
+		{"  Value error, Total number of attention heads (14) must be divisible by tensor parallel size (4). [type=value_error, input_value=ArgsKwargs((), {...}), input_type=ArgsKwargs]", 1, ConfigRefused},
+		{"  Value error, something new that vLLM's config refuses [type=value_error]", 1, ConfigRefused},
+		{"AssertionError: Invalid kv_cache_dtype: fp16. Valid values are: ('auto', 'bfloat16', 'fp8')", 1, ConfigRefused},
+		{"ValueError: Model architectures ['EagleQwen2ForCausalLM'] are not supported for now. Supported architectures: dict_keys([...])", 1, ConfigRefused},
+		{"ValueError: XFormers does not support attention logits soft capping.", 1, UnsupportedOnGPU},
+		// From 2025-10 the --model text is a warning, and vLLM goes on.
+		{"(APIServer pid=1) WARNING 10-20 03:21:02 [argparse_utils.py:191] With `vllm serve`, you should provide the model as a positional argument or in a config file instead of via the `--model` option.\nKilled", -1, StartupCrash},
 		{"[2025-03-10T15:07:20Z] INFO 03-10 08:07:20 [worker.py:1] no out of memory so far\nKilled", -1, StartupCrash},
 		{"vllm-1  | WARN 11-18 18:07:28 worker.py:1] out of memory is likely\nKilled", -1, StartupCrash},
 	}
@@ -75,6 +94,33 @@ func TestClassifyStartup(t *testing.T) {
 		if got != c.want {
 			t.Errorf("ClassifyStartup(exit %d, %q) = %q (line %q), want %q", c.exit, clip(c.log, 80), got, line, c.want)
 		}
+	}
+}
+
+// vLLM's free-memory check names the free and the total memory; memory held beyond what its own process takes
+// is another process's, which is not the config's fault.
+func TestFreeMemoryFault(t *testing.T) {
+	const tail = " on startup is less than desired GPU memory utilization (0.9, 13.1 GiB). Decrease GPU memory utilization or reduce GPU memory used by other processes."
+	for _, c := range []struct {
+		line string
+		want Class
+	}{
+		{"ValueError: Free memory on device cuda:0 (13.1/14.56 GiB)" + tail, OutOfMemory},                                   // a T4 with its own context
+		{"ValueError: Free memory on device (19.77/22.05 GiB)" + tail, OutOfMemory},                                         // 10% taken at init (torch 2.11 CI)
+		{"ValueError: Free memory on device (3.22/4.0 GiB)" + tail, OutOfMemory},                                            // 0.8 GiB on a 4 GiB card: under 1 GiB
+		{"ValueError: Free memory on device cuda:0 (8.12/14.56 GiB)" + tail, Harness},                                       // a left-over server's 6 GiB
+		{"ValueError: Free memory on device xpu:0 (0.22/30.3 GiB)" + tail, Harness},                                         // the GPU is someone else's
+		{"ValueError: Free memory on device (59.32/79.15 GiB)" + tail, Harness},                                             // 25% held
+		{"ValueError: Free memory on device (garbled) on startup is less than desired GPU memory utilization", OutOfMemory}, // no numbers: the config's
+	} {
+		got, line := ClassifyStartup([]byte(c.line), 1)
+		if got != c.want || line == "" {
+			t.Errorf("%q: got %q, want %q", c.line[:60], got, c.want)
+		}
+	}
+	rl, _, _ := classify([]byte("ValueError: Free memory on device (0.49/79.32 GiB)"+tail), 1, startupRules)
+	if rl.class != Harness || !strings.Contains(rl.why, "78.8 of 79.3 GiB") {
+		t.Errorf("got %q, why %q", rl.class, rl.why)
 	}
 }
 

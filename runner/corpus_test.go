@@ -102,19 +102,9 @@ var heldoutMisses = map[string]struct {
 	got Class
 	why string
 }{
-	"free-memory-other-process-0.9.1.log":          {OutOfMemory, "16 of 47 GiB held by another process: a harness fault read as util too high"},
-	"free-memory-other-process-kvcached-0.9.2.log": {OutOfMemory, "20 of 79 GiB held by another process"},
-	"free-memory-other-process-omni-a100.log":      {OutOfMemory, "79 of 79 GiB held by another process"},
-	"hf-offline-connection-error-2023-12.log":      {StartupCrash, "no rule for the model hub being unreachable"},
-	"hf-offline-mode-enabled-2024-03.log":          {StartupCrash, "no rule for HF_HUB_OFFLINE without a cached model"},
-	"import-c-undefined-symbol-h100-2025-03.log":   {StartupCrash, "no rule for vllm._C built against another torch"},
-	"kv-cache-dtype-invalid-ascend-0.17.log":       {StartupCrash, "no rule for vLLM's own kv_cache_dtype assertion"},
-	"model-flag-not-positional-2025-05.log":        {StartupCrash, "the rule's text is from another release's wording"},
-	"scheduled-tokens-negative-dflash-0.26.log":    {StartupCrash, "no rule for the scheduler's token-budget check"},
-	"spec-draft-arch-unsupported-0.10.log":         {StartupCrash, "no rule for an unsupported model architecture"},
-	"tp-heads-not-divisible-2024-01.log":           {StartupCrash, "no rule for the tensor-parallel divisibility check"},
-	"tp-heads-not-divisible-2026-08.log":           {StartupCrash, "no rule for the tensor-parallel divisibility check"},
-	"xformers-softcap-turing-2024-11.log":          {StartupCrash, "no rule for an attention backend lacking a model feature"},
+	// The issue quotes only the message; the full log has the pydantic "1 validation error for VllmConfig" line
+	// above it, which the generic rule takes. A rule for this one 0.26 message would be a rule for one log.
+	"scheduled-tokens-negative-dflash-0.26.log": {StartupCrash, "only the message line is quoted, without its ValidationError line"},
 }
 
 // TestRealFailureCorpus runs every real log through the classifier Run uses and wants the class a person gives
