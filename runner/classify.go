@@ -62,10 +62,14 @@ var startupRules = []rule{
 	// logs the same ImportError as a WARNING from _custom_ops.py when the extension is optional; warnings are
 	// never evidence, so only the raising form counts.
 	{class: PlatformUnusable, re: regexp.MustCompile(`/vllm/\S*\.so: undefined symbol`), why: "vLLM's compiled extension does not match the installed torch (undefined symbol)", src: "dynamic loader on `import vllm._C` (vllm/platforms/cuda.py), every version"},
+	// CUDA_ERROR_INVALID_IMAGE: the driver cannot load the code the installed Triton produced (a driver older than
+	// Triton's PTX), the sibling of "no kernel image is available".
+	{class: PlatformUnusable, frag: "device kernel image is invalid", why: "the CUDA driver cannot load the kernels the installed Triton builds", src: "CUDA driver via triton (\"Triton Error [CUDA]: device kernel image is invalid\"), every version"},
 	{class: PlatformUnusable, frag: "is too old to be supported by the triton GPU compiler", why: "Triton does not support this GPU", src: "triton, every version vLLM ships with"},
 
 	// Not the config's fault: the machine or a neighbour.
-	{class: Harness, frag: "Address already in use", why: "another program took the port", src: "Python socket.bind in api_server.py / utils get_open_port, every version"},
+	// uvicorn's own bind error writes the errno text in lower case ("[errno 98] address already in use").
+	{class: Harness, fold: true, frag: "address already in use", why: "another program took the port", src: "Python socket.bind in api_server.py / utils get_open_port, uvicorn, every version"},
 	// The model cannot be fetched: the hub is unreachable, offline mode is on without a cached copy, or the
 	// token does not open a gated repo. The model is the study's, not the config's; a retry may succeed.
 	{class: Harness, frag: "offline mode is enabled", why: "the model hub is unreachable (HF_HUB_OFFLINE) and the model is not cached", src: "huggingface_hub OfflineModeIsEnabled, every version"},
@@ -120,6 +124,8 @@ var startupRules = []rule{
 	// 0.8 ends "... positional argument instead of via the `--model` option", 0.8.5 to 0.10 "... positional argument
 	// or in a config file instead of via ..."; from d00d65299 (2025-10-03) the same words are a WARNING.
 	{class: ConfigRefused, frag: "you should provide the model as a positional argument", why: "model not given positionally", src: "vllm/entrypoints/cli/serve.py, then vllm/utils FlexibleArgumentParser, ValueError 0.8 to 0.10"},
+	// The model ships its own code and the command lacks --trust-remote-code.
+	{class: ConfigRefused, re: regexp.MustCompile(`(?i)requires you to execute the \w+ file in that repo|contains custom code which must be executed`), why: "the model needs --trust-remote-code", src: "transformers dynamic_module_utils.resolve_trust_remote_code (under vllm/transformers_utils/config.py), every version"},
 	{class: ConfigRefused, frag: "must be divisible by tensor parallel size", why: "the model's attention heads do not divide by --tensor-parallel-size", src: "vllm/config/model.py verify_with_parallel_config (config.py before 2025-09-19), every version"},
 	{class: ConfigRefused, frag: "Invalid kv_cache_dtype", why: "the attention backend refused the KV cache dtype", src: "vllm/v1/attention/selector.py, from b30dfa03c (2025-11-11)"},
 	// The model's or the speculative draft's architecture: with the model's, the baseline fails and the study

@@ -74,6 +74,10 @@ func TestClassifyStartup(t *testing.T) {
 		// vLLM's own extension built against another torch; the same ImportError at WARNING is vLLM tolerating it.
 		{"ImportError: /usr/local/lib/python3.12/dist-packages/vllm/_C.abi3.so: undefined symbol: _ZN3c104cuda9SetDeviceEi", 1, PlatformUnusable},
 		{"WARNING 06-13 11:42:20 _custom_ops.py:11] Failed to import from vllm._C with ImportError('/usr/local/lib/python3.8/dist-packages/vllm/_C.abi3.so: undefined symbol: _ZN5torch7LibraryC1E')\nKilled", -1, StartupCrash},
+		{"ERROR:    [Errno 98] error while attempting to bind on address ('0.0.0.0', 8000): [errno 98] address already in use", 1, Harness},
+		{"RuntimeError: Triton Error [CUDA]: device kernel image is invalid", 1, PlatformUnusable},
+		{"ValueError: Loading /models/Phi-3-small-128k-instruct requires you to execute the configuration file in that repo on your local machine. Make sure you have read the code there to avoid malicious use, then set the option `trust_remote_code=True` to remove this error.", 1, ConfigRefused},
+		{"ValueError: The repository /models/InternVL3-1B contains custom code which must be executed to correctly load the model.", 1, ConfigRefused},
 		// Config checks found in the held-out batch.
 		{"ValueError: Total number of attention heads (14) must be divisible by tensor parallel size (4).", 1, ConfigRefused},
 		{"  Value error, Total number of attention heads (14) must be divisible by tensor parallel size (4). [type=value_error, input_value=ArgsKwargs((), {...}), input_type=ArgsKwargs]", 1, ConfigRefused},
