@@ -7,11 +7,13 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/autotune/autotune/runner/runnertest"
 )
 
 func TestProbe(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, "RUNNER_FAKE_ARCTIC=1", "RUNNER_FAKE_IDLE_MIB=3")
+	f := newFake(t, runnertest.Config{Arctic: true, IdleMiB: 3})
 	p, err := f.runner().Probe(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -22,12 +24,13 @@ func TestProbe(t *testing.T) {
 	if p.VLLMVersion != "0.15.1" {
 		t.Errorf("version %q", p.VLLMVersion)
 	}
-	for _, flag := range []string{"--host", "--port", "--flag-99", "--enable-prefix-caching", "--no-enable-prefix-caching", "--max-num-seqs"} {
+	for _, flag := range []string{"--host", "--port", "--flag-99", "--enable-prefix-caching", "--no-enable-prefix-caching",
+		"--max-num-seqs", "--max-num-batched-tokens", "--gpu-memory-utilization"} {
 		if !p.ServeFlags[flag] {
 			t.Errorf("flag %s not found", flag)
 		}
 	}
-	if p.ServeFlags["--help"] || p.ServeFlags["-max-num-seqs"] || len(p.ServeFlags) != 105 {
+	if p.ServeFlags["--help"] || p.ServeFlags["-max-num-seqs"] || len(p.ServeFlags) != fullHelpFlags {
 		t.Errorf("%d flags: %v", len(p.ServeFlags), p.ServeFlags)
 	}
 	if !strings.Contains(p.ServeHelp, "--flag-42") {
@@ -38,21 +41,25 @@ func TestProbe(t *testing.T) {
 	}
 }
 
+// fullHelpFlags is how many long flags the fake's full help lists: --host, --port, 100 fillers, the
+// --enable-prefix-caching pair, --max-num-seqs, --max-num-batched-tokens and --gpu-memory-utilization.
+const fullHelpFlags = 107
+
 func TestProbeHelpFallbacks(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		mode      string
+		mode      runnertest.HelpMode
 		wantFlags int // 0: nil
 	}{
-		{"filter", 105}, // 0.10.2: --help=all is a filter, --help is complete
-		{"allfail", 2},  // --help=all fails, --help works
-		{"fail", 0},     // no help at all: not "no flags"
-		{"", 105},       // the full list
+		{runnertest.HelpFilter, fullHelpFlags}, // 0.10.2: --help=all is a filter, --help is complete
+		{runnertest.HelpAllFails, 2},           // --help=all fails, --help works
+		{runnertest.HelpFails, 0},              // no help at all: not "no flags"
+		{runnertest.HelpFull, fullHelpFlags},   // the full list
 	}
 	for _, c := range cases {
-		t.Run(c.mode, func(t *testing.T) {
+		t.Run(string(c.mode), func(t *testing.T) {
 			t.Parallel()
-			f := newFake(t, "RUNNER_FAKE_HELP="+c.mode)
+			f := newFake(t, runnertest.Config{Help: c.mode})
 			p, err := f.runner().Probe(context.Background())
 			if err != nil {
 				t.Fatal(err) // help failures are not errors
@@ -75,7 +82,7 @@ func TestProbeHelpFallbacks(t *testing.T) {
 
 func TestProbeErrorsNameTheCommand(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, "RUNNER_FAKE_SMI=fail")
+	f := newFake(t, runnertest.Config{SMIFails: true})
 	f.opts.Python = []string{filepath.Join(t.TempDir(), "no-python")}
 	p, err := f.runner().Probe(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "nvidia-smi --query-gpu=name,compute_cap,memory.total,memory.used") ||
@@ -86,7 +93,7 @@ func TestProbeErrorsNameTheCommand(t *testing.T) {
 		t.Errorf("the parts that worked are missing: %+v", p)
 	}
 
-	g := newFake(t)
+	g := newFake(t, runnertest.Config{})
 	g.opts.VLLM = []string{filepath.Join(t.TempDir(), "vllm")}
 	_, err = g.runner().Probe(context.Background())
 	if err == nil || !strings.Contains(err.Error(), g.opts.VLLM[0]+" --version") {
@@ -134,7 +141,7 @@ func TestDefaultPython(t *testing.T) {
 // nvidia-smi's warnings go to stderr and must not reach the CSV parser: the GPU is still read.
 func TestProbeIgnoresSMIWarnings(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, "RUNNER_FAKE_SMI=warn")
+	f := newFake(t, runnertest.Config{SMIWarns: true})
 	p, err := f.runner().Probe(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -15,38 +15,32 @@ import (
 	"github.com/autotune/autotune/runner/runnertest"
 )
 
-// fake is one test's world: its own port, GPU state and trial directory.
+// fake is one test's world: its fake machine (port, GPU, vllm) and trial directory.
 type fake struct {
-	t     *testing.T
-	state string // GPU memory files
-	dir   string
-	port  int
-	opts  Options
+	t    *testing.T
+	m    *runnertest.Machine
+	dir  string
+	port int
+	opts Options
 }
 
-func newFake(t *testing.T, env ...string) *fake {
+// newFake is a world whose machine is cfg, and whose processes get env besides what the machine needs (which
+// includes runnertest.TrackChildren's entry: anything the test started and left alive fails it). Its time limits
+// only bound waiting: a loaded machine must not turn them into verdicts. Tests of a limit set it themselves.
+func newFake(t *testing.T, cfg runnertest.Config, env ...string) *fake {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fake{t: t, state: t.TempDir(), dir: t.TempDir(), port: runnertest.Port(t)}
+	m := runnertest.NewMachine(t, cfg)
+	f := &fake{t: t, m: m, dir: t.TempDir(), port: m.Port}
 	f.opts = Options{
-		VLLM:      []string{exe, "vllm"},
-		NvidiaSMI: []string{exe, "nvidia-smi"},
-		Python:    []string{exe, "python"},
-		Port:      f.port,
-		Env: append([]string{
-			runnertest.TrackChildren(t), // fails the test if anything it started outlives it
-			"RUNNER_FAKE=1",
-			"RUNNER_FAKE_STATE=" + f.state,
-			"RUNNER_FAKE_ORPHANS=" + orphanDir,
-			"GORACE=atexit_sleep_ms=0", // the race runtime sleeps 1 s at exit by default
-		}, env...),
-		StartupTimeout: 5 * time.Second,
-		BenchTimeout:   5 * time.Second,
+		VLLM:           m.VLLM,
+		NvidiaSMI:      m.NvidiaSMI,
+		Python:         m.Python,
+		Port:           m.Port,
+		Env:            append(append([]string{}, m.Env...), env...),
+		StartupTimeout: time.Minute,
+		BenchTimeout:   time.Minute,
 		StopGrace:      300 * time.Millisecond,
-		ReleaseTimeout: 3 * time.Second,
+		ReleaseTimeout: 30 * time.Second,
 	}
 	return f
 }
@@ -55,7 +49,6 @@ func (f *fake) runner() *Runner {
 	r := New(f.opts)
 	r.watchEvery = 50 * time.Millisecond
 	r.scrapeEvery = 50 * time.Millisecond
-	r.watchTimeout = time.Second
 	return r
 }
 
@@ -71,7 +64,7 @@ func (f *fake) trial(args []string, bench ...string) Trial {
 func (f *fake) assertClean(res Result) {
 	f.t.Helper()
 	if pg := res.Process.PGID; pg > 0 {
-		deadline := time.Now().Add(2 * time.Second)
+		deadline := time.Now().Add(30 * time.Second)
 		// No live process: a zombie holds no memory, port or file (groupAlive's rule too), and reapOrphans reaps
 		// it when it gets to it, which under load can take longer than this deadline.
 		for alive, _ := groupAlive(pg); alive; alive, _ = groupAlive(pg) {
@@ -99,7 +92,7 @@ func (f *fake) assertClean(res Result) {
 	if err := checkPort("127.0.0.1", f.port); err != nil {
 		f.t.Errorf("port not free after the trial: %v", err)
 	}
-	if used := fakeUsedMiB(f.state); used != 0 {
+	if used := f.m.HeldMiB(); used != 0 {
 		f.t.Errorf("GPU memory not released after the trial: %d MiB", used)
 	}
 }
@@ -113,13 +106,15 @@ func wantClass(t *testing.T, res Result, want Class) {
 
 func TestRunSuccess(t *testing.T) {
 	t.Parallel()
-	f := newFake(t)
+	f := newFake(t, runnertest.Config{})
 	var started []Process
-	tr := f.trial([]string{"--fake-ready-after", "200ms", "--fake-hold", "2000", "--fake-self-mem", "500",
-		"--max-num-seqs", "64"})
+	readyAfter := 200 * time.Millisecond
+	tr := f.trial(runnertest.Serve{ReadyAfter: readyAfter, EngineMiB: 2000, SelfMiB: 500}.Args("--max-num-seqs", "64"))
 	tr.OnStart = func(p Process) { started = append(started, p) }
 	r := f.runner()
+	t0 := time.Now()
 	res := r.Run(context.Background(), tr)
+	took := time.Since(t0)
 	wantClass(t, res, OK)
 	f.assertClean(res)
 
@@ -136,13 +131,11 @@ func TestRunSuccess(t *testing.T) {
 	if p.PID <= 0 || p.PGID != p.PID || p.StartTicks == 0 || p.Host != "127.0.0.1" || p.Port != f.port || len(p.Token) != 32 {
 		t.Errorf("Process = %+v", p)
 	}
-	if res.Startup < 200*time.Millisecond || res.Startup > 2*time.Second {
-		t.Errorf("Startup = %v, want a little over 200ms", res.Startup)
+	if res.Startup < readyAfter || res.Benchmark <= 0 || res.Teardown <= 0 || res.Startup+res.Benchmark+res.Teardown > took {
+		t.Errorf("Startup %v (the server took %v to get ready), Benchmark %v, Teardown %v: not parts of the %v the run took",
+			res.Startup, readyAfter, res.Benchmark, res.Teardown, took)
 	}
-	if res.Benchmark <= 0 || res.Teardown <= 0 {
-		t.Errorf("Benchmark = %v, Teardown = %v", res.Benchmark, res.Teardown)
-	}
-	if res.Bench == nil || res.Bench.OutputThroughput != 3213.05 || res.Bench.Latency["p99_e2el_ms"] != 8300.5 {
+	if res.Bench == nil || res.Bench.OutputThroughput != runnertest.OutputThroughput(64) || res.Bench.Latency["p99_e2el_ms"] != 8300.5 {
 		t.Errorf("Bench = %+v", res.Bench)
 	}
 	if res.LogTail != "" || res.Message != "" {
@@ -196,9 +189,9 @@ func TestBenchArgv(t *testing.T) {
 
 func TestRunEnvironmentIsExplicit(t *testing.T) {
 	t.Setenv("RUNNER_SHOULD_NOT_LEAK", "1") // in this process, not in Options.Env
-	f := newFake(t, "FROM_OPTIONS=a", "OVERRIDDEN=options")
+	f := newFake(t, runnertest.Config{}, "FROM_OPTIONS=a", "OVERRIDDEN=options")
 	dump := filepath.Join(f.dir, "env")
-	tr := f.trial([]string{"--fake-env-dump", dump})
+	tr := f.trial(runnertest.Serve{EnvDump: dump}.Args())
 	tr.Env = map[string]string{"OVERRIDDEN": "trial", "FROM_TRIAL": "b"}
 	res := f.runner().Run(context.Background(), tr)
 	wantClass(t, res, OK)
@@ -230,16 +223,17 @@ func TestRunStartupFailures(t *testing.T) {
 		in   string // expected in Message
 	}{
 		{"unknown flag", []string{"--no-such-flag"}, InvalidFlag, "unrecognized arguments: --no-such-flag"},
-		{"bf16", []string{"--fake-hold", "1000", "--fake-fail", "bf16"}, UnsupportedOnGPU, "Bfloat16"},
-		{"oom", []string{"--fake-hold", "1000", "--fake-fail", "oom"}, OutOfMemory, "CUDA out of memory"},
-		{"kv", []string{"--fake-fail", "kv"}, KVCacheTooSmall, "No available memory for the cache blocks"},
-		{"config", []string{"--fake-fail", "mnbt"}, ConfigRefused, "must be greater than or equal to max_num_seqs"},
-		{"unknown crash", []string{"--fake-hold", "1000", "--fake-holder-ignore-term", "--fake-fail", "unknown"}, StartupCrash, "exit status 1"},
+		{"bf16", runnertest.Serve{EngineMiB: 1000, StartupError: runnertest.StartupBF16}.Args(), UnsupportedOnGPU, "Bfloat16"},
+		{"oom", runnertest.Serve{EngineMiB: 1000, StartupError: runnertest.StartupOOM}.Args(), OutOfMemory, "CUDA out of memory"},
+		{"kv", runnertest.Serve{StartupError: runnertest.StartupNoKVCache}.Args(), KVCacheTooSmall, "No available memory for the cache blocks"},
+		{"config", runnertest.Serve{StartupError: runnertest.StartupBatchTooSmall}.Args(), ConfigRefused, "must be greater than or equal to max_num_seqs"},
+		{"unknown crash", runnertest.Serve{EngineMiB: 1000, EngineIgnoresTerm: true,
+			StartupError: "RuntimeError: something nobody has seen before"}.Args(), StartupCrash, "exit status 1"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFake(t)
+			f := newFake(t, runnertest.Config{})
 			res := f.runner().Run(context.Background(), f.trial(c.args))
 			wantClass(t, res, c.want)
 			f.assertClean(res)
@@ -256,26 +250,34 @@ func TestRunStartupFailures(t *testing.T) {
 	}
 }
 
+// TestRunStartupTimeout: a server that never gets ready is stopped at StartupTimeout, and so is its engine,
+// which ignores SIGTERM. A server that ignores SIGTERM too gets StopGrace before the SIGKILL; that needs the
+// server to have set up its signal handling before the timeout, which a loaded machine may delay past a short
+// limit: the limit grows until the server was seen ignoring the SIGTERM.
 func TestRunStartupTimeout(t *testing.T) {
 	t.Parallel()
 	for _, ignoreTerm := range []bool{false, true} {
 		t.Run("ignore-term="+strconv.FormatBool(ignoreTerm), func(t *testing.T) {
 			t.Parallel()
-			f := newFake(t)
-			f.opts.StartupTimeout = 400 * time.Millisecond
-			args := []string{"--fake-never-ready", "--fake-hold", "3000", "--fake-holder-ignore-term"}
-			if ignoreTerm {
-				args = append(args, "--fake-ignore-term")
-			}
-			t0 := time.Now()
-			res := f.runner().Run(context.Background(), f.trial(args))
-			wantClass(t, res, StartupTimeout)
-			f.assertClean(res)
-			if el := time.Since(t0); el > 3*time.Second {
-				t.Errorf("took %v", el)
-			}
-			if ignoreTerm && res.Teardown < f.opts.StopGrace {
-				t.Errorf("Teardown %v shorter than the grace a TERM-ignoring server gets", res.Teardown)
+			for limit := 400 * time.Millisecond; ; limit *= 4 {
+				f := newFake(t, runnertest.Config{})
+				f.opts.StartupTimeout = limit
+				s := runnertest.Serve{NeverReady: true, EngineMiB: 3000, EngineIgnoresTerm: true, IgnoreTerm: ignoreTerm}
+				res := f.runner().Run(context.Background(), f.trial(s.Args()))
+				wantClass(t, res, StartupTimeout)
+				f.assertClean(res)
+				if !ignoreTerm {
+					return
+				}
+				if f.m.Saw(runnertest.TermIgnored) {
+					if res.Teardown < f.opts.StopGrace {
+						t.Errorf("Teardown %v shorter than the grace a TERM-ignoring server gets", res.Teardown)
+					}
+					return
+				}
+				if limit > 20*time.Second {
+					t.Fatalf("no SIGTERM reached the server once it could ignore one, even with a StartupTimeout of %v", limit)
+				}
 			}
 		})
 	}
@@ -284,52 +286,52 @@ func TestRunStartupTimeout(t *testing.T) {
 // A server that exits on SIGTERM but leaves its engine (which ignores SIGTERM) running: the group is swept.
 func TestRunOrphanedEngineIsKilled(t *testing.T) {
 	t.Parallel()
-	f := newFake(t)
-	res := f.runner().Run(context.Background(), f.trial([]string{"--fake-hold", "4000", "--fake-orphan",
-		"--fake-holder-ignore-term"}))
+	f := newFake(t, runnertest.Config{})
+	res := f.runner().Run(context.Background(), f.trial(runnertest.Serve{EngineMiB: 4000, Orphan: true,
+		EngineIgnoresTerm: true}.Args()))
 	wantClass(t, res, OK)
 	f.assertClean(res)
 }
 
+// TestRunDuringBenchmark: what happens to the server or the benchmark while the benchmark runs. A benchmark that
+// hangs stands for one the runner must stop itself: were it waited for, the trial would end as hung instead.
 func TestRunDuringBenchmark(t *testing.T) {
 	t.Parallel()
+	engine := runnertest.Serve{EngineMiB: 3000}
+	withEngine := func(s runnertest.Serve) runnertest.Serve { s.EngineMiB = engine.EngineMiB; return s }
+	hang := runnertest.Bench{Hang: true}
 	cases := []struct {
 		name  string
-		args  []string
-		bench []string
+		serve runnertest.Serve
+		bench runnertest.Bench
 		want  Class
 		in    string
 	}{
-		{"crash", []string{"--fake-hold", "3000", "--fake-crash-after", "300ms"}, []string{"--fake-sleep", "20s"},
-			CrashedDuringBenchmark, "exited during the benchmark"},
-		{"crash oom", []string{"--fake-hold", "3000", "--fake-crash-after", "300ms", "--fake-crash-oom"},
-			[]string{"--fake-sleep", "20s"}, OutOfMemory, "CUDA out of memory"},
-		{"503", []string{"--fake-hold", "3000", "--fake-503-after", "300ms"}, []string{"--fake-sleep", "20s"},
-			CrashedDuringBenchmark, "503"},
-		{"hang", []string{"--fake-hold", "3000"}, []string{"--fake-hang"}, BenchmarkFailed, "benchmark hung"},
-		{"bench exit 1", nil, []string{"--fake-exit", "1"}, BenchmarkFailed, "exit status 1"},
-		{"truncated json", nil, []string{"--fake-json", "truncated"}, BenchmarkFailed, "no usable bench.json twice"},
-		{"no json", nil, []string{"--fake-json", "none"}, BenchmarkFailed, "no usable bench.json twice"},
-		{"all requests failed", nil, []string{"--fake-json", "allfail-400"}, RequestsFailed, "200 of 200 requests failed"},
+		{"crash", withEngine(runnertest.Serve{CrashOnBench: true}), hang, CrashedDuringBenchmark, "exited during the benchmark"},
+		{"crash oom", withEngine(runnertest.Serve{CrashOnBench: true, CrashOOM: true}), hang, OutOfMemory, "CUDA out of memory"},
+		{"503", withEngine(runnertest.Serve{UnhealthyOnBench: true}), hang, CrashedDuringBenchmark, "503"},
+		{"hang", engine, hang, BenchmarkFailed, "benchmark hung"},
+		{"bench exit 1", runnertest.Serve{}, runnertest.Bench{Exit: 1}, BenchmarkFailed, "exit status 1"},
+		{"truncated json", runnertest.Serve{}, runnertest.Bench{Result: runnertest.ResultTruncated}, BenchmarkFailed, "no usable bench.json twice"},
+		{"no json", runnertest.Serve{}, runnertest.Bench{Result: runnertest.ResultNone}, BenchmarkFailed, "no usable bench.json twice"},
+		{"all requests failed", runnertest.Serve{}, runnertest.Bench{Result: runnertest.ResultBadRequest}, RequestsFailed, "200 of 200 requests failed"},
 		// Refused connections (or 404s) on every request: nothing of the trial's served them, a harness fault.
-		{"all requests refused", nil, []string{"--fake-json", "allfail"}, Harness, "no server or another program answered"},
-		{"truncated once", nil, []string{"--fake-json", "truncated-once"}, OK, ""},
-		{"nan", nil, []string{"--fake-json", "nan"}, OK, ""},
+		{"all requests refused", runnertest.Serve{}, runnertest.Bench{Result: runnertest.ResultRefused}, Harness, "no server or another program answered"},
+		{"truncated once", runnertest.Serve{}, runnertest.Bench{Result: runnertest.ResultTruncatedOnce}, OK, ""},
+		{"nan", runnertest.Serve{}, runnertest.Bench{Result: runnertest.ResultNaN}, OK, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFake(t)
-			f.opts.BenchTimeout = 1500 * time.Millisecond
-			t0 := time.Now()
-			res := f.runner().Run(context.Background(), f.trial(c.args, c.bench...))
+			f := newFake(t, runnertest.Config{})
+			if c.want == BenchmarkFailed && c.bench.Hang {
+				f.opts.BenchTimeout = 1500 * time.Millisecond // the limit under test; the benchmark never ends by itself
+			}
+			res := f.runner().Run(context.Background(), f.trial(c.serve.Args(), c.bench.Args()...))
 			wantClass(t, res, c.want)
 			f.assertClean(res)
 			if !strings.Contains(res.Message, c.in) {
 				t.Errorf("message %q lacks %q", res.Message, c.in)
-			}
-			if el := time.Since(t0); el > 4*time.Second {
-				t.Errorf("took %v: the benchmark was not stopped at once", el)
 			}
 			switch c.want {
 			case OK:
@@ -362,29 +364,28 @@ func TestRunDuringBenchmark(t *testing.T) {
 	}
 }
 
+// TestRunInterrupted: a trial interrupted while its server starts, or during the benchmark, stops the server and
+// its engine (which ignores SIGTERM). The interrupt comes when the fake reaches the phase, not after a timer.
 func TestRunInterrupted(t *testing.T) {
 	t.Parallel()
 	for _, phase := range []string{"startup", "benchmark"} {
 		t.Run(phase, func(t *testing.T) {
 			t.Parallel()
-			f := newFake(t)
-			args := []string{"--fake-hold", "3000", "--fake-holder-ignore-term"}
-			var bench []string
+			f := newFake(t, runnertest.Config{})
+			s := runnertest.Serve{EngineMiB: 3000, EngineIgnoresTerm: true}
+			var bench runnertest.Bench
+			at := runnertest.BenchRequest
 			if phase == "startup" {
-				args = append(args, "--fake-never-ready")
+				s.NeverReady, at = true, runnertest.Serving
 			} else {
-				bench = []string{"--fake-sleep", "20s"}
+				bench.Hang = true
 			}
 			ctx, cancel := context.WithCancel(context.Background())
-			tr := f.trial(args, bench...)
-			tr.OnStart = func(Process) { time.AfterFunc(400*time.Millisecond, cancel) }
-			t0 := time.Now()
-			res := f.runner().Run(ctx, tr)
+			reached := f.m.Await(t, at)
+			go func() { <-reached; cancel() }()
+			res := f.runner().Run(ctx, f.trial(s.Args(), bench.Args()...))
 			wantClass(t, res, Interrupted)
 			f.assertClean(res)
-			if el := time.Since(t0); el > 3*time.Second {
-				t.Errorf("took %v", el)
-			}
 			if phase == "benchmark" && res.Startup == 0 {
 				t.Error("interrupted before the benchmark")
 			}
@@ -392,7 +393,7 @@ func TestRunInterrupted(t *testing.T) {
 	}
 	t.Run("before start", func(t *testing.T) {
 		t.Parallel()
-		f := newFake(t)
+		f := newFake(t, runnertest.Config{})
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		res := f.runner().Run(ctx, f.trial(nil))
@@ -405,7 +406,7 @@ func TestRunInterrupted(t *testing.T) {
 
 func TestRunPortTaken(t *testing.T) {
 	t.Parallel()
-	f := newFake(t)
+	f := newFake(t, runnertest.Config{})
 	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(f.port))
 	if err != nil {
 		t.Fatal(err)
@@ -434,7 +435,7 @@ func TestRunPortTaken(t *testing.T) {
 
 func TestRunGPUBusyBeforeStart(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, "RUNNER_FAKE_IDLE_MIB=9000") // memory held by something that is not ours
+	f := newFake(t, runnertest.Config{IdleMiB: 9000}) // memory held by something that is not ours
 	res := f.runner().Run(context.Background(), f.trial(nil))
 	wantClass(t, res, Harness)
 	if !strings.Contains(res.Message, "left over") || !strings.Contains(res.Message, "9000 of 15360 MiB") {
@@ -445,8 +446,8 @@ func TestRunGPUBusyBeforeStart(t *testing.T) {
 	}
 
 	// A small idle use (a notebook's CUDA context) is a baseline, not a left-over.
-	g := newFake(t, "RUNNER_FAKE_IDLE_MIB=400")
-	res = g.runner().Run(context.Background(), g.trial([]string{"--fake-hold", "3000"}))
+	g := newFake(t, runnertest.Config{IdleMiB: 400})
+	res = g.runner().Run(context.Background(), g.trial(runnertest.Serve{EngineMiB: 3000}.Args()))
 	wantClass(t, res, OK)
 	g.assertClean(res)
 }
@@ -455,17 +456,13 @@ func TestRunGPUBusyBeforeStart(t *testing.T) {
 // with a clear message, not a hang.
 func TestRunMemoryNotReleased(t *testing.T) {
 	t.Parallel()
-	f := newFake(t)
-	f.opts.ReleaseTimeout = 500 * time.Millisecond
-	res := f.runner().Run(context.Background(), f.trial([]string{"--fake-hold", "3000", "--fake-escape", "--fake-orphan"}))
-	// Clean up the escaped holder ourselves.
-	files, _ := filepath.Glob(filepath.Join(f.state, "mem-*"))
-	for _, file := range files {
-		if pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(file), "mem-")); err == nil {
-			if st, err := readStat(pid); err == nil && st.live() && st.pgrp == pid {
-				syscall.Kill(pid, syscall.SIGKILL)
-			}
-		}
+	f := newFake(t, runnertest.Config{})
+	f.opts.ReleaseTimeout = 500 * time.Millisecond // the limit under test: the memory is never released
+	res := f.runner().Run(context.Background(), f.trial(runnertest.Serve{EngineMiB: 3000, EngineEscapes: true,
+		Orphan: true}.Args()))
+	// Kill the escaped engine ourselves (the runner's sweep of the server's group cannot reach it).
+	for _, pid := range f.m.EnginePIDs() {
+		syscall.Kill(pid, syscall.SIGKILL)
 	}
 	wantClass(t, res, Harness)
 	if !strings.Contains(res.Message, "GPU memory not released") || !strings.Contains(res.Message, "the trial itself succeeded") {
@@ -477,7 +474,7 @@ func TestRunHarnessFailures(t *testing.T) {
 	t.Parallel()
 	t.Run("no vllm", func(t *testing.T) {
 		t.Parallel()
-		f := newFake(t)
+		f := newFake(t, runnertest.Config{})
 		f.opts.VLLM = []string{filepath.Join(f.dir, "no-such-vllm")}
 		res := f.runner().Run(context.Background(), f.trial(nil))
 		wantClass(t, res, Harness)
@@ -487,7 +484,7 @@ func TestRunHarnessFailures(t *testing.T) {
 	})
 	t.Run("nvidia-smi fails", func(t *testing.T) {
 		t.Parallel()
-		f := newFake(t, "RUNNER_FAKE_SMI=fail")
+		f := newFake(t, runnertest.Config{SMIFails: true})
 		res := f.runner().Run(context.Background(), f.trial(nil))
 		wantClass(t, res, Harness)
 		if !strings.Contains(res.Message, "nvidia-smi") || !strings.Contains(res.Message, "exit status 9") {
@@ -496,8 +493,8 @@ func TestRunHarnessFailures(t *testing.T) {
 	})
 	t.Run("OnStart panics", func(t *testing.T) {
 		t.Parallel()
-		f := newFake(t)
-		tr := f.trial([]string{"--fake-hold", "2000"})
+		f := newFake(t, runnertest.Config{})
+		tr := f.trial(runnertest.Serve{EngineMiB: 2000}.Args())
 		tr.OnStart = func(Process) { panic("boom") }
 		res := f.runner().Run(context.Background(), tr)
 		wantClass(t, res, Harness)
@@ -511,12 +508,8 @@ func TestRunHarnessFailures(t *testing.T) {
 // The runner overhead of one trial against an instant fake: everything but the server's own startup and the
 // benchmark itself (the figure in the package doc).
 func BenchmarkRunOverhead(b *testing.B) {
-	exe, _ := os.Executable()
-	state := b.TempDir()
-	r := New(Options{
-		VLLM: []string{exe, "vllm"}, NvidiaSMI: []string{exe, "nvidia-smi"}, Port: runnertest.Port(b),
-		Env: []string{"RUNNER_FAKE=1", "RUNNER_FAKE_STATE=" + state, "GORACE=atexit_sleep_ms=0"},
-	})
+	m := runnertest.NewMachine(b, runnertest.Config{})
+	r := New(Options{VLLM: m.VLLM, NvidiaSMI: m.NvidiaSMI, Port: m.Port, Env: m.Env})
 	dir := b.TempDir()
 	var overhead, startup, bench time.Duration
 	b.ResetTimer()
@@ -535,26 +528,28 @@ func BenchmarkRunOverhead(b *testing.B) {
 	b.ReportMetric(float64(bench.Milliseconds())/float64(b.N), "bench-ms/trial")
 }
 
-// A benchmark watched by a PruneRule stops once /metrics shows its P99 TTFT lost, with the evidence; without the
-// rule, or when the TTFT stays in bounds, the same benchmark runs to its end.
+// A benchmark watched by a PruneRule stops once /metrics shows its P99 TTFT lost, with the evidence (it would
+// never end by itself); when the TTFT stays in bounds it runs to its end, which comes once the watcher has read
+// /metrics three times (so its verdicts are recorded); without the rule nothing watches it.
 func TestRunPrunesSettledBenchmark(t *testing.T) {
 	t.Parallel()
 	rule := &PruneRule{NumPrompts: 200, OutputLen: 512, MaxP99TTFT: 2}
 	for _, c := range []struct {
 		name  string
-		late  string
+		late  int
+		bench runnertest.Bench
 		rule  *PruneRule
 		want  Class
 		watch bool
 	}{
-		{"ttft lost", "5", rule, Pruned, true},
-		{"ttft within", "2", rule, OK, true},
-		{"no rule", "5", nil, OK, false},
+		{"ttft lost", 5, runnertest.Bench{Hang: true}, rule, Pruned, true},
+		{"ttft within", 2, runnertest.Bench{UntilScrapes: 3}, rule, OK, true},
+		{"no rule", 5, runnertest.Bench{}, nil, OK, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFake(t)
-			tr := f.trial([]string{"--fake-late-ttft", c.late}, "--fake-sleep", "1s")
+			f := newFake(t, runnertest.Config{})
+			tr := f.trial(runnertest.Serve{LateTTFT: c.late}.Args(), c.bench.Args()...)
 			tr.Prune = c.rule
 			res := f.runner().Run(context.Background(), tr)
 			if res.Class != c.want {

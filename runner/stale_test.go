@@ -10,16 +10,19 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/autotune/autotune/runner/runnertest"
 )
 
-// startStale starts a fake server the way a dead run would have left it: its own process group, a holder
-// ("engine") that ignores SIGTERM, the token in its environment. It returns the Process a run would have
-// recorded and the command, which the test reaps.
-func (f *fake) startStale(args ...string) (Process, *exec.Cmd) {
+// startStale starts a fake server the way a dead run would have left it: its own process group, an engine core
+// that ignores SIGTERM, the token in its environment; s says what else it does. It returns the Process a run
+// would have recorded and the command, which the test reaps.
+func (f *fake) startStale(s runnertest.Serve) (Process, *exec.Cmd) {
 	f.t.Helper()
 	token := newToken()
-	argv := append(append([]string{}, f.opts.VLLM...), append([]string{"serve", "m", "--host", "127.0.0.1", "--port",
-		strconv.Itoa(f.port), "--fake-hold", "3000", "--fake-holder-ignore-term"}, args...)...)
+	s.EngineMiB, s.EngineIgnoresTerm = 3000, true
+	argv := append(append([]string{}, f.opts.VLLM...), s.Args("serve", "m", "--host", "127.0.0.1", "--port",
+		strconv.Itoa(f.port))...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(append([]string{}, f.opts.Env...), tokenEnv+"="+token)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -28,7 +31,7 @@ func (f *fake) startStale(args ...string) (Process, *exec.Cmd) {
 	}
 	f.t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() })
 	r := New(f.opts)
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(time.Minute) // a bound on waiting: the server gets ready in well under a second
 	for r.health(context.Background(), time.Second) != 200 {
 		if time.Now().After(deadline) {
 			f.t.Fatal("stale server never got ready")
@@ -48,15 +51,15 @@ func (f *fake) assertUntouched(p Process) {
 	if alive, _ := groupAlive(p.PGID); !alive {
 		f.t.Fatal("the group was stopped")
 	}
-	if used := fakeUsedMiB(f.state); used != 3000 {
+	if used := f.m.HeldMiB(); used != 3000 {
 		f.t.Errorf("memory %d MiB, want the holder's 3000", used)
 	}
 }
 
 func TestStopStaleOurs(t *testing.T) {
 	t.Parallel()
-	f := newFake(t)
-	p, cmd := f.startStale("--fake-ignore-term")
+	f := newFake(t, runnertest.Config{})
+	p, cmd := f.startStale(runnertest.Serve{IgnoreTerm: true})
 	p.Token = "" // a record from before tokens: the live leader is the proof
 	stopped, err := f.runner().StopStale(context.Background(), p)
 	if !stopped || err != nil {
@@ -68,8 +71,8 @@ func TestStopStaleOurs(t *testing.T) {
 
 func TestStopStaleNotOurs(t *testing.T) {
 	t.Parallel()
-	f := newFake(t)
-	p, _ := f.startStale()
+	f := newFake(t, runnertest.Config{})
+	p, _ := f.startStale(runnertest.Serve{})
 	r := f.runner()
 	for name, q := range map[string]Process{
 		"PID reused (other start time)": {PID: p.PID, PGID: p.PGID, StartTicks: p.StartTicks + 1, Port: p.Port},
@@ -95,8 +98,8 @@ func TestStopStaleNotOurs(t *testing.T) {
 // The leader died (autotune's death took it) but its engine survives: only the token proves it is ours.
 func TestStopStaleOrphanByToken(t *testing.T) {
 	t.Parallel()
-	f := newFake(t)
-	p, cmd := f.startStale("--fake-orphan")
+	f := newFake(t, runnertest.Config{})
+	p, cmd := f.startStale(runnertest.Serve{Orphan: true})
 	syscall.Kill(p.PID, syscall.SIGKILL)
 	cmd.Wait()
 	r := f.runner()
@@ -118,22 +121,26 @@ func TestStopStaleOrphanByToken(t *testing.T) {
 // from the recorded Process by its token and stops it.
 func TestParentDeathKillsServer(t *testing.T) {
 	t.Parallel()
-	f := newFake(t)
+	f := newFake(t, runnertest.Config{})
 	opts := f.opts
 	opts.StartupTimeout = time.Minute
 	optsJSON, _ := json.Marshal(opts)
 	procFile := filepath.Join(f.dir, "process.json")
-	parent := exec.Command(f.opts.VLLM[0], "parent", procFile, filepath.Join(f.dir, "trial"),
-		"--fake-never-ready", "--fake-hold", "2500", "--fake-holder-ignore-term", "--fake-orphan")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := exec.Command(exe, append([]string{"parent", procFile, filepath.Join(f.dir, "trial")},
+		runnertest.Serve{NeverReady: true, EngineMiB: 2500, EngineIgnoresTerm: true, Orphan: true}.Args()...)...)
 	parent.Env = append(append([]string{}, f.opts.Env...), "RUNNER_FAKE_PARENT_OPTS="+string(optsJSON))
 	if err := parent.Start(); err != nil {
 		t.Fatal(err)
 	}
 	var p Process
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(time.Minute) // bounds on waiting, here and below, not on how fast anything is
 	for {
 		data, err := os.ReadFile(procFile)
-		if err == nil && json.Unmarshal(data, &p) == nil && fakeUsedMiB(f.state) == 2500 {
+		if err == nil && json.Unmarshal(data, &p) == nil && f.m.HeldMiB() == 2500 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -148,7 +155,7 @@ func TestParentDeathKillsServer(t *testing.T) {
 	parent.Wait()
 
 	// The leader dies of its parent-death signal; it was reparented to us (the subreaper): reap it.
-	deadline = time.Now().Add(3 * time.Second)
+	deadline = time.Now().Add(time.Minute)
 	for {
 		st, err := readStat(p.PID)
 		if err != nil || st.start != p.StartTicks {
@@ -170,7 +177,7 @@ func TestParentDeathKillsServer(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	// Its engine is orphaned, still holding memory, like vLLM's engine core (vllm issue #34643).
-	if used := fakeUsedMiB(f.state); used != 2500 {
+	if used := f.m.HeldMiB(); used != 2500 {
 		t.Fatalf("memory %d MiB, want the orphan's 2500", used)
 	}
 	stopped, err := f.runner().StopStale(context.Background(), p)

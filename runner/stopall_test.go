@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/autotune/autotune/runner/runnertest"
 )
 
 // TestStopAll is the second Ctrl-C: the first cancels the trial, whose server ignores SIGTERM, so the runner
@@ -12,23 +14,31 @@ import (
 // afterwards does not start a server.
 func TestStopAll(t *testing.T) {
 	t.Parallel()
-	f := newFake(t)
+	f := newFake(t, runnertest.Config{})
 	f.opts.StopGrace = 10 * time.Minute
 	r := f.runner()
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	started := make(chan Process, 1)
-	tr := f.trial([]string{"--fake-hold", "3000", "--fake-ignore-term"}, "--fake-sleep", "60s")
+	tr := f.trial(runnertest.Serve{EngineMiB: 3000, IgnoreTerm: true}.Args(), runnertest.Bench{Hang: true}.Args()...)
 	tr.OnStart = func(p Process) { started <- p }
+	benchmarking, ignored := f.m.Await(t, runnertest.BenchRequest), f.m.Await(t, runnertest.TermIgnored)
 	done := make(chan Result, 1)
 	go func() { done <- r.Run(ctx, tr) }()
 	p := <-started
-	// Let the server set up its SIGTERM handling, then interrupt once: the runner is now in the grace period.
-	time.Sleep(500 * time.Millisecond)
-	cancel()
+	// Interrupt once the benchmark runs; once the server has ignored the SIGTERM, the runner is in the grace period.
+	for _, ev := range []<-chan struct{}{benchmarking, ignored} {
+		select {
+		case <-ev:
+		case res := <-done:
+			t.Fatalf("the trial ended (%s: %s) before the benchmark ran and the interrupt was ignored", res.Class, res.Message)
+		}
+		cancel()
+	}
 	select {
 	case res := <-done:
 		t.Fatalf("the trial ended on the first interrupt (%s: %s), before its server's grace period", res.Class, res.Message)
-	case <-time.After(time.Second):
+	case <-time.After(time.Second): // a correct runner never ends here: a loaded machine only makes the check weaker
 	}
 	r.StopAll()
 	select {

@@ -1,4 +1,13 @@
-// Package runnertest holds test helpers for code that starts processes through package runner.
+// Package runnertest holds the test doubles of package runner, for its tests and for those of code that runs
+// trials through it (cmd/autotune).
+//
+// Machine is the one fake vLLM machine: the test binary re-executed as `vllm` (version, serve --help, serve,
+// bench serve), `nvidia-smi` and `python` (the helper-process pattern of os/exec's own tests; call Main first in
+// TestMain). Serve and Bench are the scenarios a test asks the fake server and benchmark for, through the flags
+// the runner passes on; Events (Await) let a test act when a fake reaches a point instead of after a sleep.
+//
+// Port reserves a port for a test's servers for as long as the test runs, instead of handing on one that was
+// free a moment ago.
 //
 // TrackChildren fails a test that leaves a process behind. It marks the processes a test starts with an
 // environment entry, which everything they fork inherits (a vLLM engine core, a process that escaped its group
@@ -66,10 +75,8 @@ func marked(entry string) []int {
 		if err != nil || !bytes.Contains(append(append([]byte{0}, env...), 0), []byte("\x00"+entry+"\x00")) {
 			continue
 		}
-		if stat, err := os.ReadFile(dir + "/stat"); err == nil {
-			if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && (stat[i+2] == 'Z' || stat[i+2] == 'X') {
-				continue
-			}
+		if st, ok := readStat(pid); ok && !st.live() {
+			continue
 		}
 		pids = append(pids, pid)
 	}
