@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/autotune/autotune/sim/internal/model"
 )
 
 // This file is `bench serve`: vllm bench serve's options (vllm.md §13.2), a run against the simulated server,
@@ -59,8 +61,8 @@ func (b *benchArgs) get(name string) string {
 	return benchOpts[name].def
 }
 
-func benchArgErr(format string, a ...any) *ArgError {
-	return &ArgError{Prog: "vllm bench serve", Usage: "usage: vllm bench serve [options]", Message: fmt.Sprintf(format, a...)}
+func benchArgErr(format string, a ...any) *model.ArgError {
+	return &model.ArgError{Prog: "vllm bench serve", Usage: "usage: vllm bench serve [options]", Message: fmt.Sprintf(format, a...)}
 }
 
 func parseBenchArgs(args []string) (*benchArgs, error) {
@@ -68,7 +70,7 @@ func parseBenchArgs(args []string) (*benchArgs, error) {
 	var extras []string
 	for i := 0; i < len(args); i++ {
 		tok := args[i]
-		if !looksLikeOption(tok) {
+		if !model.LooksLikeOption(tok) {
 			extras = append(extras, tok)
 			continue
 		}
@@ -90,7 +92,7 @@ func parseBenchArgs(args []string) (*benchArgs, error) {
 			if hasVal {
 				items = append(items, val)
 			}
-			for i+1 < len(args) && !looksLikeOption(args[i+1]) {
+			for i+1 < len(args) && !model.LooksLikeOption(args[i+1]) {
 				i++
 				items = append(items, args[i])
 			}
@@ -100,7 +102,7 @@ func parseBenchArgs(args []string) (*benchArgs, error) {
 			b.multi[name] = append(b.multi[name], items...)
 		default:
 			if !hasVal {
-				if i+1 >= len(args) || looksLikeOption(args[i+1]) {
+				if i+1 >= len(args) || model.LooksLikeOption(args[i+1]) {
 					return nil, benchArgErr("argument %s: expected one argument", name)
 				}
 				i++
@@ -110,7 +112,7 @@ func parseBenchArgs(args []string) (*benchArgs, error) {
 		}
 	}
 	if len(extras) > 0 {
-		return nil, &ArgError{Prog: "vllm", Usage: topUsage, Message: "unrecognized arguments: " + strings.Join(extras, " ")}
+		return nil, &model.ArgError{Prog: "vllm", Usage: model.TopUsage, Message: "unrecognized arguments: " + strings.Join(extras, " ")}
 	}
 	for _, n := range []string{"--num-prompts", "--random-input-len", "--random-output-len", "--random-prefix-len", "--seed", "--num-warmups", "--port"} {
 		if _, err := strconv.Atoi(b.get(n)); err != nil {
@@ -135,29 +137,14 @@ func parseBenchArgs(args []string) (*benchArgs, error) {
 	return b, nil
 }
 
-// pyFloat renders a float as Python's repr does (json.dump): 4100.0, 0.5, 1e-05, inf as Infinity.
-func pyFloat(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	}
-	a := math.Abs(f)
-	if a != 0 && (a < 1e-4 || a >= 1e16) {
-		return strconv.FormatFloat(f, 'e', -1, 64) // Go, like Python, prints at least two exponent digits
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.Contains(s, ".") {
-		s += ".0"
-	}
-	return s
+// kv is one ordered key/value pair of the result JSON (the metrics' own come as model.KV).
+type kv struct {
+	Key   string
+	Value any
 }
 
 // encodeOrdered writes a JSON object with the keys in order, as Python's json.dump does (", " and ": ").
-func encodeOrdered(kvs []KV) []byte {
+func encodeOrdered(kvs []kv) []byte {
 	var b bytes.Buffer
 	b.WriteByte('{')
 	for i, kv := range kvs {
@@ -176,14 +163,14 @@ func encodeOrdered(kvs []KV) []byte {
 func writePyValue(b *bytes.Buffer, v any) {
 	switch t := v.(type) {
 	case float64:
-		b.WriteString(pyFloat(t))
+		b.WriteString(model.PyFloat(t))
 	case []float64:
 		b.WriteByte('[')
 		for i, x := range t {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(pyFloat(x))
+			b.WriteString(model.PyFloat(x))
 		}
 		b.WriteByte(']')
 	case [][]float64:
@@ -219,14 +206,14 @@ func pyRateString(r float64) string {
 	if math.IsInf(r, 1) {
 		return "inf"
 	}
-	return pyFloat(r)
+	return model.PyFloat(r)
 }
 
 // benchServe is `vllm bench serve`.
 func benchServe(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) int {
 	ba, err := parseBenchArgs(args)
 	if err != nil {
-		var ae *ArgError
+		var ae *model.ArgError
 		if errors.As(err, &ae) {
 			io.WriteString(stderr, ae.Text())
 		}
@@ -250,18 +237,18 @@ func benchServe(ctx context.Context, cfg Config, args []string, stdout, stderr i
 		}
 	}
 	client := &http.Client{}
-	model := ba.get("--model")
-	if model == "" {
+	modelName := ba.get("--model")
+	if modelName == "" {
 		m, err := fetchModel(ctx, client, root)
 		if err != nil {
 			fmt.Fprintf(stderr, "Traceback (most recent call last):\n  File \"vllm/benchmarks/serve.py\", line 80, in get_first_model_from_server\n%s\n", connError(root, err))
 			return 1
 		}
-		model = m
+		modelName = m
 	}
 	tokenizer := ba.get("--tokenizer")
 	if tokenizer == "" {
-		tokenizer = model
+		tokenizer = modelName
 	}
 	atoi := func(n string) int { v, _ := strconv.Atoi(ba.get(n)); return v }
 	atof := func(n string) float64 { v, _ := strconv.ParseFloat(ba.get(n), 64); return v }
@@ -271,7 +258,7 @@ func benchServe(ctx context.Context, cfg Config, args []string, stdout, stderr i
 	}
 	rate := atof("--request-rate")
 	rr, _ := strconv.ParseFloat(strings.Trim(ba.get("--random-range-ratio"), "\"'"), 64)
-	wl := Workload{Model: model, NumPrompts: atoi("--num-prompts"), InputLen: atoi("--random-input-len"),
+	wl := model.Workload{Model: modelName, NumPrompts: atoi("--num-prompts"), InputLen: atoi("--random-input-len"),
 		OutputLen: atoi("--random-output-len"), RangeRatio: rr, PrefixLen: atoi("--random-prefix-len"),
 		MaxConcurrency: maxConc, RequestRate: rate, Burstiness: atof("--burstiness"), Seed: int64(atoi("--seed"))}
 	if v := ba.get("--temperature"); v != "" {
@@ -323,7 +310,7 @@ func benchServe(ctx context.Context, cfg Config, args []string, stdout, stderr i
 		rateStr = "inf"
 	}
 	fmt.Fprintf(stdout, "Traffic request rate: %s\n", rateStr)
-	fmt.Fprintf(stdout, "Burstiness factor: %s (%s)\n", pyFloat(wl.Burstiness), map[bool]string{true: "Poisson process", false: "Gamma distribution"}[wl.Burstiness == 1])
+	fmt.Fprintf(stdout, "Burstiness factor: %s (%s)\n", model.PyFloat(wl.Burstiness), map[bool]string{true: "Poisson process", false: "Gamma distribution"}[wl.Burstiness == 1])
 	if maxConc > 0 {
 		fmt.Fprintf(stdout, "Maximum request concurrency: %d\n", maxConc)
 	} else {
@@ -333,7 +320,7 @@ func benchServe(ctx context.Context, cfg Config, args []string, stdout, stderr i
 	results, duration, stats := runRemote(ctx, client, root, wl, math.IsInf(rate, 1) || rate <= 0, cfg.Speed)
 	after := scrapeSpec(ctx, client, root)
 
-	m := computeMetrics(results, duration, selected, percentiles, goodput)
+	m := model.ComputeMetrics(results, duration, selected, percentiles, goodput)
 	var sb strings.Builder
 	if m.Failed > 0 {
 		fmt.Fprintln(&sb, "Failed requests during benchmark run detected (capping to 10):")
@@ -347,7 +334,7 @@ func benchServe(ctx context.Context, cfg Config, args []string, stdout, stderr i
 	if m.Completed == 0 {
 		fmt.Fprintln(&sb, "UserWarning: All requests failed. This is likely due to a misconfiguration on the benchmark arguments.")
 	}
-	printSummary(&sb, &m, maxConc, selected, percentiles)
+	model.PrintSummary(&sb, &m, maxConc, selected, percentiles)
 	spec := specKeys(before, after)
 	if spec != nil {
 		fmt.Fprintf(&sb, "%s\n", center50("Speculative Decoding", '-'))
@@ -363,11 +350,11 @@ func benchServe(ctx context.Context, cfg Config, args []string, stdout, stderr i
 
 	if ba.flags["--save-result"] || ba.flags["--append-result"] {
 		date := time.Now().Format("20060102-150405")
-		kvs := []KV{{"date", date}, {"endpoint_type", backend}, {"backend", backend}, {"label", nilIfEmpty(ba.get("--label"))},
-			{"model_id", model}, {"tokenizer_id", tokenizer}, {"num_prompts", wl.NumPrompts}}
+		kvs := []kv{{"date", date}, {"endpoint_type", backend}, {"backend", backend}, {"label", nilIfEmpty(ba.get("--label"))},
+			{"model_id", modelName}, {"tokenizer_id", tokenizer}, {"num_prompts", wl.NumPrompts}}
 		for _, md := range ba.multi["--metadata"] {
 			k, v, _ := strings.Cut(md, "=")
-			kvs = append(kvs, KV{k, v})
+			kvs = append(kvs, kv{k, v})
 		}
 		var rateVal any = rate
 		if math.IsInf(rate, 1) {
@@ -381,11 +368,11 @@ func benchServe(ctx context.Context, cfg Config, args []string, stdout, stderr i
 		if m.RequestGoodput != nil {
 			gp = *m.RequestGoodput
 		}
-		kvs = append(kvs, KV{"request_rate", rateVal}, KV{"burstiness", wl.Burstiness}, KV{"max_concurrency", mc},
-			KV{"duration", m.Duration}, KV{"completed", m.Completed}, KV{"failed", m.Failed},
-			KV{"total_input_tokens", m.TotalInput}, KV{"total_output_tokens", m.TotalOutput},
-			KV{"request_throughput", m.RequestThroughput}, KV{"request_goodput", gp},
-			KV{"output_throughput", m.OutputThroughput}, KV{"total_token_throughput", m.TotalTokenThroughput})
+		kvs = append(kvs, kv{"request_rate", rateVal}, kv{"burstiness", wl.Burstiness}, kv{"max_concurrency", mc},
+			kv{"duration", m.Duration}, kv{"completed", m.Completed}, kv{"failed", m.Failed},
+			kv{"total_input_tokens", m.TotalInput}, kv{"total_output_tokens", m.TotalOutput},
+			kv{"request_throughput", m.RequestThroughput}, kv{"request_goodput", gp},
+			kv{"output_throughput", m.OutputThroughput}, kv{"total_token_throughput", m.TotalTokenThroughput})
 		if ba.flags["--save-detailed"] {
 			in, outl, ttfts, starts := make([]int, len(results)), make([]int, len(results)), make([]float64, len(results)), make([]float64, len(results))
 			itls := make([][]float64, len(results))
@@ -397,13 +384,15 @@ func benchServe(ctx context.Context, cfg Config, args []string, stdout, stderr i
 					outl[i], ttfts[i] = 0, 0
 				}
 			}
-			kvs = append(kvs, KV{"input_lens", in}, KV{"output_lens", outl}, KV{"ttfts", ttfts}, KV{"itls", itls},
-				KV{"start_times", starts}, KV{"generated_texts", texts}, KV{"errors", errs})
+			kvs = append(kvs, kv{"input_lens", in}, kv{"output_lens", outl}, kv{"ttfts", ttfts}, kv{"itls", itls},
+				kv{"start_times", starts}, kv{"generated_texts", texts}, kv{"errors", errs})
 		}
-		kvs = append(kvs, KV{"max_output_tokens_per_s", m.MaxOutputTokensPerS}, KV{"max_concurrent_requests", m.MaxConcurrentRequests})
+		kvs = append(kvs, kv{"max_output_tokens_per_s", m.MaxOutputTokensPerS}, kv{"max_concurrent_requests", m.MaxConcurrentRequests})
 		kvs = append(kvs, spec...)
-		kvs = append(kvs, m.Stats...)
-		kvs = append(kvs, KV{"simulated", true})
+		for _, st := range m.Stats {
+			kvs = append(kvs, kv{st.Key, st.Value})
+		}
+		kvs = append(kvs, kv{"simulated", true})
 		data := encodeOrdered(kvs)
 		if cfg.Faults[FaultBenchBadJSON] {
 			data = data[:len(data)/2]
@@ -418,7 +407,7 @@ func benchServe(ctx context.Context, cfg Config, args []string, stdout, stderr i
 			if maxConc > 0 {
 				name += fmt.Sprintf("-concurrency%d", maxConc)
 			}
-			parts := strings.Split(model, "/")
+			parts := strings.Split(modelName, "/")
 			name += "-" + parts[len(parts)-1] + "-" + date + ".json"
 		}
 		if dir := ba.get("--result-dir"); dir != "" {
@@ -504,14 +493,14 @@ func fetchModel(ctx context.Context, c *http.Client, root string) (string, error
 // released. Requests without a record fail: all of them with the connection error when the server is down,
 // the rest with a payload error when the stream breaks off (a crash mid-run). speed (Config.Speed) turns the wall
 // time of a run without records back into simulated time.
-func runRemote(ctx context.Context, c *http.Client, root string, wl Workload, rateInf bool, speed float64) ([]RequestResult, float64, *RunStats) {
+func runRemote(ctx context.Context, c *http.Client, root string, wl model.Workload, rateInf bool, speed float64) ([]model.RequestResult, float64, *model.RunStats) {
 	n := wl.NumPrompts
-	results := make([]RequestResult, n)
+	results := make([]model.RequestResult, n)
 	got := make([]bool, n)
 	failAll := func(msg string) {
 		for i := range results {
 			if !got[i] {
-				results[i] = RequestResult{PromptLen: wl.InputLen, Start: float64(i) * clientStagger, Error: msg}
+				results[i] = model.RequestResult{PromptLen: wl.InputLen, Start: float64(i) * model.ClientStagger, Error: msg}
 			}
 		}
 	}
@@ -520,7 +509,7 @@ func runRemote(ctx context.Context, c *http.Client, root string, wl Workload, ra
 	}
 	body, _ := json.Marshal(benchRequest{Workload: wl, RequestRateInf: rateInf})
 	begin := time.Now()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, root+simulatedRoute, bytes.NewReader(body))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, root+model.BenchRoute, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.Do(req)
 	if err != nil {
@@ -597,7 +586,7 @@ func scrapeSpec(ctx context.Context, c *http.Client, root string) *specCounters 
 
 // specKeys are the spec_decode_* keys, present only when /metrics had the counters before and after the run
 // (vllm.md §13.8).
-func specKeys(before, after *specCounters) []KV {
+func specKeys(before, after *specCounters) []kv {
 	if before == nil || after == nil {
 		return nil
 	}
@@ -621,7 +610,7 @@ func specKeys(before, after *specCounters) []KV {
 			per[i] = (after.perPos[i] - b) / drafts
 		}
 	}
-	return []KV{{"spec_decode_acceptance_rate", rate}, {"spec_decode_acceptance_length", length},
+	return []kv{{"spec_decode_acceptance_rate", rate}, {"spec_decode_acceptance_length", length},
 		{"spec_decode_num_drafts", int(drafts)}, {"spec_decode_draft_tokens", int(dt)},
 		{"spec_decode_accepted_tokens", int(acc)}, {"spec_decode_per_position_acceptance_rates", per}}
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/autotune/autotune/sim/internal/model"
 )
 
 // Config is the simulated machine's environment, read once by Main (ConfigFromEnv) and passed to every
@@ -110,6 +112,6 @@ func (c Config) VisibleGPU() (int, error) {
 }
 
 // modelEnv is the part of the environment the model sees (the packages and vLLM's own variables).
-func (c Config) modelEnv() Env {
-	return Env{Packages: c.Packages, AllowLongLen: c.AllowLongMaxLen, DisableCCache: c.DisableCompileCache}
+func (c Config) modelEnv() model.Env {
+	return model.Env{Packages: c.Packages, AllowLongLen: c.AllowLongMaxLen, DisableCCache: c.DisableCompileCache}
 }

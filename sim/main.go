@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/autotune/autotune/sim/internal/model"
 )
 
 // Main runs the simulator's command line: `serve MODEL [flags]`, `bench serve [options]`, `--version`,
@@ -16,15 +18,15 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	leading := leadingArgs(args)
 	cfg := ConfigFromEnv(os.LookupEnv, time.Now(), os.Getuid())
 	if len(args) == 0 {
-		io.WriteString(stderr, topUsage+"\nvllm: error: the following arguments are required: subparser\n")
+		io.WriteString(stderr, model.TopUsage+"\nvllm: error: the following arguments are required: subparser\n")
 		return 2
 	}
 	switch args[0] {
 	case "--version", "-v", "version":
-		fmt.Fprintln(stdout, simVersion)
+		fmt.Fprintln(stdout, model.VLLMVersion)
 		return 0
 	case "-h", "--help":
-		fmt.Fprintf(stdout, "%s\n\nautotune sim: a SIMULATED vLLM %s on a simulated Tesla T4 (not a measurement).\n\npositional arguments:\n  {serve,bench}\n    serve   Launch a local OpenAI-compatible API server to serve LLM completions via HTTP.\n    bench   vLLM bench subcommand.\n\nalso: nvidia-smi --query-gpu=... --format=csv[,noheader][,nounits], python -c CODE\n", topUsage, simVersion)
+		fmt.Fprintf(stdout, "%s\n\nautotune sim: a SIMULATED vLLM %s on a simulated Tesla T4 (not a measurement).\n\npositional arguments:\n  {serve,bench}\n    serve   Launch a local OpenAI-compatible API server to serve LLM completions via HTTP.\n    bench   vLLM bench subcommand.\n\nalso: nvidia-smi --query-gpu=... --format=csv[,noheader][,nounits], python -c CODE\n", model.TopUsage, model.VLLMVersion)
 		return 0
 	case "serve":
 		return serve(ctx, cfg, args[1:], leading, stdout, stderr)
@@ -41,7 +43,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "engine-core":
 		return engineCore(ctx, cfg)
 	}
-	fmt.Fprintf(stderr, "%s\nvllm: error: argument subparser: invalid choice: '%s' (choose from 'chat', 'complete', 'serve', 'bench', 'collect-env', 'run-batch')\n", topUsage, args[0])
+	fmt.Fprintf(stderr, "%s\nvllm: error: argument subparser: invalid choice: '%s' (choose from 'chat', 'complete', 'serve', 'bench', 'collect-env', 'run-batch')\n", model.TopUsage, args[0])
 	return 2
 }
 

@@ -17,3 +17,8 @@ func TestMain(m *testing.M) {
 	os.Setenv("GORACE", strings.TrimSpace("atexit_sleep_ms=0 "+os.Getenv("GORACE")))
 	os.Exit(m.Run())
 }
+
+const qwen = "Qwen/Qwen2.5-0.5B"
+
+// argv is `vllm serve qwen <s>` split at spaces.
+func argv(s string) []string { return append([]string{qwen}, strings.Fields(s)...) }

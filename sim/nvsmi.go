@@ -5,6 +5,8 @@ import (
 	"io"
 	"regexp"
 	"strings"
+
+	"github.com/autotune/autotune/sim/internal/model"
 )
 
 // nvidiaSMI answers the query the runner makes (and a few neighbours) for the simulated Tesla T4s, one line per
@@ -42,7 +44,7 @@ func nvidiaSMI(cfg Config, args []string, stdout, stderr io.Writer) int {
 	if query == "" {
 		fmt.Fprintf(stdout, "autotune sim: SIMULATED nvidia-smi\n")
 		for g := range cfg.GPUs {
-			fmt.Fprintf(stdout, "| GPU %d: Tesla T4 (compute capability 7.5) | %dMiB / %dMiB |\n", g, st.GPUUsedMiBOn(g, -1), nvsmiTotalMiB)
+			fmt.Fprintf(stdout, "| GPU %d: Tesla T4 (compute capability 7.5) | %dMiB / %dMiB |\n", g, st.GPUUsedMiBOn(g, -1), model.DeviceTotalMiB)
 		}
 		return 0
 	}
@@ -73,11 +75,11 @@ func nvsmiLine(gpu, count, used int, fields []string, noheader, nounits bool, st
 		case "compute_cap":
 			v = "7.5"
 		case "memory.total":
-			v, unit = fmt.Sprint(nvsmiTotalMiB), "MiB"
+			v, unit = fmt.Sprint(model.DeviceTotalMiB), "MiB"
 		case "memory.used":
 			v, unit = fmt.Sprint(used), "MiB"
 		case "memory.free":
-			v, unit = fmt.Sprint(nvsmiTotalMiB-used), "MiB"
+			v, unit = fmt.Sprint(model.DeviceTotalMiB-used), "MiB"
 		case "index":
 			v = fmt.Sprint(gpu)
 		case "driver_version":
@@ -108,7 +110,7 @@ func nvsmiLine(gpu, count, used int, fields []string, noheader, nounits bool, st
 
 var importRE = regexp.MustCompile(`(?:^|[;\s])(?:import|from)\s+([A-Za-z_][A-Za-z0-9_]*)|find_spec\(\s*["']([A-Za-z_][A-Za-z0-9_.\-]*)["']|__import__\(\s*["']([A-Za-z_][A-Za-z0-9_\-]*)["']|import_module\(\s*["']([A-Za-z_][A-Za-z0-9_\-]*)["']`)
 
-var basePackages = map[string]string{"vllm": simVersion, "torch": "", "transformers": "", "sys": "", "os": "",
+var basePackages = map[string]string{"vllm": model.VLLMVersion, "torch": "", "transformers": "", "sys": "", "os": "",
 	"importlib": "", "json": "", "flashinfer": "", "numpy": "", "triton": ""}
 
 // python simulates `python -c CODE`: it succeeds when every module the code imports (import X, from X import,
@@ -137,7 +139,7 @@ func python(installed map[string]bool, args []string, stdout, stderr io.Writer) 
 	if strings.Contains(code, "__version__") && strings.Contains(code, "print") {
 		switch {
 		case strings.Contains(code, "vllm.__version__"):
-			fmt.Fprintln(stdout, simVersion)
+			fmt.Fprintln(stdout, model.VLLMVersion)
 		case strings.Contains(code, "arctic_inference.__version__"):
 			fmt.Fprintln(stdout, "0.1.1")
 		}

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/autotune/autotune/sim/internal/model"
 )
 
 // Process-level tests: the test binary re-executes itself as the simulator (see TestMain), exactly as
@@ -245,7 +247,7 @@ func TestServeBenchAndTeardown(t *testing.T) {
 	if used := gpuUsed(t, env); used != 0 {
 		t.Errorf("memory.used = %d MiB after the server exited, want 0", used)
 	}
-	if !strings.Contains(srv.out.String(), bannerSimLine) || !strings.Contains(srv.out.String(), "Application startup complete.") {
+	if !strings.Contains(srv.out.String(), model.Banner) || !strings.Contains(srv.out.String(), "Application startup complete.") {
 		t.Errorf("server log lacks the SIMULATED banner or the readiness line:\n%s", srv.out.String())
 	}
 }

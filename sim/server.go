@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/autotune/autotune/sim/internal/model"
 )
 
 // This file is `serve`: the simulated startup (log lines, GPU memory records, compile cache), then a real HTTP
@@ -37,8 +39,8 @@ func (l *lockedWriter) line(s string) {
 }
 
 type server struct {
-	e          *Engine
-	mem        MemPlan
+	e          *model.Engine
+	mem        model.MemPlan
 	st         *State
 	speed      float64
 	faults     faultSet
@@ -72,13 +74,13 @@ type serverMetrics struct {
 	// gen, ttft and itl hold the finished benchmarks' generation tokens and latency histograms; live is the
 	// benchmark running now, whose share handleMetrics computes from its requests' timelines (LiveAt).
 	gen       float64
-	ttft, itl hist
+	ttft, itl model.Hist
 	live      *liveBench
 }
 
 // liveBench is a benchmark being served: its requests and when it started.
 type liveBench struct {
-	results []RequestResult
+	results []model.RequestResult
 	begin   time.Time
 }
 
@@ -110,10 +112,10 @@ func sleepUntil(ctx context.Context, deadline time.Time) bool {
 func (s *server) simSince(start time.Time) float64 { return time.Since(start).Seconds() * s.speed }
 
 // add folds one benchmark's live metrics into the totals.
-func (m *serverMetrics) add(lm LiveMetrics) {
+func (m *serverMetrics) add(lm model.LiveMetrics) {
 	m.gen += lm.GenerationTokens
-	m.ttft = m.ttft.plus(lm.TTFT)
-	m.itl = m.itl.plus(lm.ITL)
+	m.ttft = m.ttft.Plus(lm.TTFT)
+	m.itl = m.itl.Plus(lm.ITL)
 }
 
 func (s *server) at(start time.Time, simSeconds float64) time.Time {
@@ -170,10 +172,10 @@ func listenReusePort(addr string) (net.Listener, error) {
 // serve is `vllm serve`.
 func serve(ctx context.Context, cfg Config, args, leading []string, stdout, stderr io.Writer) int {
 	out, errw := &lockedWriter{w: stdout}, &lockedWriter{w: stderr}
-	out.line(bannerSimLine)
-	a, err := ParseServeArgs(args)
+	out.line(model.Banner)
+	a, err := model.ParseServeArgs(args)
 	if err != nil {
-		var ae *ArgError
+		var ae *model.ArgError
 		if errors.As(err, &ae) {
 			io.WriteString(stderr, ae.Text())
 		} else {
@@ -182,12 +184,12 @@ func serve(ctx context.Context, cfg Config, args, leading []string, stdout, stde
 		return 2
 	}
 	if a.Help != "" {
-		io.WriteString(stdout, serveHelp(a.Help))
+		io.WriteString(stdout, model.ServeHelp(a.Help))
 		return 0
 	}
 	env := cfg.modelEnv()
-	e, fail := ResolveEngine(a, env)
-	if fail != nil && fail.Phase == PhaseParse {
+	e, fail := model.ResolveEngine(a, env)
+	if fail != nil && fail.Phase == model.PhaseParse {
 		// The simulator's own refusal (a model it does not model): not vLLM's text, and said so.
 		errw.line(fail.Text())
 		return 1
@@ -217,22 +219,22 @@ func serve(ctx context.Context, cfg Config, args, leading []string, stdout, stde
 	counter := st.NextStart()
 	var ch uint64
 	if e != nil {
-		ch = configHash(e)
-		s.accessLog = !(a.boolp("disable_uvicorn_access_log") != nil && *a.boolp("disable_uvicorn_access_log"))
+		ch = model.ConfigHash(e)
+		s.accessLog = !(a.Bool("disable_uvicorn_access_log") != nil && *a.Bool("disable_uvicorn_access_log"))
 	}
 	s.seed = mix(cfg.Seed, uint64(counter), ch)
 	rng := rand.New(rand.NewPCG(s.seed, 0x57a7))
 	if e != nil {
-		s.noise = 1 + runNoiseSigma*math.Max(-3, math.Min(3, rng.NormFloat64()))
+		s.noise = model.StartNoise(rng)
 		switch {
 		case faults[FaultStartupCrash]:
-			e.setLate(engineFail(PhaseCompile, "RuntimeError: simulated engine core crash during initialization (AUTOTUNE_SIM_FAULT=startup_crash)"))
+			e.SetLate(model.EngineFail(model.PhaseCompile, "RuntimeError: simulated engine core crash during initialization (AUTOTUNE_SIM_FAULT=startup_crash)"))
 		case faults[FaultOOMStartup]:
-			e.setLate(engineFail(PhaseProfile, torchOOM(2.0, 0.4, 0)))
+			e.SetLate(model.EngineFail(model.PhaseProfile, model.TorchOOM(2.0, 0.4, 0)))
 		case faults[FaultNoKernelImage]:
 			// The text real vLLM prints at device init when its wheel has no kernels for the GPU (vLLM issue
 			// #14452, runner/testdata/failures/no-kernel-image-rtx50-2025-07.log).
-			e.setLate(engineFail(PhaseDevice, "RuntimeError: CUDA error: no kernel image is available for execution on the device"))
+			e.SetLate(model.EngineFail(model.PhaseDevice, "RuntimeError: CUDA error: no kernel image is available for execution on the device"))
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -256,7 +258,7 @@ func serve(ctx context.Context, cfg Config, args, leading []string, stdout, stde
 		cacheDir = st.CompileDir(key)
 		cold = !st.Compiled(key) || env.DisableCCache
 	}
-	plan := planStartup(a, e, fail, othersGiB, cold, cacheDir, rng)
+	plan := model.PlanStartup(a, e, fail, othersGiB, cold, cacheDir, rng)
 	slow := 1.0
 	if faults[FaultSlowStartup] {
 		slow = 10
@@ -293,7 +295,7 @@ func serve(ctx context.Context, cfg Config, args, leading []string, stdout, stde
 				return 1
 			}
 		}
-		line := formatLog(ev, s.pid, s.engPID, time.Now().Format("01-02 15:04:05"))
+		line := model.FormatLog(ev, s.pid, s.engPID, time.Now().Format("01-02 15:04:05"))
 		if ev.Stderr {
 			errw.line(line)
 		} else {
@@ -343,7 +345,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("/health", health)
 	mux.HandleFunc("/ping", health)
 	mux.HandleFunc("/version", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"version": simVersion, "simulated": true})
+		writeJSON(w, http.StatusOK, map[string]any{"version": model.VLLMVersion, "simulated": true})
 	})
 	mux.HandleFunc("/v1/models", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": []any{map[string]any{
@@ -352,7 +354,7 @@ func (s *server) routes() http.Handler {
 	})
 	mux.HandleFunc("/metrics", s.handleMetrics)
 	mux.HandleFunc("/v1/completions", s.handleCompletions)
-	mux.HandleFunc(simulatedRoute, s.handleBench)
+	mux.HandleFunc(model.BenchRoute, s.handleBench)
 	if !s.accessLog {
 		return mux
 	}
@@ -388,18 +390,18 @@ func openAIError(w http.ResponseWriter, code int, typ, msg string) {
 
 // benchRequest is what `bench serve` posts to the private endpoint: the workload, not 100k SSE chunks.
 type benchRequest struct {
-	Workload
+	model.Workload
 	RequestRateInf bool `json:"request_rate_inf"`
 }
 
 // benchRecord is one NDJSON line of the answer: a request's measurements at its completion time T (simulated
 // seconds since the run started), or the final line.
 type benchRecord struct {
-	I     int            `json:"i"`
-	T     float64        `json:"t"`
-	R     *RequestResult `json:"r,omitempty"`
-	Done  bool           `json:"done,omitempty"`
-	Stats *RunStats      `json:"stats,omitempty"`
+	I     int                  `json:"i"`
+	T     float64              `json:"t"`
+	R     *model.RequestResult `json:"r,omitempty"`
+	Done  bool                 `json:"done,omitempty"`
+	Stats *model.RunStats      `json:"stats,omitempty"`
 }
 
 // handleBench simulates a whole benchmark run (DES), then streams each request's result at its (scaled)
@@ -427,14 +429,14 @@ func (s *server) handleBench(w http.ResponseWriter, r *http.Request) {
 	}
 	run := s.runs.Add(1)
 	rng := rand.New(rand.NewPCG(s.seed, uint64(run)))
-	results, stats := runBench(s.e, s.mem, wl, s.noise, rng)
+	results, stats := model.RunBench(s.e, s.mem, wl, s.noise, rng)
 	order := make([]int, len(results))
 	end := make([]float64, len(results))
 	for i := range results {
 		order[i] = i
 		end[i] = results[i].Start + results[i].Latency
 		if results[i].Error != "" {
-			end[i] = results[i].Start + 2*netDelay
+			end[i] = results[i].Start + 2*model.NetDelay
 		}
 	}
 	sort.SliceStable(order, func(a, b int) bool { return end[order[a]] < end[order[b]] })
@@ -456,7 +458,7 @@ func (s *server) handleBench(w http.ResponseWriter, r *http.Request) {
 		// Fold what this benchmark generated into the totals, up to where it got.
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		lm := LiveAt(results, math.Min(s.simSince(begin), stats.Duration))
+		lm := model.LiveAt(results, math.Min(s.simSince(begin), stats.Duration))
 		s.metrics.add(lm)
 		s.metrics.live = nil
 	}()
@@ -497,7 +499,7 @@ func (s *server) handleBench(w http.ResponseWriter, r *http.Request) {
 	enc.Encode(&benchRecord{Done: true, T: stats.Duration, Stats: &stats})
 }
 
-func (s *server) count(r *RequestResult) {
+func (s *server) count(r *model.RequestResult) {
 	if r.Error != "" {
 		return
 	}
@@ -519,7 +521,7 @@ func (s *server) strike(fault string) {
 		s.errw.line("Traceback (most recent call last):\n  File \"vllm/v1/engine/core.py\", line 1160, in run_engine_core\nRuntimeError: simulated engine failure (AUTOTUNE_SIM_FAULT=unhealthy_mid_bench)")
 		s.errw.line(fmt.Sprintf("(APIServer pid=%d) ERROR %s [async_llm.py:480] EngineDeadError: EngineCore encountered an issue. See stack trace (above) for the root cause.", s.pid, time.Now().Format("01-02 15:04:05")))
 	case FaultOOMMidBench:
-		s.errw.line(fmt.Sprintf("(EngineCore_DP0 pid=%d) ERROR %s [core.py:1160] %s", s.engPID, time.Now().Format("01-02 15:04:05"), torchOOM(0.59, 0.02, 0)))
+		s.errw.line(fmt.Sprintf("(EngineCore_DP0 pid=%d) ERROR %s [core.py:1160] %s", s.engPID, time.Now().Format("01-02 15:04:05"), model.TorchOOM(0.59, 0.02, 0)))
 		fallthrough
 	default:
 		s.log("EngineCore_DP0", "ERROR", "core.py:1160", "EngineCore encountered a fatal error.")
@@ -535,9 +537,9 @@ func (s *server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	m := s.metrics
 	m.acceptedPerPos = append([]int64(nil), s.metrics.acceptedPerPos...)
-	m.ttft, m.itl = m.ttft.clone(), m.itl.clone()
+	m.ttft, m.itl = m.ttft.Clone(), m.itl.Clone()
 	if lb := m.live; lb != nil {
-		lm := LiveAt(lb.results, s.simSince(lb.begin))
+		lm := model.LiveAt(lb.results, s.simSince(lb.begin))
 		m.add(lm)
 		m.running = lm.Running
 	}
@@ -565,8 +567,8 @@ func (s *server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	counter("vllm:prefix_cache_queries", "Prefix cache queries, in terms of number of queried tokens.", float64(m.promptTokens))
 	counter("vllm:prefix_cache_hits", "Prefix cache hits, in terms of number of cached tokens.", 0)
 	inner := strings.TrimSuffix(strings.TrimPrefix(lbl, "{"), "}")
-	m.ttft.write(&b, "vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", inner)
-	m.itl.write(&b, "vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", inner)
+	m.ttft.Write(&b, "vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", inner)
+	m.itl.Write(&b, "vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", inner)
 	fmt.Fprintf(&b, "# HELP vllm:e2e_request_latency_seconds Histogram of e2e request latency in seconds.\n# TYPE vllm:e2e_request_latency_seconds histogram\nvllm:e2e_request_latency_seconds_sum%s %g\nvllm:e2e_request_latency_seconds_count%s %d\n", lbl, m.e2eSum, lbl, m.ttftCount)
 	if s.e.Spec != nil {
 		counter("vllm:spec_decode_num_drafts", "Number of spec decoding drafts.", float64(m.drafts))
@@ -626,11 +628,11 @@ func (s *server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 	}
 	active := int(s.active.Add(1))
 	defer s.active.Add(-1)
-	cm := newCostModel(s.e)
+	pace := model.NewCompletion(s.e, promptLen)
 	id := fmt.Sprintf("cmpl-sim%d", time.Now().UnixNano())
 	created := time.Now().Unix()
 	begin := time.Now()
-	simT := frontEndDelay + (cm.step(&stepShape{reqs: 1, prefillTok: promptLen, prefillCtx: float64(promptLen) * float64(promptLen) / 2, chunks: 1}))/1000
+	simT := pace.First()
 	flusher, _ := w.(http.Flusher)
 	chunk := func(text string, finish any) map[string]any {
 		return map[string]any{"id": id, "object": "text_completion", "created": created, "model": s.e.ServedName,
@@ -645,7 +647,7 @@ func (s *server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 	sent := 0
 	for i := 1; i <= maxTok; i++ {
 		if i > 1 {
-			simT += cm.step(&stepShape{reqs: active, decodeRows: active, ctxSum: float64(active * (promptLen + i)), chunks: active}) / 1000
+			simT += pace.Next(active, i)
 		}
 		if !sleepUntil(r.Context(), s.at(begin, simT)) {
 			return
@@ -665,7 +667,7 @@ func (s *server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 			pending, sent = "", i
 		}
 	}
-	s.count(&RequestResult{PromptLen: promptLen, OutputLen: maxTok, TTFT: 0, Latency: time.Since(begin).Seconds()})
+	s.count(&model.RequestResult{PromptLen: promptLen, OutputLen: maxTok, TTFT: 0, Latency: time.Since(begin).Seconds()})
 	usage := map[string]any{"prompt_tokens": promptLen, "total_tokens": promptLen + maxTok, "completion_tokens": maxTok}
 	if req.Stream {
 		if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {

@@ -8,20 +8,22 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/autotune/autotune/sim/internal/model"
 )
 
 // newTestServer builds the HTTP side of a started server in process, with time running 1e9× faster.
 func newTestServer(t *testing.T, args []string) (*server, *httptest.Server) {
 	t.Helper()
-	a, err := ParseServeArgs(args)
+	a, err := model.ParseServeArgs(args)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, f := ResolveEngine(a, Env{Packages: map[string]bool{"arctic_inference": true}})
+	e, f := model.ResolveEngine(a, model.Env{Packages: map[string]bool{"arctic_inference": true}})
 	if f != nil {
 		t.Fatal(f)
 	}
-	mem, f := planMemory(e, 0)
+	mem, f := model.PlanMemory(e, 0)
 	if f != nil {
 		t.Fatal(f)
 	}
@@ -37,11 +39,11 @@ func newTestServer(t *testing.T, args []string) (*server, *httptest.Server) {
 func TestHTTPPathAgreesWithPredict(t *testing.T) {
 	for _, args := range [][]string{argv(""), argv(`--speculative-config {"method":"suffix"} --stream-interval 4`)} {
 		s, ts := newTestServer(t, args)
-		w := DefaultWorkload()
+		w := model.DefaultWorkload()
 		results, duration, _ := runRemote(context.Background(), ts.Client(), ts.URL, w, true, 1)
-		got := computeMetrics(results, duration, []string{"ttft", "tpot", "itl", "e2el"}, []float64{99}, nil)
-		rs, st := runBench(s.e, s.mem, w, s.noise, rand.New(rand.NewPCG(s.seed, 1)))
-		want := computeMetrics(rs, st.Duration, []string{"ttft", "tpot", "itl", "e2el"}, []float64{99}, nil)
+		got := model.ComputeMetrics(results, duration, []string{"ttft", "tpot", "itl", "e2el"}, []float64{99}, nil)
+		rs, st := model.RunBench(s.e, s.mem, w, s.noise, rand.New(rand.NewPCG(s.seed, 1)))
+		want := model.ComputeMetrics(rs, st.Duration, []string{"ttft", "tpot", "itl", "e2el"}, []float64{99}, nil)
 		if got.OutputThroughput != want.OutputThroughput || got.Completed != 200 {
 			t.Errorf("%v: HTTP path %.3f tok/s (%d ok), in process %.3f", args, got.OutputThroughput, got.Completed, want.OutputThroughput)
 		}
@@ -57,7 +59,7 @@ func TestSpecDecodeKeysFromMetrics(t *testing.T) {
 	_, ts := newTestServer(t, argv(`--speculative-config {"method":"suffix","num_speculative_tokens":8}`))
 	ctx := context.Background()
 	before := scrapeSpec(ctx, ts.Client(), ts.URL)
-	runRemote(ctx, ts.Client(), ts.URL, DefaultWorkload(), true, 1)
+	runRemote(ctx, ts.Client(), ts.URL, model.DefaultWorkload(), true, 1)
 	after := scrapeSpec(ctx, ts.Client(), ts.URL)
 	keys := specKeys(before, after)
 	if len(keys) != 6 || keys[0].Key != "spec_decode_acceptance_rate" {

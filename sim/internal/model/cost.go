@@ -1,4 +1,4 @@
-package sim
+package model
 
 import "sort"
 
@@ -230,4 +230,28 @@ func (m *costModel) step(s *stepShape) float64 {
 	}
 	t += m.l.PrefixHash * float64(s.hashTok)
 	return t
+}
+
+// Completion paces one /v1/completions request of promptLen tokens outside a benchmark: the server's own
+// endpoint, timed by the same step cost as the benchmark's requests.
+type Completion struct {
+	cm        *costModel
+	promptLen int
+}
+
+// NewCompletion starts pacing a request of promptLen prompt tokens on engine e.
+func NewCompletion(e *Engine, promptLen int) *Completion {
+	return &Completion{cm: newCostModel(e), promptLen: promptLen}
+}
+
+// First is the simulated time (s) from the API server accepting the request to its first token: the front end's
+// delay and one prefill step.
+func (c *Completion) First() float64 {
+	p := c.promptLen
+	return frontEndDelay + (c.cm.step(&stepShape{reqs: 1, prefillTok: p, prefillCtx: float64(p) * float64(p) / 2, chunks: 1}))/1000
+}
+
+// Next is the simulated time (s) of the decode step that makes token i (from 2) while active requests decode.
+func (c *Completion) Next(active, i int) float64 {
+	return c.cm.step(&stepShape{reqs: active, decodeRows: active, ctxSum: float64(active * (c.promptLen + i)), chunks: active}) / 1000
 }

@@ -1,4 +1,4 @@
-package sim
+package model
 
 import (
 	"math"
@@ -105,7 +105,7 @@ func TestDefaults(t *testing.T) {
 	if pw, full := e.NumGraphs(); pw != 51 || full != 35 {
 		t.Errorf("graphs = %d PIECEWISE + %d FULL, want 51 + 35 (t4-calibration.md §2.1)", pw, full)
 	}
-	mem, fail := planMemory(e, 0)
+	mem, fail := PlanMemory(e, 0)
 	if fail != nil {
 		t.Fatal(fail)
 	}

@@ -1,4 +1,4 @@
-package sim
+package model
 
 import (
 	"fmt"
@@ -323,9 +323,9 @@ func helpLine(f *flagSpec) string {
 	return fmt.Sprintf("  %s\n                        %s\n", inv, help)
 }
 
-// serveHelp renders `vllm serve --help[=what]`. "short" gives the grouped overview recent vLLM prints, "all"
+// ServeHelp renders `vllm serve --help[=what]`. "short" gives the grouped overview recent vLLM prints, "all"
 // every flag, a group name that group, anything else the flags whose text contains it.
-func serveHelp(what string) string {
+func ServeHelp(what string) string {
 	var b strings.Builder
 	b.WriteString(serveUsage + "\n\n" + serveDescription + "\n\n")
 	b.WriteString("positional arguments:\n  model_tag             The model tag to serve (optional if specified in config) (default: None)\n\n")

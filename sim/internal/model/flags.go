@@ -1,4 +1,4 @@
-package sim
+package model
 
 import (
 	"encoding/json"
@@ -80,7 +80,7 @@ func (e *ArgError) Text() string { return e.Usage + "\n" + e.Prog + ": error: " 
 
 const (
 	serveUsage = "usage: vllm serve [model_tag] [options]"
-	topUsage   = "usage: vllm [-h] [-v] {chat,complete,serve,bench,collect-env,run-batch} ..."
+	TopUsage   = "usage: vllm [-h] [-v] {chat,complete,serve,bench,collect-env,run-batch} ..." // `vllm`'s own usage line
 )
 
 func serveErr(format string, a ...any) *ArgError {
@@ -120,7 +120,7 @@ func (a *ServeArgs) float(dest string, def float64) float64 {
 	return def
 }
 
-func (a *ServeArgs) boolp(dest string) *bool {
+func (a *ServeArgs) Bool(dest string) *bool {
 	if v, ok := a.Values[dest].(bool); ok {
 		return &v
 	}
@@ -159,7 +159,7 @@ func ParseServeArgs(args []string) (*ServeArgs, error) {
 			}
 			break
 		}
-		if !looksLikeOption(tok) {
+		if !LooksLikeOption(tok) {
 			if res.Model == "" {
 				res.Model = tok
 			} else {
@@ -220,7 +220,7 @@ func ParseServeArgs(args []string) (*ServeArgs, error) {
 			switch {
 			case hasVal:
 				res.set(spec.dest(), val)
-			case i+1 < len(args) && !looksLikeOption(args[i+1]):
+			case i+1 < len(args) && !LooksLikeOption(args[i+1]):
 				i++
 				res.set(spec.dest(), args[i])
 			default:
@@ -232,7 +232,7 @@ func ParseServeArgs(args []string) (*ServeArgs, error) {
 			if hasVal {
 				items = append(items, val)
 			}
-			for i+1 < len(args) && !looksLikeOption(args[i+1]) {
+			for i+1 < len(args) && !LooksLikeOption(args[i+1]) {
 				i++
 				items = append(items, args[i])
 			}
@@ -255,7 +255,7 @@ func ParseServeArgs(args []string) (*ServeArgs, error) {
 			continue
 		}
 		if !hasVal {
-			if i+1 >= len(args) || (looksLikeOption(args[i+1]) && spec.kind != kJSON) {
+			if i+1 >= len(args) || (LooksLikeOption(args[i+1]) && spec.kind != kJSON) {
 				return nil, serveErr("argument %s: expected one argument", spec.argName())
 			}
 			i++
@@ -277,7 +277,7 @@ func ParseServeArgs(args []string) (*ServeArgs, error) {
 		res.set(spec.dest(), v)
 	}
 	if len(extras) > 0 {
-		return nil, &ArgError{Prog: "vllm", Usage: topUsage, Message: "unrecognized arguments: " + strings.Join(extras, " ")}
+		return nil, &ArgError{Prog: "vllm", Usage: TopUsage, Message: "unrecognized arguments: " + strings.Join(extras, " ")}
 	}
 	return res, nil
 }
@@ -317,8 +317,8 @@ func preprocessArgs(args []string) []string {
 	return out
 }
 
-// looksLikeOption mirrors argparse: a token starting with '-' is an option unless it is a negative number.
-func looksLikeOption(tok string) bool {
+// LooksLikeOption mirrors argparse: a token starting with '-' is an option unless it is a negative number.
+func LooksLikeOption(tok string) bool {
 	if !strings.HasPrefix(tok, "-") || tok == "-" {
 		return false
 	}

@@ -1,4 +1,4 @@
-package sim
+package model
 
 import (
 	"reflect"
@@ -112,7 +112,7 @@ func TestParseServeArgsRejects(t *testing.T) {
 }
 
 func TestHelpAllListsEveryFlag(t *testing.T) {
-	all := serveHelp("all")
+	all := ServeHelp("all")
 	for _, f := range ServeFlagNames() {
 		if !strings.Contains(all, f) {
 			t.Errorf("--help=all does not list %s", f)
@@ -123,11 +123,11 @@ func TestHelpAllListsEveryFlag(t *testing.T) {
 			t.Errorf("--help=all lists %s, which 0.15.1 does not have", removed)
 		}
 	}
-	short := serveHelp("short")
+	short := ServeHelp("short")
 	if strings.Contains(short, "--max-num-seqs") || !strings.Contains(short, "--help=all") {
 		t.Errorf("short help should be the grouped overview pointing at --help=all:\n%s", short)
 	}
-	if g := serveHelp("SchedulerConfig"); !strings.Contains(g, "--max-num-seqs") || strings.Contains(g, "--dtype") {
+	if g := ServeHelp("SchedulerConfig"); !strings.Contains(g, "--max-num-seqs") || strings.Contains(g, "--dtype") {
 		t.Errorf("--help=SchedulerConfig should list that group only:\n%s", g)
 	}
 }

@@ -1,4 +1,4 @@
-package sim
+package model
 
 import (
 	"math"
@@ -56,7 +56,7 @@ func TestComputeMetrics(t *testing.T) {
 		{PromptLen: 10, OutputLen: 1, Start: 0.1, TTFT: 0.3, Latency: 0.3},
 		{PromptLen: 10, Start: 0.1, Error: "Bad Request"},
 	}
-	m := computeMetrics(rs, 2.0, []string{"ttft", "tpot", "itl", "e2el"}, []float64{99}, map[string]float64{"ttft": 150})
+	m := ComputeMetrics(rs, 2.0, []string{"ttft", "tpot", "itl", "e2el"}, []float64{99}, map[string]float64{"ttft": 150})
 	if m.Completed != 3 || m.Failed != 1 || m.TotalInput != 30 || m.TotalOutput != 9 {
 		t.Fatalf("counts: %+v", m)
 	}
@@ -98,16 +98,16 @@ func TestPercentileLabels(t *testing.T) {
 
 func TestPyFloat(t *testing.T) {
 	for f, want := range map[float64]string{4100: "4100.0", 0.5: "0.5", 1e-05: "1e-05", 3332.25: "3332.25", math.Inf(1): "Infinity", 0: "0.0"} {
-		if got := pyFloat(f); got != want {
-			t.Errorf("pyFloat(%v) = %q, want %q", f, got, want)
+		if got := PyFloat(f); got != want {
+			t.Errorf("PyFloat(%v) = %q, want %q", f, got, want)
 		}
 	}
 }
 
 func TestSummaryLabels(t *testing.T) {
-	m := computeMetrics([]RequestResult{{PromptLen: 1, OutputLen: 2, TTFT: 0.1, ITL: []float64{0.01}, Latency: 0.11}}, 1, []string{"ttft", "tpot", "itl"}, []float64{99}, nil)
+	m := ComputeMetrics([]RequestResult{{PromptLen: 1, OutputLen: 2, TTFT: 0.1, ITL: []float64{0.01}, Latency: 0.11}}, 1, []string{"ttft", "tpot", "itl"}, []float64{99}, nil)
 	var b strings.Builder
-	printSummary(&b, &m, 50, []string{"ttft", "tpot", "itl"}, []float64{99})
+	PrintSummary(&b, &m, 50, []string{"ttft", "tpot", "itl"}, []float64{99})
 	labels := []string{"Successful requests:", "Failed requests:", "Maximum request concurrency:", "Benchmark duration (s):",
 		"Total input tokens:", "Total generated tokens:", "Request throughput (req/s):", "Output token throughput (tok/s):",
 		"Peak output token throughput (tok/s):", "Peak concurrent requests:", "Total token throughput (tok/s):",

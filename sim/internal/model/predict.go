@@ -1,4 +1,4 @@
-package sim
+package model
 
 import (
 	"hash/fnv"
@@ -75,22 +75,22 @@ func predictEnv(args []string, w Workload, seed int64, env Env) Outcome {
 	}
 	e, fail := ResolveEngine(a, env)
 	out.Engine = e
-	warm := planStartup(a, e, fail, 0, false, "", nil)
+	warm := PlanStartup(a, e, fail, 0, false, "", nil)
 	if warm.Fail != nil {
 		out.Failure = warm.Fail
 		out.FailSeconds = warm.FailAt
 		out.Memory = warm.Mem
 		return out
 	}
-	cold := planStartup(a, e, fail, 0, true, "", nil)
+	cold := PlanStartup(a, e, fail, 0, true, "", nil)
 	out.Memory = warm.Mem
 	out.StartupSeconds, out.StartupColdSeconds = warm.ReadyAt, cold.ReadyAt
 	out.Noise = runNoise(seed, e)
-	rs, st := runBench(e, warm.Mem, w, out.Noise, runRNG(seed, e))
+	rs, st := RunBench(e, warm.Mem, w, out.Noise, runRNG(seed, e))
 	out.Stats = st
 	out.Requests = rs
 	out.BenchmarkSeconds = st.Duration
-	out.Metrics = computeMetrics(rs, st.Duration, []string{"ttft", "tpot", "itl", "e2el"}, []float64{50, 99}, nil)
+	out.Metrics = ComputeMetrics(rs, st.Duration, []string{"ttft", "tpot", "itl", "e2el"}, []float64{50, 99}, nil)
 	m := &out.Metrics
 	out.OutputThroughput = m.OutputThroughput
 	out.MeanTTFTMs, _ = m.Stat("mean_ttft_ms")
@@ -103,8 +103,8 @@ func predictEnv(args []string, w Workload, seed int64, env Env) Outcome {
 	return out
 }
 
-// configHash identifies an engine config for seeding.
-func configHash(e *Engine) uint64 {
+// ConfigHash identifies an engine config for seeding.
+func ConfigHash(e *Engine) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(e.CompileKey()))
 	h.Write([]byte(strings.Join([]string{e.Backend, e.CGMode, pyBool(e.Async), pyBool(e.PrefixCaching)}, "|")))
@@ -125,11 +125,17 @@ func runNoise(seed int64, e *Engine) float64 {
 	if seed == 0 {
 		return 1
 	}
-	r := rand.New(rand.NewPCG(uint64(seed), configHash(e)^0x6e6f697365))
+	r := rand.New(rand.NewPCG(uint64(seed), ConfigHash(e)^0x6e6f697365))
 	z := math.Max(-3, math.Min(3, r.NormFloat64()))
 	return 1 + e.land().NoiseSigma*z
 }
 
 func runRNG(seed int64, e *Engine) *rand.Rand {
-	return rand.New(rand.NewPCG(uint64(seed), configHash(e)))
+	return rand.New(rand.NewPCG(uint64(seed), ConfigHash(e)))
+}
+
+// StartNoise draws the step-time factor of one server start from rng (the `serve` path; Predict's runNoise
+// draws it from the seed and the config).
+func StartNoise(rng *rand.Rand) float64 {
+	return 1 + runNoiseSigma*math.Max(-3, math.Min(3, rng.NormFloat64()))
 }

@@ -1,4 +1,4 @@
-package sim
+package model
 
 import (
 	"math"
@@ -34,8 +34,8 @@ type Workload struct {
 
 // The benchmark client and API server front end [D assumptions; they shape TTFT, not throughput].
 const (
-	netDelay      = 0.0005 // s, client→server and server→client on localhost, per direction
-	clientStagger = 0.0001 // s between the client's first requests (task start-up)
+	NetDelay      = 0.0005 // s, client→server and server→client on localhost, per direction
+	ClientStagger = 0.0001 // s between the client's first requests (task start-up)
 	frontEndCost  = 0.004  // s of API-server work per request (tokenize 512 random tokens, validate), serialized
 	frontEndDelay = 0.035  // s from the API server accepting a request to the engine core seeing it [D fit: run A's
 	// mean TTFT of 183 ms is ≈60 ms above what the engine alone needs, t4-calibration.md §2.1]
@@ -107,15 +107,15 @@ type simReq struct {
 	recompute bool
 }
 
-// runBench is one benchmark run against a started server, as both Predict and the HTTP server see it: a
+// RunBench is one benchmark run against a started server, as both Predict and the HTTP server see it: a
 // request for another model than the served one fails like vLLM's 404, everything else goes to the DES.
-func runBench(e *Engine, mem MemPlan, w Workload, noise float64, rng *rand.Rand) ([]RequestResult, RunStats) {
+func RunBench(e *Engine, mem MemPlan, w Workload, noise float64, rng *rand.Rand) ([]RequestResult, RunStats) {
 	if w.Model != "" && w.Model != e.ServedName {
 		results := make([]RequestResult, w.NumPrompts)
 		for i := range results {
-			results[i] = RequestResult{Start: float64(i) * clientStagger, Error: "Not Found"}
+			results[i] = RequestResult{Start: float64(i) * ClientStagger, Error: "Not Found"}
 		}
-		return results, RunStats{Duration: float64(w.NumPrompts)*clientStagger + 2*netDelay}
+		return results, RunStats{Duration: float64(w.NumPrompts)*ClientStagger + 2*NetDelay}
 	}
 	return simulate(e, mem, w, noise, rng)
 }
@@ -194,7 +194,7 @@ func simulate(e *Engine, mem MemPlan, w Workload, noise float64, rng *rand.Rand)
 	issue := func(r *simReq, at float64) {
 		r.start = at
 		r.res.Start = at
-		arrive := at + netDelay
+		arrive := at + NetDelay
 		if arrive > frontFree {
 			frontFree = arrive
 		}
@@ -212,7 +212,7 @@ func simulate(e *Engine, mem MemPlan, w Workload, noise float64, rng *rand.Rand)
 		r := reqs[next]
 		at := math.Max(freeAt, release[next])
 		if freeAt == 0 {
-			at = math.Max(release[next], float64(next)*clientStagger)
+			at = math.Max(release[next], float64(next)*ClientStagger)
 		}
 		next++
 		issue(r, at)
@@ -255,7 +255,7 @@ func simulate(e *Engine, mem MemPlan, w Workload, noise float64, rng *rand.Rand)
 		if at > st.Duration {
 			st.Duration = at
 		}
-		startNext(at + netDelay)
+		startNext(at + NetDelay)
 	}
 	shape := &stepShape{}
 	scheduled := make([]*simReq, 0, 256)
@@ -269,7 +269,7 @@ func simulate(e *Engine, mem MemPlan, w Workload, noise float64, rng *rand.Rand)
 			r := arrivals[0]
 			arrivals = arrivals[1:]
 			if r.origPr+r.output > mem.MaxModelLen {
-				fail(r, r.arrive+netDelay, "Bad Request")
+				fail(r, r.arrive+NetDelay, "Bad Request")
 				continue
 			}
 			waiting = append(waiting, r)
@@ -354,7 +354,7 @@ func simulate(e *Engine, mem MemPlan, w Workload, noise float64, rng *rand.Rand)
 			counts = append(counts, k)
 		}
 		if len(scheduled) == 0 {
-			// Nothing fits (KV exhausted by a single request): fail the head of the queue. planMemory makes the
+			// Nothing fits (KV exhausted by a single request): fail the head of the queue. PlanMemory makes the
 			// cache hold at least one max-length request, so with nothing waiting this cannot happen; if it ever
 			// did, failing the stuck running request keeps the loop making progress instead of spinning.
 			switch {
@@ -450,7 +450,7 @@ func simulate(e *Engine, mem MemPlan, w Workload, noise float64, rng *rand.Rand)
 				st.GenTokens += int64(add)
 			}
 			if r.sent == 0 || r.generated >= r.output || r.generated-r.sent >= e.StreamInterval {
-				at := now + netDelay
+				at := now + NetDelay
 				if r.sent == 0 {
 					r.res.TTFT = at - r.start
 				} else {

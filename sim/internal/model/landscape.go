@@ -1,4 +1,4 @@
-package sim
+package model
 
 // Landscape is the part of the simulator's model that the published data cannot pin down (the constants marked
 // "[D assumption]" in cost.go, des.go, memory.go and predict.go), plus the GPU. DefaultLandscape is the
@@ -47,7 +47,7 @@ type GPU struct {
 
 // T4 is the calibrated Tesla T4 (t4-calibration.md §1, §9.1).
 func T4() GPU {
-	return GPU{Name: "Tesla T4", Capability: t4Capability, TotalGiB: deviceTotalGiB, MemoryMiB: nvsmiTotalMiB,
+	return GPU{Name: "Tesla T4", Capability: t4Capability, TotalGiB: deviceTotalGiB, MemoryMiB: DeviceTotalMiB,
 		WeightRead: 1, KV: 1, Prefill: 1}
 }
 

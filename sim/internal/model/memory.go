@@ -1,4 +1,4 @@
-package sim
+package model
 
 import (
 	"fmt"
@@ -9,8 +9,8 @@ import (
 const (
 	// deviceTotalGiB is the total torch.cuda.mem_get_info reports on a T4 [M §9.1, Kaggle log "14.46/14.56 GiB"].
 	deviceTotalGiB = 14.56
-	// nvsmiTotalMiB is what nvidia-smi reports as memory.total [M §2.1, §9.1].
-	nvsmiTotalMiB = 15360
+	// DeviceTotalMiB is what nvidia-smi reports as memory.total [M §2.1, §9.1].
+	DeviceTotalMiB = 15360
 	// ctxInitGiB is the process's own CUDA context at vLLM's free-memory check [M §9.1: 0.10 GiB in use].
 	ctxInitGiB = 0.10
 	// actBaseGiB + actPerMNBTByte*mnbt + max_num_seqs*vocab*4 B*actLogitCopies is the peak activation plus
@@ -81,9 +81,9 @@ func GraphGiB(e *Engine) float64 {
 	return graphBaseGiB + e.land().GraphPerMaxGiB*float64(m)/512
 }
 
-// planMemory sizes the KV cache like determine_available_memory, given the memory other processes hold, and
+// PlanMemory sizes the KV cache like determine_available_memory, given the memory other processes hold, and
 // returns the failure vLLM would raise (vllm.md §10.1, t4-calibration.md §9.2-§9.6).
-func planMemory(e *Engine, othersGiB float64) (MemPlan, *Failure) {
+func PlanMemory(e *Engine, othersGiB float64) (MemPlan, *Failure) {
 	p := MemPlan{MaxModelLen: e.MaxModelLen}
 	total := e.land().GPU.TotalGiB
 	free := total - othersGiB - ctxInitGiB
@@ -95,30 +95,30 @@ func planMemory(e *Engine, othersGiB float64) (MemPlan, *Failure) {
 	p.ActGiB = ActivationGiB(e)
 	p.GraphGiB = GraphGiB(e)
 	if e.KVCacheBytes == 0 && free < p.BudgetGiB {
-		return p, engineFail(PhaseDevice, fmt.Sprintf("ValueError: Free memory on device cuda:0 (%.2f/%.2f GiB) on startup is less than desired GPU memory utilization (%.2f, %.2f GiB). Decrease GPU memory utilization or reduce GPU memory used by other processes.",
+		return p, EngineFail(PhaseDevice, fmt.Sprintf("ValueError: Free memory on device cuda:0 (%.2f/%.2f GiB) on startup is less than desired GPU memory utilization (%.2f, %.2f GiB). Decrease GPU memory utilization or reduce GPU memory used by other processes.",
 			math.Max(free, 0), total, e.Util, p.BudgetGiB))
 	}
 	if p.WeightsGiB > free {
-		return p, engineFail(PhaseLoad, torchOOM(p.WeightsGiB, free, othersGiB))
+		return p, EngineFail(PhaseLoad, TorchOOM(p.WeightsGiB, free, othersGiB))
 	}
 	if e.KVCacheBytes > 0 {
 		p.KVGiB = float64(e.KVCacheBytes) / gib
 		if need := p.WeightsGiB + p.ActGiB + p.KVGiB; need > free {
-			return p, engineFail(PhaseProfile, torchOOM(p.KVGiB, free-p.WeightsGiB-p.ActGiB, othersGiB))
+			return p, EngineFail(PhaseProfile, TorchOOM(p.KVGiB, free-p.WeightsGiB-p.ActGiB, othersGiB))
 		}
 		p.BudgetGiB = p.WeightsGiB + p.ActGiB + p.KVGiB
 	} else {
 		p.KVGiB = p.BudgetGiB - p.WeightsGiB - p.ActGiB
 	}
 	if p.KVGiB <= 0 {
-		return p, engineFail(PhaseProfile, "ValueError: No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when initializing the engine. See https://docs.vllm.ai/en/latest/configuration/conserving_memory/ for more details.")
+		return p, EngineFail(PhaseProfile, "ValueError: No available memory for the cache blocks. Try increasing `gpu_memory_utilization` when initializing the engine. See https://docs.vllm.ai/en/latest/configuration/conserving_memory/ for more details.")
 	}
 	bpt := kvBytesPerToken(e)
 	p.KVBlocks = int64(p.KVGiB*gib) / (int64(e.BlockSize) * bpt)
 	p.KVTokens = p.KVBlocks * int64(e.BlockSize)
 	if e.AutoMaxLen {
 		if p.KVTokens < 1 {
-			return p, engineFail(PhaseProfile, "ValueError: Cannot auto-fit max_model_len: not enough GPU memory available to serve even a single token.")
+			return p, EngineFail(PhaseProfile, "ValueError: Cannot auto-fit max_model_len: not enough GPU memory available to serve even a single token.")
 		}
 		p.MaxModelLen = int(min(int64(modelMaxLen), p.KVTokens))
 	}
@@ -128,18 +128,18 @@ func planMemory(e *Engine, othersGiB float64) (MemPlan, *Failure) {
 	// fits in the cache; the scheduler relies on it.
 	maxLenBlocks := (int64(p.MaxModelLen) + int64(e.BlockSize) - 1) / int64(e.BlockSize)
 	if need := maxLenBlocks * int64(e.BlockSize) * bpt; int64(p.KVGiB*gib) < need {
-		return p, engineFail(PhaseProfile, fmt.Sprintf("ValueError: To serve at least one request with the models's max seq len (%d), (%.2f GiB KV cache is needed, which is larger than the available KV cache memory (%.2f GiB). Based on the available memory, the estimated maximum model length is %d. Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when initializing the engine. See https://docs.vllm.ai/en/latest/configuration/conserving_memory/ for more details.",
+		return p, EngineFail(PhaseProfile, fmt.Sprintf("ValueError: To serve at least one request with the models's max seq len (%d), (%.2f GiB KV cache is needed, which is larger than the available KV cache memory (%.2f GiB). Based on the available memory, the estimated maximum model length is %d. Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when initializing the engine. See https://docs.vllm.ai/en/latest/configuration/conserving_memory/ for more details.",
 			p.MaxModelLen, float64(need)/gib, p.KVGiB, p.KVTokens))
 	}
 	if p.BudgetGiB+p.GraphGiB > total-othersGiB {
-		return p, engineFail(PhaseCapture, torchOOM(p.GraphGiB, total-othersGiB-p.BudgetGiB, othersGiB))
+		return p, EngineFail(PhaseCapture, TorchOOM(p.GraphGiB, total-othersGiB-p.BudgetGiB, othersGiB))
 	}
 	p.HeldGiB = p.BudgetGiB + p.GraphGiB
 	return p, nil
 }
 
-// torchOOM is PyTorch's CUDA OOM message (vllm.md §10.1: match "out of memory").
-func torchOOM(wantGiB, freeGiB, othersGiB float64) string {
+// TorchOOM is PyTorch's CUDA OOM message (vllm.md §10.1: match "out of memory").
+func TorchOOM(wantGiB, freeGiB, othersGiB float64) string {
 	if freeGiB < 0 {
 		freeGiB = 0
 	}

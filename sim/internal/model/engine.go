@@ -1,4 +1,4 @@
-package sim
+package model
 
 import (
 	"crypto/sha256"
@@ -19,7 +19,7 @@ const (
 	vocabSize      = 151936
 	kvBytesFP16    = 12288 // per token, §1.4 [D+M]
 	t4Capability   = 75
-	simVersion     = "0.15.1"
+	VLLMVersion    = "0.15.1"          // the simulated vLLM, as `vllm --version` prints it
 	defaultModel   = "Qwen/Qwen3-0.6B" // vLLM's default model_tag when none is given
 	serverMNBT     = 2048              // get_batch_defaults, OpenAI server on a < 70 GiB GPU (vllm.md §5)
 	serverMaxSeqs  = 256
@@ -125,7 +125,7 @@ func (e *Engine) CompileKey() string {
 	if e.Spec != nil {
 		spec = fmt.Sprintf("%s/%d/%d/%d/%d", e.Spec.Method, e.Spec.K, e.Spec.LookupMin, e.Spec.LookupMax, e.Spec.MaxDepth)
 	}
-	s := fmt.Sprintf("%s|%s|%s|%d|%d|%s|%d|%d|%s|%v|%s|%s|%s", simVersion, e.Model, e.Dtype, e.MaxModelLen, e.BlockSize,
+	s := fmt.Sprintf("%s|%s|%s|%d|%d|%s|%d|%d|%s|%v|%s|%s|%s", VLLMVersion, e.Model, e.Dtype, e.MaxModelLen, e.BlockSize,
 		e.KVDtype, e.MNBT, e.CompileMode, e.CGMode, e.CaptureSizes, spec, e.Quant, e.Backend)
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:])[:10]
@@ -274,7 +274,7 @@ func ResolveEngine(a *ServeArgs, env Env) (*Engine, *Failure) {
 		}
 	}
 	e.TP = int(a.int("tensor_parallel_size", 1))
-	e.DisableLogStats = a.boolp("disable_log_stats") != nil && *a.boolp("disable_log_stats")
+	e.DisableLogStats = a.Bool("disable_log_stats") != nil && *a.Bool("disable_log_stats")
 	if ogc := a.json("override_generation_config"); ogc != nil {
 		if t, ok := numberOf(ogc["temperature"]); ok {
 			e.Temperature = t
@@ -302,7 +302,7 @@ func ResolveEngine(a *ServeArgs, env Env) (*Engine, *Failure) {
 	e.BlockSize = int(a.int("block_size", 16))
 	e.KVDtype = a.str("kv_cache_dtype", "auto")
 	e.PrefixCaching = true
-	if b := a.boolp("enable_prefix_caching"); b != nil {
+	if b := a.Bool("enable_prefix_caching"); b != nil {
 		e.PrefixCaching = *b
 	}
 
@@ -321,7 +321,7 @@ func ResolveEngine(a *ServeArgs, env Env) (*Engine, *Failure) {
 		if !f.Engine {
 			return nil, f
 		}
-		e.setLate(f)
+		e.SetLate(f)
 		e.Backend = "FLASHINFER" // for the log lines before the failure
 	}
 
@@ -333,18 +333,18 @@ func ResolveEngine(a *ServeArgs, env Env) (*Engine, *Failure) {
 	// Late, engine-side refusals that depend on the resolved config.
 	switch {
 	case e.TP > 1:
-		e.setLate(engineFail(PhaseDevice, fmt.Sprintf("ValueError: tensor_parallel_size=%d needs %d GPUs, but the simulated machine has 1 Tesla T4.", e.TP, e.TP)))
+		e.SetLate(EngineFail(PhaseDevice, fmt.Sprintf("ValueError: tensor_parallel_size=%d needs %d GPUs, but the simulated machine has 1 Tesla T4.", e.TP, e.TP)))
 	case e.Dtype == "bfloat16" && e.land().GPU.Capability < 80:
-		e.setLate(engineFail(PhaseDevice, "ValueError: Bfloat16 is only supported on GPUs with compute capability of at least 8.0. Your Tesla T4 GPU has compute capability 7.5. You can use float16 instead by explicitly setting the `dtype` flag in CLI, for example: --dtype=half."))
+		e.SetLate(EngineFail(PhaseDevice, "ValueError: Bfloat16 is only supported on GPUs with compute capability of at least 8.0. Your Tesla T4 GPU has compute capability 7.5. You can use float16 instead by explicitly setting the `dtype` flag in CLI, for example: --dtype=half."))
 	}
 	if (e.KVDtype == "fp8" || e.KVDtype == "fp8_e4m3") && e.land().GPU.Capability < 89 {
-		e.setLate(engineFail(PhaseCompile, "triton.compiler.errors.CompilationError: at 1:0: fp8e4nv data type is not supported on CUDA arch < 89"))
+		e.SetLate(EngineFail(PhaseCompile, "triton.compiler.errors.CompilationError: at 1:0: fp8e4nv data type is not supported on CUDA arch < 89"))
 	}
 	return e, nil
 }
 
-// setLate records an engine-side failure, keeping the one that surfaces first.
-func (e *Engine) setLate(f *Failure) {
+// SetLate records an engine-side failure, keeping the one that surfaces first.
+func (e *Engine) SetLate(f *Failure) {
 	if e.LateFail == nil || f.Phase < e.LateFail.Phase {
 		e.LateFail = f
 	}
@@ -360,7 +360,7 @@ func resolveQuant(e *Engine, a *ServeArgs) *Failure {
 		if ckpt != "" && !compatibleQuant(ckpt, user) {
 			return configFail(fmt.Sprintf("ValueError: Quantization method specified in the model config (%s) does not match the quantization method specified in the `quantization` argument (%s).", ckpt, user))
 		}
-		if quantDeprecated[user] && !(a.boolp("allow_deprecated_quantization") != nil && *a.boolp("allow_deprecated_quantization")) {
+		if quantDeprecated[user] && !(a.Bool("allow_deprecated_quantization") != nil && *a.Bool("allow_deprecated_quantization")) {
 			return configFail(fmt.Sprintf("ValueError: The quantization method %s is deprecated and will be removed in future versions of vLLM. To bypass, set `--allow-deprecated-quantization`.", user))
 		}
 	}
@@ -383,7 +383,7 @@ func resolveQuant(e *Engine, a *ServeArgs) *Failure {
 	}
 	e.Quant = method
 	if ckpt == "" && !quantNoConfigFile[method] {
-		e.setLate(engineFail(PhaseLoad, "ValueError: Cannot find the config file for "+method))
+		e.SetLate(EngineFail(PhaseLoad, "ValueError: Cannot find the config file for "+method))
 		return nil
 	}
 	switch method {
@@ -404,7 +404,7 @@ func resolveQuant(e *Engine, a *ServeArgs) *Failure {
 	case "compressed-tensors", "quark":
 		e.Weights = "int8"
 	case "gguf":
-		e.setLate(engineFail(PhaseLoad, "ValueError: GGUF quantization needs a .gguf checkpoint; "+e.Model+" has none."))
+		e.SetLate(EngineFail(PhaseLoad, "ValueError: GGUF quantization needs a .gguf checkpoint; "+e.Model+" has none."))
 	default:
 		e.Weights = "fp16"
 	}
@@ -508,7 +508,7 @@ func resolveScheduler(e *Engine, a *ServeArgs) *Failure {
 		}
 	}
 	e.Chunked = true
-	if b := a.boolp("enable_chunked_prefill"); b != nil && !*b {
+	if b := a.Bool("enable_chunked_prefill"); b != nil && !*b {
 		e.Chunked = false
 		e.Warnings = append(e.Warnings, "This model does not officially support disabling chunked prefill. Disabling this manually may cause the engine to crash or produce incorrect outputs.")
 	}
@@ -560,7 +560,7 @@ func resolveScheduler(e *Engine, a *ServeArgs) *Failure {
 	// Async scheduling (vllm.py:898-967). The refusal's wording is 0.15's (vllm/config/vllm.py at the v0.15.0
 	// release, 2026-01-29): later versions list more methods ("EAGLE/MTP/Draft Model/NGram GPU").
 	e.Async = true
-	userAsync := a.boolp("async_scheduling")
+	userAsync := a.Bool("async_scheduling")
 	if e.Spec != nil {
 		if userAsync != nil && *userAsync {
 			return configFail("ValueError: Currently, async scheduling is only supported with EAGLE/MTP kind of speculative decoding.")
@@ -653,7 +653,7 @@ func resolveBackend(e *Engine, a *ServeArgs) *Failure {
 			return configFail(fmt.Sprintf("ValueError: Unknown attention backend: '%s'. Valid options are: %s", chosen, strings.Join(attentionBackends, ", ")))
 		}
 		if why := backendOK(chosen, e); why != "" {
-			return engineFail(PhaseLoad, fmt.Sprintf("ValueError: Selected backend %s is not valid for this configuration. Reason: ['%s']", chosen, why))
+			return EngineFail(PhaseLoad, fmt.Sprintf("ValueError: Selected backend %s is not valid for this configuration. Reason: ['%s']", chosen, why))
 		}
 		e.Backend = chosen
 		return nil
@@ -671,7 +671,7 @@ func resolveBackend(e *Engine, a *ServeArgs) *Failure {
 		}
 		reasons = append(reasons, fmt.Sprintf("'%s': ['%s']", b, why))
 	}
-	return engineFail(PhaseLoad, fmt.Sprintf("ValueError: No valid attention backend found for cuda with head_size: 64, dtype: torch.%s, kv_cache_dtype: %s, block_size: %d, use_mla: False, has_sink: False, use_sparse: False. Reasons: {%s}.",
+	return EngineFail(PhaseLoad, fmt.Sprintf("ValueError: No valid attention backend found for cuda with head_size: 64, dtype: torch.%s, kv_cache_dtype: %s, block_size: %d, use_mla: False, has_sink: False, use_sparse: False. Reasons: {%s}.",
 		e.Dtype, e.KVDtype, e.BlockSize, strings.Join(reasons, ", ")))
 }
 
@@ -698,7 +698,7 @@ func resolveCompilation(e *Engine, a *ServeArgs) *Failure {
 		return pydanticField("VllmConfig", "optimization_level", "Input should be 0, 1, 2 or 3", "enum", pyRepr(lvl), "str")
 	}
 	e.OptLevel = n
-	eager := a.boolp("enforce_eager") != nil && *a.boolp("enforce_eager")
+	eager := a.Bool("enforce_eager") != nil && *a.Bool("enforce_eager")
 	if eager {
 		e.OptLevel = 0
 		e.Warnings = append(e.Warnings, "Enforce eager set, disabling torch.compile and CUDAGraphs. This is equivalent to setting -cc.mode=none -cc.cudagraph_mode=none")

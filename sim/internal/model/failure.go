@@ -1,4 +1,4 @@
-package sim
+package model
 
 import "strings"
 
@@ -47,7 +47,7 @@ func configFail(msg string, detail ...string) *Failure {
 	return &Failure{Phase: PhaseConfig, Message: msg, Detail: detail, ExitCode: 1}
 }
 
-func engineFail(p Phase, msg string, detail ...string) *Failure {
+func EngineFail(p Phase, msg string, detail ...string) *Failure {
 	return &Failure{Phase: p, Engine: true, Message: msg, Detail: detail, ExitCode: 1}
 }
 

@@ -1,4 +1,4 @@
-package sim
+package model
 
 import (
 	"fmt"
@@ -26,25 +26,25 @@ type LiveMetrics struct {
 	GenerationTokens float64
 	Running          int
 	Success          int
-	TTFT, ITL        hist // observations so far, server side
+	TTFT, ITL        Hist // observations so far, server side
 }
 
-// hist counts observations per bucket (not cumulative; the last slot is above every bound).
-type hist struct {
+// Hist counts observations per bucket (not cumulative; the last slot is above every bound).
+type Hist struct {
 	bounds []float64
 	counts []int
 	n      int
 	sum    float64
 }
 
-func newHist(bounds []float64) hist { return hist{bounds: bounds, counts: make([]int, len(bounds)+1)} }
+func newHist(bounds []float64) Hist { return Hist{bounds: bounds, counts: make([]int, len(bounds)+1)} }
 
-// plus is the sum of two histograms over the same bounds (the zero hist adds nothing).
-func (h hist) plus(o hist) hist {
+// Plus is the sum of two histograms over the same bounds (the zero Hist adds nothing).
+func (h Hist) Plus(o Hist) Hist {
 	if h.bounds == nil {
-		return o.clone()
+		return o.Clone()
 	}
-	out := h.clone()
+	out := h.Clone()
 	for i := range o.counts {
 		out.counts[i] += o.counts[i]
 	}
@@ -53,12 +53,13 @@ func (h hist) plus(o hist) hist {
 	return out
 }
 
-func (h hist) clone() hist {
+// Clone is a copy that shares nothing with h.
+func (h Hist) Clone() Hist {
 	h.counts = append([]int(nil), h.counts...)
 	return h
 }
 
-func (h *hist) observe(v float64) {
+func (h *Hist) observe(v float64) {
 	i := sort.SearchFloat64s(h.bounds, v) // first bound >= v
 	h.counts[i]++
 	h.n++
@@ -66,7 +67,7 @@ func (h *hist) observe(v float64) {
 }
 
 // LiveAt computes the metrics t seconds into a benchmark whose requests are results (times relative to its
-// start, as runBench returns them). A request's tokens are spread evenly over its streamed chunks.
+// start, as RunBench returns them). A request's tokens are spread evenly over its streamed chunks.
 func LiveAt(results []RequestResult, t float64) LiveMetrics {
 	m := LiveMetrics{TTFT: newHist(ttftBounds), ITL: newHist(itlBounds)}
 	for i := range results {
@@ -85,7 +86,7 @@ func LiveAt(results []RequestResult, t float64) LiveMetrics {
 			continue
 		}
 		// vLLM times TTFT from the request's arrival at the server, not from the client's send.
-		m.TTFT.observe(math.Max(0, r.TTFT-2*netDelay))
+		m.TTFT.observe(math.Max(0, r.TTFT-2*NetDelay))
 		at, chunks := first, 0
 		for _, d := range r.ITL {
 			if at+d > t {
@@ -114,12 +115,13 @@ func (m LiveMetrics) Exposition(model string) string {
 	fmt.Fprintf(&b, "# HELP vllm:num_requests_running Number of requests in model execution batches.\n# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{%s} %d\n", lbl, m.Running)
 	fmt.Fprintf(&b, "# HELP vllm:generation_tokens Number of generation tokens processed.\n# TYPE vllm:generation_tokens counter\nvllm:generation_tokens_total{%s} %g\n", lbl, math.Floor(m.GenerationTokens))
 	fmt.Fprintf(&b, "# HELP vllm:request_success Count of successfully processed requests.\n# TYPE vllm:request_success counter\nvllm:request_success_total{engine=\"0\",finished_reason=\"length\",model_name=\"%s\"} %d\n", model, m.Success)
-	m.TTFT.write(&b, "vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", lbl)
-	m.ITL.write(&b, "vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", lbl)
+	m.TTFT.Write(&b, "vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.", lbl)
+	m.ITL.Write(&b, "vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", lbl)
 	return b.String()
 }
 
-func (h hist) write(b *strings.Builder, name, help, lbl string) {
+// Write renders the histogram in the Prometheus text format, cumulative as vLLM exposes it.
+func (h Hist) Write(b *strings.Builder, name, help, lbl string) {
 	if h.bounds == nil {
 		h = newHist(ttftBounds)
 		if strings.Contains(name, "inter_token") {
@@ -130,7 +132,7 @@ func (h hist) write(b *strings.Builder, name, help, lbl string) {
 	cum := 0
 	for i, ub := range h.bounds {
 		cum += h.counts[i]
-		fmt.Fprintf(b, "%s_bucket{%s,le=\"%s\"} %d\n", name, lbl, pyFloat(ub), cum)
+		fmt.Fprintf(b, "%s_bucket{%s,le=\"%s\"} %d\n", name, lbl, PyFloat(ub), cum)
 	}
 	fmt.Fprintf(b, "%s_bucket{%s,le=\"+Inf\"} %d\n%s_count{%s} %d\n%s_sum{%s} %g\n", name, lbl, h.n, name, lbl, h.n, name, lbl, h.sum)
 }

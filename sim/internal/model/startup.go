@@ -1,4 +1,4 @@
-package sim
+package model
 
 import (
 	"fmt"
@@ -9,27 +9,27 @@ import (
 // Startup-time model of vLLM 0.15.1 serving Qwen2.5-0.5B on a T4 (t4-calibration.md §6) and the log lines of
 // each phase (vllm.md §11.2). Seconds, before AUTOTUNE_SIM_SPEED.
 const (
-	tAPIImports    = 8.0  // API server start and imports until the config is built [D, part of the ≈14 s of §6.1]
-	tEngineSpawn   = 6.0  // engine core spawn and imports: 10:13:16 → 10:13:30 ≈ 14 s in all [M §6.1]
-	tDeviceInit    = 0.8  // device init, before "Starting to load model" [D]
-	tWeightLoad    = 4.43 // "Loading weights took 4.43 seconds" (safetensors, 0.99 GB) [M §6.1]
-	tModelLoadRest = 2.06 // "Model loading took 0.93 GiB memory and 6.49 seconds" minus the load [M §6.1]
-	tDynamo        = 8.80 // "Dynamo bytecode transform time: 8.80 s" [M §6.1]
-	tCompileWarm   = 1.13 // load compiled graph from the cache ("torch.compile takes 9.94 s in total") [M §6.1]
-	tCompileCold   = 17.0 // Inductor compile of the (1, mnbt) range when the cache is cold: 25–35 s in all [D §6.3]
-	tProfileKV     = 2.0  // profiling, KV alloc and FlashInfer warm-up [M §6.1]
-	tCaptureFixed  = 1.5  // graph capture set-up; with tCapturePer: 5 s for the default 86 graphs [M §6.1]
-	tCapturePer    = 0.04 // s per captured graph (≈24 graphs/s) [M §6.1, §6.3]
-	tInitRest      = 0.66 // rest of "init engine ... took 19.53 s" at the defaults [M §6.1]
-	tAPIUp         = 5.9  // init engine done → API server up; ≈46 s in all at the defaults [M §6.1]
-	tQuantOnline   = 1.5  // in-flight quantization of the fp16 checkpoint (fp8, bitsandbytes) [D assumption]
-	startupJitter  = 0.03 // relative standard deviation of every phase [D assumption]
-	bannerSimLine  = "autotune sim: SIMULATED vLLM 0.15.1 on a simulated Tesla T4 — not a measurement"
-	simulatedRoute = "/sim/v1/bench"
+	tAPIImports    = 8.0                                                                               // API server start and imports until the config is built [D, part of the ≈14 s of §6.1]
+	tEngineSpawn   = 6.0                                                                               // engine core spawn and imports: 10:13:16 → 10:13:30 ≈ 14 s in all [M §6.1]
+	tDeviceInit    = 0.8                                                                               // device init, before "Starting to load model" [D]
+	tWeightLoad    = 4.43                                                                              // "Loading weights took 4.43 seconds" (safetensors, 0.99 GB) [M §6.1]
+	tModelLoadRest = 2.06                                                                              // "Model loading took 0.93 GiB memory and 6.49 seconds" minus the load [M §6.1]
+	tDynamo        = 8.80                                                                              // "Dynamo bytecode transform time: 8.80 s" [M §6.1]
+	tCompileWarm   = 1.13                                                                              // load compiled graph from the cache ("torch.compile takes 9.94 s in total") [M §6.1]
+	tCompileCold   = 17.0                                                                              // Inductor compile of the (1, mnbt) range when the cache is cold: 25–35 s in all [D §6.3]
+	tProfileKV     = 2.0                                                                               // profiling, KV alloc and FlashInfer warm-up [M §6.1]
+	tCaptureFixed  = 1.5                                                                               // graph capture set-up; with tCapturePer: 5 s for the default 86 graphs [M §6.1]
+	tCapturePer    = 0.04                                                                              // s per captured graph (≈24 graphs/s) [M §6.1, §6.3]
+	tInitRest      = 0.66                                                                              // rest of "init engine ... took 19.53 s" at the defaults [M §6.1]
+	tAPIUp         = 5.9                                                                               // init engine done → API server up; ≈46 s in all at the defaults [M §6.1]
+	tQuantOnline   = 1.5                                                                               // in-flight quantization of the fp16 checkpoint (fp8, bitsandbytes) [D assumption]
+	startupJitter  = 0.03                                                                              // relative standard deviation of every phase [D assumption]
+	Banner         = "autotune sim: SIMULATED vLLM 0.15.1 on a simulated Tesla T4 — not a measurement" // the first line of every server log
+	BenchRoute     = "/sim/v1/bench"                                                                   // the simulated server's private route that runs a whole benchmark
 )
 
-// logEvent is one line of the server's output at a simulated time since the process started.
-type logEvent struct {
+// LogEvent is one line of the server's output at a simulated time since the process started.
+type LogEvent struct {
 	At      float64
 	Proc    string // "APIServer" or "EngineCore_DP0"
 	Level   string // INFO, WARNING, ERROR
@@ -41,9 +41,9 @@ type logEvent struct {
 	Compile bool    // the compile cache entry is written now
 }
 
-// startPlan is the simulated startup of one server.
-type startPlan struct {
-	Events         []logEvent
+// StartPlan is the simulated startup of one server.
+type StartPlan struct {
+	Events         []LogEvent
 	ReadyAt        float64 // seconds until /health answers 200; 0 when the start fails
 	FailAt         float64
 	Fail           *Failure
@@ -53,10 +53,10 @@ type startPlan struct {
 	Graphs         [2]int // PIECEWISE, FULL
 }
 
-// planStartup lays out the startup of a resolved engine (e nil when resolution failed with fail). others is the
+// PlanStartup lays out the startup of a resolved engine (e nil when resolution failed with fail). others is the
 // GPU memory held by other processes; cold says the compile cache misses; cacheDir is shown in the log.
-func planStartup(a *ServeArgs, e *Engine, fail *Failure, othersGiB float64, cold bool, cacheDir string, rng *rand.Rand) startPlan {
-	var p startPlan
+func PlanStartup(a *ServeArgs, e *Engine, fail *Failure, othersGiB float64, cold bool, cacheDir string, rng *rand.Rand) StartPlan {
+	var p StartPlan
 	t := 0.0
 	j := func(d float64) float64 {
 		if rng == nil {
@@ -65,25 +65,25 @@ func planStartup(a *ServeArgs, e *Engine, fail *Failure, othersGiB float64, cold
 		return d * (1 + startupJitter*rng.NormFloat64())
 	}
 	api := func(level, src, msg string) {
-		p.Events = append(p.Events, logEvent{At: t, Proc: "APIServer", Level: level, Src: src, Msg: msg})
+		p.Events = append(p.Events, LogEvent{At: t, Proc: "APIServer", Level: level, Src: src, Msg: msg})
 	}
 	eng := func(level, src, msg string) {
-		p.Events = append(p.Events, logEvent{At: t, Proc: "EngineCore_DP0", Level: level, Src: src, Msg: msg})
+		p.Events = append(p.Events, LogEvent{At: t, Proc: "EngineCore_DP0", Level: level, Src: src, Msg: msg})
 	}
 	hold := func(g float64) {
-		p.Events = append(p.Events, logEvent{At: t, HoldGiB: g})
+		p.Events = append(p.Events, LogEvent{At: t, HoldGiB: g})
 	}
-	failNow := func(f *Failure) startPlan {
+	failNow := func(f *Failure) StartPlan {
 		p.Fail, p.FailAt = f, t
 		if f.Engine {
 			eng("ERROR", "core.py:1157", "EngineCore failed to start.")
-			p.Events = append(p.Events, logEvent{At: t, Proc: "EngineCore_DP0", Level: "ERROR", Src: "core.py:1157",
+			p.Events = append(p.Events, LogEvent{At: t, Proc: "EngineCore_DP0", Level: "ERROR", Src: "core.py:1157",
 				Msg: "Traceback (most recent call last):\n" + indentDetail(f), Stderr: true})
-			p.Events = append(p.Events, logEvent{At: t + 0.3, Proc: "APIServer", Level: "", Stderr: true,
+			p.Events = append(p.Events, LogEvent{At: t + 0.3, Proc: "APIServer", Level: "", Stderr: true,
 				Msg: "Traceback (most recent call last):\n  File \"vllm/v1/engine/utils.py\", line 1187, in wait_for_engine_startup\nRuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): {'EngineCore_DP0': 1}"})
 			p.FailAt = t + 0.3
 		} else {
-			p.Events = append(p.Events, logEvent{At: t, Proc: "APIServer", Stderr: true,
+			p.Events = append(p.Events, LogEvent{At: t, Proc: "APIServer", Stderr: true,
 				Msg: "Traceback (most recent call last):\n" + indentDetail(f)})
 		}
 		return p
@@ -107,7 +107,7 @@ func planStartup(a *ServeArgs, e *Engine, fail *Failure, othersGiB float64, cold
 	} else if a != nil && a.Model != "" {
 		model = a.Model
 	}
-	api("INFO", "utils.py:286", fmt.Sprintf("vLLM server version %s, serving model %s", simVersion, model))
+	api("INFO", "utils.py:286", fmt.Sprintf("vLLM server version %s, serving model %s", VLLMVersion, model))
 	if a != nil {
 		api("INFO", "utils.py:213", "non-default args: "+nonDefaultArgs(a))
 	}
@@ -128,9 +128,9 @@ func planStartup(a *ServeArgs, e *Engine, fail *Failure, othersGiB float64, cold
 	}
 	t += j(tEngineSpawn)
 	eng("INFO", "core.py:93", fmt.Sprintf("Initializing a V1 LLM engine (v%s) with config: model='%s', served_model_name=%s, dtype=torch.%s, max_seq_len=%d, quantization=%s, enforce_eager=%s, kv_cache_dtype=%s, compilation_config={'mode': %d, 'cudagraph_mode': %s, 'max_cudagraph_capture_size': %d}",
-		simVersion, e.Model, e.ServedName, e.Dtype, e.MaxModelLen, pyNone(e.Quant), pyBool(e.Eager()), e.KVDtype, e.CompileMode, e.CGMode, e.MaxCaptureSize()))
+		VLLMVersion, e.Model, e.ServedName, e.Dtype, e.MaxModelLen, pyNone(e.Quant), pyBool(e.Eager()), e.KVDtype, e.CompileMode, e.CGMode, e.MaxCaptureSize()))
 	t += j(tDeviceInit)
-	mem, mf := planMemory(e, othersGiB)
+	mem, mf := PlanMemory(e, othersGiB)
 	p.Mem, memFail = mem, mf
 	if f := at(PhaseDevice); f != nil {
 		return failNow(f)
@@ -184,7 +184,7 @@ func planStartup(a *ServeArgs, e *Engine, fail *Failure, othersGiB float64, cold
 		}
 		p.CompileSeconds = dyn + comp
 		p.Cold = cold && e.CompileMode == 3
-		p.Events = append(p.Events, logEvent{At: t, Compile: true})
+		p.Events = append(p.Events, LogEvent{At: t, Compile: true})
 		eng("INFO", "monitor.py:34", fmt.Sprintf("torch.compile takes %.2f s in total", p.CompileSeconds))
 	}
 	if f := at(PhaseCompile); f != nil {
@@ -225,11 +225,11 @@ func planStartup(a *ServeArgs, e *Engine, fail *Failure, othersGiB float64, cold
 		host = "0.0.0.0"
 	}
 	api("INFO", "api_server.py:1350", "Supported tasks: ['generate']")
-	p.Events = append(p.Events, logEvent{At: t, Proc: "APIServer", Level: "INFO", Src: "api_server.py:599",
+	p.Events = append(p.Events, LogEvent{At: t, Proc: "APIServer", Level: "INFO", Src: "api_server.py:599",
 		Msg: fmt.Sprintf("Starting vLLM API server 0 on http://%s:%d", host, e.Port), Listen: true})
 	api("INFO", "launcher.py:37", "Available routes are:")
 	for _, r := range []string{"/health, Methods: GET", "/ping, Methods: GET, POST", "/metrics, Methods: GET", "/version, Methods: GET",
-		"/v1/models, Methods: GET", "/v1/completions, Methods: POST", simulatedRoute + ", Methods: POST"} {
+		"/v1/models, Methods: GET", "/v1/completions, Methods: POST", BenchRoute + ", Methods: POST"} {
 		api("INFO", "launcher.py:46", "Route: "+r)
 	}
 	api("INFO", "", "Started server process [%PID%]")
@@ -260,8 +260,8 @@ func pyBool(b bool) string {
 	return "False"
 }
 
-// formatLog renders a log line as vLLM does: "(APIServer pid=123) INFO 02-09 10:13:16 [utils.py:286] msg".
-func formatLog(ev logEvent, pid, engPID int, stamp string) string {
+// FormatLog renders a log line as vLLM does: "(APIServer pid=123) INFO 02-09 10:13:16 [utils.py:286] msg".
+func FormatLog(ev LogEvent, pid, engPID int, stamp string) string {
 	if ev.Src == "" && ev.Proc == "APIServer" && ev.Level != "" {
 		return fmt.Sprintf("(APIServer pid=%d) %s:     %s", pid, ev.Level, strings.ReplaceAll(ev.Msg, "%PID%", fmt.Sprint(pid)))
 	}

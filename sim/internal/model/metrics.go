@@ -1,4 +1,4 @@
-package sim
+package model
 
 import (
 	"fmt"
@@ -128,10 +128,10 @@ func percentileLabel(p float64) string {
 	return strconv.FormatFloat(p, 'f', -1, 64)
 }
 
-// computeMetrics turns per-request results into the benchmark's metrics. duration is the wall time of the
+// ComputeMetrics turns per-request results into the benchmark's metrics. duration is the wall time of the
 // run in seconds; selected are the --percentile-metrics, percentiles the --metric-percentiles; goodput holds
 // SLOs in ms per metric ("ttft", "tpot", "e2el"), nil when --goodput is absent.
-func computeMetrics(rs []RequestResult, duration float64, selected []string, percentiles []float64, goodput map[string]float64) MetricSet {
+func ComputeMetrics(rs []RequestResult, duration float64, selected []string, percentiles []float64, goodput map[string]float64) MetricSet {
 	m := MetricSet{Duration: duration}
 	var ttfts, tpots, itls, e2els []float64
 	good := 0
@@ -247,8 +247,8 @@ func peaks(rs []RequestResult) (float64, int) {
 	return mt, mc
 }
 
-// printSummary writes the stdout block of `vllm bench serve` (serve.py:933-1108).
-func printSummary(b *strings.Builder, m *MetricSet, maxConc int, selected []string, percentiles []float64) {
+// PrintSummary writes the stdout block of `vllm bench serve` (serve.py:933-1108).
+func PrintSummary(b *strings.Builder, m *MetricSet, maxConc int, selected []string, percentiles []float64) {
 	line := func(label string, v any) {
 		switch t := v.(type) {
 		case float64:
@@ -301,4 +301,25 @@ func printSummary(b *strings.Builder, m *MetricSet, maxConc int, selected []stri
 		}
 	}
 	b.WriteString(strings.Repeat("=", 50) + "\n")
+}
+
+// PyFloat renders a float as Python's repr does (json.dump): 4100.0, 0.5, 1e-05, inf as Infinity.
+func PyFloat(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	}
+	a := math.Abs(f)
+	if a != 0 && (a < 1e-4 || a >= 1e16) {
+		return strconv.FormatFloat(f, 'e', -1, 64) // Go, like Python, prints at least two exponent digits
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
 }
