@@ -1,7 +1,7 @@
 // Package searchq measures how well autotune's samplers search (issue 6, item 6), on the simulator only.
 //
 // An experiment runs N seeds x {tpe, random, grid} x T trials. Each study is a real tuner.Tuner run, with its
-// own SQLite store, the default search space of the simulated Tesla T4 (vLLM 0.15.1, arctic-inference
+// own SQLite store in memory (store.OpenMemory), the default search space of the simulated Tesla T4 (vLLM 0.15.1, arctic-inference
 // installed), the scored workload and the default SLA; only the runner is replaced: SimRunner answers each
 // trial with sim.Predict in process, with run-to-run noise drawn from (seed, trial number), so a study sees the
 // ~4% noise a real one would and is reproducible.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"sync"
@@ -38,7 +37,6 @@ type Options struct {
 	// would on the simulated clock, and Makespan is the busiest worker's simulated time.
 	StudyWorkers int
 	Pace         float64 // simulated seconds per real second with StudyWorkers > 1; 0 means 500
-	TempDir      string  // where the per-study databases go; "" means /dev/shm when writable, else os.TempDir()
 	Progress     io.Writer
 }
 
@@ -169,16 +167,9 @@ func reached(n int) string {
 // RunOne runs one study with a fresh database and scores it.
 func (x *Experiment) RunOne(ctx context.Context, sampler string, seed int64) (RunResult, error) {
 	began := time.Now()
-	tmp := x.Opts.TempDir
-	if tmp == "" {
-		tmp = memDir()
-	}
-	dir, err := os.MkdirTemp(tmp, fmt.Sprintf("searchq-%s-%d-", sampler, seed))
-	if err != nil {
-		return RunResult{}, fmt.Errorf("temp dir: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	db, err := store.Open(filepath.Join(dir, "tuning.db"))
+	// The study lives in memory: nothing of it is read after it is scored, and a file (even on /dev/shm) costs
+	// a journal and a sync per commit.
+	db, err := store.OpenMemory()
 	if err != nil {
 		return RunResult{}, fmt.Errorf("open store: %w", err)
 	}
@@ -193,7 +184,7 @@ func (x *Experiment) RunOne(ctx context.Context, sampler string, seed int64) (Ru
 	t := tuner.New(db, sr, sp, tuner.Options{
 		Trials: x.Opts.Trials, Sampler: sampler, Seed: seed, StartupTrials: x.Opts.StartupTrials, Confirm: x.Opts.Confirm,
 		Local: x.Opts.Local, LocalEvery: x.Opts.LocalEvery, Prune: x.Opts.Prune,
-		SLA: x.Eval.sla, Workload: x.Eval.workload, WorkDir: filepath.Join(dir, "trials"), Simulated: true,
+		SLA: x.Eval.sla, Workload: x.Eval.workload, WorkDir: simWorkDir, Simulated: true,
 		VLLMVersion: "0.15.1", GPU: gpu, SpaceJSON: sp.JSON(),
 		Owner: store.Owner{Host: "searchq", PID: os.Getpid(), Start: 1},
 		Now:   fixedClock(),
@@ -201,7 +192,7 @@ func (x *Experiment) RunOne(ctx context.Context, sampler string, seed int64) (Ru
 	var sum tuner.Summary
 	var makespan float64
 	if x.Opts.StudyWorkers > 1 {
-		sum, makespan, err = x.runWorkers(ctx, db, sr, sampler, seed, dir, gpu)
+		sum, makespan, err = x.runWorkers(ctx, db, sr, sampler, seed, gpu)
 	} else {
 		sum, err = t.Run(ctx)
 	}
@@ -309,15 +300,5 @@ func gpuUpTo(recs []store.Trial, sr *SimRunner, n int) float64 {
 	return sum
 }
 
-// memDir is a RAM-backed directory for the per-study databases when the machine has one (/dev/shm on Linux):
-// the store syncs every commit to disk, which on a disk made the studies wait on I/O most of their time.
-func memDir() string {
-	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
-		if f, err := os.CreateTemp("/dev/shm", "searchq-probe-"); err == nil {
-			f.Close()
-			os.Remove(f.Name())
-			return "/dev/shm"
-		}
-	}
-	return os.TempDir()
-}
+// simWorkDir is the trial folder the records name: the simulated runner writes no files.
+const simWorkDir = "searchq-simulated-trials"

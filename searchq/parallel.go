@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -35,7 +34,7 @@ func (p *pacedRunner) Run(ctx context.Context, t runner.Trial) runner.Result {
 
 // runWorkers runs one study with Opts.StudyWorkers tuners on db, as `autotune --gpus` does, and returns its
 // makespan on the simulated clock.
-func (x *Experiment) runWorkers(ctx context.Context, db *store.DB, sr *SimRunner, sampler string, seed int64, dir, gpu string) (tuner.Summary, float64, error) {
+func (x *Experiment) runWorkers(ctx context.Context, db *store.DB, sr *SimRunner, sampler string, seed int64, gpu string) (tuner.Summary, float64, error) {
 	pace := x.Opts.Pace
 	if pace <= 0 {
 		pace = 500
@@ -50,7 +49,7 @@ func (x *Experiment) runWorkers(ctx context.Context, db *store.DB, sr *SimRunner
 		runners[w] = &pacedRunner{sr: sr, pace: pace}
 		t := tuner.New(db, runners[w], x.Space, tuner.Options{
 			Trials: x.Opts.Trials, Sampler: sampler, Seed: seed, StartupTrials: x.Opts.StartupTrials, Confirm: x.Opts.Confirm,
-			SLA: x.Eval.sla, Workload: x.Eval.workload, WorkDir: filepath.Join(dir, "trials"), Simulated: true,
+			SLA: x.Eval.sla, Workload: x.Eval.workload, WorkDir: simWorkDir, Simulated: true,
 			VLLMVersion: "0.15.1", GPU: gpu, SpaceJSON: x.Space.JSON(), WorkerLabel: fmt.Sprintf("GPU %d", w),
 			Owner: store.Owner{Host: "searchq", PID: os.Getpid(), Start: 1}, PollEvery: 20 * time.Millisecond,
 			Now: clock, Local: x.Opts.Local, LocalEvery: x.Opts.LocalEvery, Prune: x.Opts.Prune,

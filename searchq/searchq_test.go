@@ -31,7 +31,7 @@ func TestHarnessDeterministic(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := NewEvaluator(runner.DefaultWorkload(), tuner.DefaultSLA())
-	x := &Experiment{Space: sp, Optimum: opt.Value, Eval: ev, Opts: Options{Trials: 12, TempDir: t.TempDir()}}
+	x := &Experiment{Space: sp, Optimum: opt.Value, Eval: ev, Opts: Options{Trials: 12}}
 	for _, s := range []string{"tpe", "random", "grid"} {
 		a, err := x.RunOne(context.Background(), s, 1)
 		if err != nil {

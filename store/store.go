@@ -151,6 +151,31 @@ func open(path string, readOnly bool) (*DB, error) {
 	return db, nil
 }
 
+// OpenMemory opens a new, empty study database in memory (SQLite's): nothing touches a disk, and it is gone when
+// closed. For the search-quality experiment, which runs hundreds of short studies it reads only while they are
+// open. One connection holds it, as a file database's does.
+func OpenMemory() (*DB, error) {
+	db := &DB{Path: "(in memory)"}
+	g, err := gorm.Open(sqlite.Open("file::memory:?_foreign_keys=on&_txlock=immediate"), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		return nil, fmt.Errorf("open a database in memory: %w", err)
+	}
+	sqlDB, err := g.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open a database in memory: %w", err)
+	}
+	// Every connection to ":memory:" is a database of its own: the one connection must never be replaced.
+	sqlDB.SetMaxOpenConns(1)
+	sqlDB.SetMaxIdleConns(1)
+	db.gorm, db.sql = g, sqlDB
+	if err := db.migrate(); err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	db.storage = newCachedStorage(rdb.NewStorage(g), db)
+	return db, nil
+}
+
 // Close closes the database.
 func (db *DB) Close() error { return db.sql.Close() }
 

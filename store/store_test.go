@@ -341,3 +341,36 @@ func TestOpenReadOnly(t *testing.T) {
 		t.Errorf("OpenReadOnly changed the file")
 	}
 }
+
+// A database in memory holds a study like a file does, and each one is a database of its own.
+func TestOpenMemory(t *testing.T) {
+	a, err := OpenMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := OpenMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	id, err := a.NewStudy("s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.CreateStudy(Study{ID: id, Name: "s", Model: "m", WorkloadJSON: "{}", SLAJSON: "{}", Sampler: "tpe"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Enqueue(id, Queued{Label: "baseline"}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := a.StudyByName("s"); err != nil || st.ID != id {
+		t.Errorf("study in memory: %+v, %v", st, err)
+	}
+	if ts, err := a.GoptunaTrials(id); err != nil || len(ts) != 1 {
+		t.Errorf("queued trials in memory: %d, %v; want 1", len(ts), err)
+	}
+	if _, err := b.StudyByName("s"); !errors.Is(err, ErrNoStudy) {
+		t.Errorf("a second database in memory sees the first one's study: %v", err)
+	}
+}
