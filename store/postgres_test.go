@@ -5,12 +5,14 @@ import (
 	"errors"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/c-bata/goptuna"
 
 	"github.com/autotune/autotune/internal/pgtest"
+	"github.com/autotune/autotune/runner/runnertest"
 )
 
 // bothDatabases runs test on a new SQLite file and on a new PostgreSQL database (skipped, and saying why,
@@ -37,12 +39,8 @@ func bothDatabases(t *testing.T, test func(t *testing.T, db *DB)) {
 // TestPostgresURLsRefused: a URL that is not one, one without a database, and a server that refuses the
 // connection are refused as bad databases, naming the URL without its password and never printing it.
 func TestPostgresURLsRefused(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := l.Addr().String()
-	l.Close() // nothing listens there now: the connection is refused
+	// A reserved port where nothing listens, and nothing else can while the test runs: the connection is refused.
+	closed := net.JoinHostPort("127.0.0.1", strconv.Itoa(runnertest.Port(t)))
 	for _, c := range []struct{ url, want string }{
 		{"postgres://u:s3cret-pw@" + closed + "/study?sslmode=disable", "cannot connect"},
 		{"postgresql://u:s3cret-pw@" + closed + "/study?sslmode=disable", "cannot connect"},

@@ -177,8 +177,8 @@ func TestKill9MidTrialThenResume(t *testing.T) {
 		return false
 	})
 	c.cmd.Process.Signal(syscall.SIGKILL)
-	c.wait(t, 10*time.Second)
-	waitFor(t, 10*time.Second, "the server's process group to die with autotune", func() bool { return groupGone(victim.ServerPGID) })
+	c.wait(t, time.Minute)
+	waitFor(t, time.Minute, "the server's process group to die with autotune", func() bool { return groupGone(victim.ServerPGID) })
 
 	code, out, errs := cli(t, append([]string{"--trials", "4"}, flags...)...)
 	if code != 0 {
@@ -220,11 +220,12 @@ func TestKill9MidTrialThenResume(t *testing.T) {
 }
 
 // TestInterruptTwice: the first SIGINT asks the server to stop (it ignores SIGTERM here, so the grace period
-// would be long); the second exits at once, killing the server's process group.
+// would be ten minutes); the second exits at once, killing the server's process group. "At once" is checked
+// against the grace period, not against a clock a loaded machine could miss.
 func TestInterruptTwice(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "tuning.db")
-	flags := append(simFlags(t, db, "40"), "--trials", "3", "--stop-grace", "60s")
+	flags := append(simFlags(t, db, "40"), "--trials", "3", "--stop-grace", "10m")
 	c := startAutotune(t, []string{"AUTOTUNE_SIM_FAULT=ignore_sigterm"}, flags...)
 	var victim store.Trial
 	waitFor(t, 60*time.Second, "a running server", func() bool {
@@ -238,23 +239,19 @@ func TestInterruptTwice(t *testing.T) {
 		return strings.Count(string(data), "\n") >= 2
 	})
 	c.cmd.Process.Signal(syscall.SIGINT)
-	waitFor(t, 10*time.Second, "the first interrupt to be acknowledged", func() bool {
+	waitFor(t, 60*time.Second, "the first interrupt to be acknowledged", func() bool {
 		return strings.Contains(c.stderr.String(), "interrupted")
 	})
 	select {
 	case <-c.done:
 		t.Fatalf("autotune exited on the first interrupt, before its server (which ignores SIGTERM) was stopped:\n%s", c.stderr.String())
-	case <-time.After(time.Second):
+	case <-time.After(time.Second): // a correct autotune never exits here: load only makes the check weaker
 	}
-	start := time.Now()
 	c.cmd.Process.Signal(syscall.SIGINT)
-	if code := c.wait(t, 10*time.Second); code != 130 {
+	if code := c.wait(t, 2*time.Minute); code != 130 { // far inside the grace period it would otherwise wait out
 		t.Errorf("exit %d, want 130", code)
 	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("the second interrupt took %s to exit", d)
-	}
-	waitFor(t, 5*time.Second, "the server group to be killed", func() bool { return groupGone(victim.ServerPGID) })
+	waitFor(t, time.Minute, "the server group to be killed", func() bool { return groupGone(victim.ServerPGID) })
 	if n := workerRows(t, db); n != 0 {
 		t.Errorf("%d workers still registered after the second interrupt, want 0", n)
 	}
