@@ -30,13 +30,13 @@ type Serve struct {
 	UnhealthyOnBench bool // from the benchmark's first request on, /health answers 503 (EngineDeadError)
 	LateTTFT         int  // /metrics: this many prompts past 2.5 s to their first token, from the second scrape on
 
-	EngineMiB         int  // fork an engine core into the process group, holding this much GPU memory until killed
-	EngineIgnoresTerm bool // the engine core ignores SIGTERM
-	EngineEscapes     bool // the engine core leaves the server's process group
-	Orphan            bool // on SIGTERM the server exits without stopping its engine core
-	SelfMiB           int  // the server process itself holds this much GPU memory
-	IgnoreTerm        bool // the server records SIGTERM (TermIgnored) and carries on
-	EnvDump           string
+	EngineMiB         int    // fork an engine core into the process group, holding this much GPU memory until killed
+	EngineIgnoresTerm bool   // the engine core ignores SIGTERM
+	EngineEscapes     bool   // the engine core leaves the server's process group
+	Orphan            bool   // on SIGTERM the server exits without stopping its engine core
+	SelfMiB           int    // the server process itself holds this much GPU memory
+	IgnoreTerm        bool   // the server records SIGTERM (TermIgnored) and carries on
+	EnvDump           string // write the server's environment to this file, one VAR=value a line
 }
 
 // vLLM's startup failures, as the engine core logs them (reference vllm.md §4, §10.1, t4-calibration §9.6).
@@ -90,8 +90,9 @@ func (s Serve) Args(vllmFlags ...string) []string {
 	return args
 }
 
-// serveFlags are the vLLM flags the fake `vllm serve` takes, and that its help lists; value: the flag takes one.
-// Fillers (--flag-N) make the full help long like the real one.
+// serveFlags are the vLLM flags the fake `vllm serve` takes and its help lists: a flag with a metavar takes a
+// value, one without is a switch whose alias turns it off. The fillers --flag-0 to --flag-99 (values) make the
+// full help long like the real one. The short help lists the first two.
 var serveFlags = []struct {
 	name, metavar, alias string
 }{
@@ -136,7 +137,7 @@ func (f *fake) help(arg string) int {
 	return 0
 }
 
-// takesValue says whether name is a flag of the fake server, and whether it takes a value.
+// takesValue says whether name is a flag of the fake server (known), and whether it takes a value.
 func takesValue(name string) (known, value bool) {
 	for _, fl := range serveFlags {
 		if name == fl.name || name == fl.alias {
