@@ -26,43 +26,14 @@
 // argparse's text); Predict runs the whole model in process, without processes or sleeping, and returns either
 // vLLM's refusal or the benchmark's metrics; ServeFlagNames lists the accepted flags.
 //
-// # Environment
+// # Packages
 //
-// Main reads the environment once into a Config (env.go), which lists every variable the simulator reads
-// (AUTOTUNE_SIM_STATE, _SPEED, _SEED, _ACCEPTANCE, _PACKAGES, _FAULT, _GPUS, CUDA_VISIBLE_DEVICES and vLLM's
-// VLLM_ALLOW_LONG_MAX_MODEL_LEN and VLLM_DISABLE_COMPILE_CACHE), and hands it to every subcommand.
-//
-// GPU memory is "released" exactly when the holding process is gone, as on a real GPU: a serving process
-// writes its memory (MiB) to gpu/<pid> in the state directory once it holds memory; nvidia-smi sums the records
-// whose process is alive (not a zombie, same start time) and removes the others. A new `serve` whose budget
-// exceeds the free memory fails with vLLM's "Free memory on device cuda:0 (F/T GiB) on startup is less than
-// desired GPU memory utilization (U, R GiB)" message.
-//
-// # Faults (AUTOTUNE_SIM_FAULT)
-//
-//	startup_crash        the engine core dies during init: "EngineCore failed to start." and
-//	                     "RuntimeError: Engine core initialization failed. ...", exit 1
-//	oom_startup          torch.OutOfMemoryError during memory profiling, exit 1
-//	no_kernel_image      "RuntimeError: CUDA error: no kernel image is available for execution on the device" at
-//	                     device init, whatever the config (an install without kernels for this GPU), exit 1
-//	crash_mid_bench      half-way through a benchmark: "EngineCore encountered a fatal error.", the process exits 1,
-//	                     the benchmark stream breaks off and the remaining requests fail
-//	oom_mid_bench        the same, preceded by a CUDA out-of-memory error (vLLM issue #21410)
-//	unhealthy_mid_bench  half-way through a benchmark the engine dies (EngineDeadError): /health answers 503,
-//	                     the remaining and later requests fail, the process stays up until signalled
-//	hang                 never becomes ready: holds GPU memory, never listens; exits 0 on SIGTERM
-//	ignore_sigterm       ignores SIGTERM and SIGINT; only SIGKILL ends it
-//	fork_holder          forks a child "engine core" (a re-exec of os.Executable() with the same leading
-//	                     arguments and the hidden `engine-core` subcommand) in the same process group, which holds
-//	                     the GPU-memory record until it is killed and does not exit when its parent dies
-//	slow_health          /health answers after 2 s of wall time
-//	slow_startup         every startup phase takes 10× longer
-//	bench_bad_json       bench serve writes a truncated result JSON
-//	bench_hang           bench serve never exits (until signalled)
-//
-// # The model
-//
-// sim/internal/model is the performance and memory model: vLLM 0.15.1's flag set and config resolution, memory,
-// startup, the per-step cost and the discrete-event simulation of a benchmark, with its calibration; model.go
-// gives the rest of autotune its Predict, Landscape and flag-set check.
+// sim is a facade. sim/internal/model is the performance and memory model: vLLM 0.15.1's flag set and config
+// resolution, memory, startup, the per-step cost and the discrete-event simulation of a benchmark, with its
+// calibration; model.go gives the rest of autotune its Predict, Landscape and flag-set check.
+// sim/internal/process is the process shell that runs the model behind real processes: `serve` with its HTTP
+// server, `bench serve`, nvidia-smi, the python probe, the state the processes share and the faults
+// (AUTOTUNE_SIM_FAULT). Main reads the environment once into a process.Config, which lists every variable the
+// simulator reads (AUTOTUNE_SIM_STATE, _SPEED, _SEED, _ACCEPTANCE, _PACKAGES, _FAULT, _GPUS,
+// CUDA_VISIBLE_DEVICES, VLLM_ALLOW_LONG_MAX_MODEL_LEN and VLLM_DISABLE_COMPILE_CACHE), and hands it down.
 package sim

@@ -1,24 +1,31 @@
 package sim
 
 import (
+	"bytes"
 	"context"
-	"os"
 	"strings"
 	"testing"
 )
 
-// TestMain lets the test binary act as the simulator (`vllm`, `nvidia-smi`, `python`) when re-executed by a
-// process-level test with AUTOTUNE_SIM_HELPER=1 (the os/exec helper-process pattern).
-func TestMain(m *testing.M) {
-	if os.Getenv("AUTOTUNE_SIM_HELPER") == "1" {
-		os.Exit(Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+// TestMainReadsTheEnvironment: Main hands the subcommands what the environment says (AUTOTUNE_SIM_GPUS,
+// AUTOTUNE_SIM_PACKAGES, AUTOTUNE_SIM_STATE), read at the entry point.
+func TestMainReadsTheEnvironment(t *testing.T) {
+	t.Setenv("AUTOTUNE_SIM_STATE", t.TempDir())
+	t.Setenv("AUTOTUNE_SIM_GPUS", "2")
+	t.Setenv("AUTOTUNE_SIM_PACKAGES", "")
+	var out, errb bytes.Buffer
+	if code := Main(context.Background(), []string{"nvidia-smi", "--query-gpu=index,count", "--format=csv,noheader"}, &out, &errb); code != 0 {
+		t.Fatalf("nvidia-smi: exit %d: %s", code, errb.String())
 	}
-	// Children re-exec this binary; built with -race, each would sleep 1 s at exit (TSan's atexit_sleep_ms).
-	os.Setenv("GORACE", strings.TrimSpace("atexit_sleep_ms=0 "+os.Getenv("GORACE")))
-	os.Exit(m.Run())
+	if got := strings.TrimSpace(out.String()); got != "0, 2\n1, 2" {
+		t.Errorf("nvidia-smi with AUTOTUNE_SIM_GPUS=2 lists\n%s", got)
+	}
+	errb.Reset()
+	if code := Main(context.Background(), []string{"python", "-c", "import arctic_inference"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "No module named 'arctic_inference'") {
+		t.Errorf("python probe with AUTOTUNE_SIM_PACKAGES empty: exit %d, %q", code, errb.String())
+	}
+	t.Setenv("AUTOTUNE_SIM_PACKAGES", "arctic-inference")
+	if code := Main(context.Background(), []string{"python", "-c", "import arctic_inference"}, &out, &errb); code != 0 {
+		t.Errorf("python probe with arctic-inference installed: exit %d", code)
+	}
 }
-
-const qwen = "Qwen/Qwen2.5-0.5B"
-
-// argv is `vllm serve qwen <s>` split at spaces.
-func argv(s string) []string { return append([]string{qwen}, strings.Fields(s)...) }

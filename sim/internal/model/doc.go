@@ -3,7 +3,7 @@
 // flagtable.go), the engine config vLLM resolves from it and its refusals (engine.go, failure.go), GPU memory
 // (memory.go), startup phases and their log lines (startup.go), the per-step cost (cost.go), the discrete-event
 // simulation of a benchmark (des.go), vllm bench serve's metrics (metrics.go) and /metrics while a benchmark
-// runs (live.go). Predict (predict.go) runs it all in process; package sim's process shell runs the same code
+// runs (live.go). Predict (predict.go) runs it all in process; sim/internal/process runs the same code
 // behind real processes and HTTP.
 //
 // Every flag, message text and JSON key comes from docs/vllm.md; every number of the model from

@@ -1,4 +1,4 @@
-package sim
+package process
 
 // Fault names for AUTOTUNE_SIM_FAULT (a comma list; off by default). See the package documentation.
 const (

@@ -1,10 +1,9 @@
-package sim
+package process
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,12 +15,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autotune/autotune/runner/runnertest"
 	"github.com/autotune/autotune/sim/internal/model"
 )
 
 // Process-level tests: the test binary re-executes itself as the simulator (see TestMain), exactly as
 // `autotune sim ...` will be run by the runner. Every process is started in its own process group and the
-// group is killed and reaped in t.Cleanup, so nothing outlives the test.
+// group is killed and reaped in t.Cleanup, so nothing outlives the test. A server listens on a port the test
+// reserves for its lifetime (runnertest.Port: bound, never listening, so that no other test, and no outgoing
+// connection, takes it between the reservation and the server's bind).
 
 const testSpeed = "2000"
 
@@ -102,16 +104,6 @@ func (p *proc) wait(t *testing.T, d time.Duration) int {
 	return -1
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func healthCode(port int) int {
 	c := http.Client{Timeout: 300 * time.Millisecond}
 	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/health", port))
@@ -183,7 +175,7 @@ func readBench(t *testing.T, path string) (map[string]any, []string) {
 func TestServeBenchAndTeardown(t *testing.T) {
 	state := t.TempDir()
 	env := simEnv(state)
-	port := freePort(t)
+	port := runnertest.Port(t)
 	srv := startSim(t, env, "serve", qwen, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 	waitHealthy(t, srv, port)
 
@@ -206,7 +198,7 @@ func TestServeBenchAndTeardown(t *testing.T) {
 	}
 
 	// A second server does not fit while the first holds the GPU (vllm.md §10.1).
-	out, code := runSim(t, env, "serve", qwen, "--host", "127.0.0.1", "--port", strconv.Itoa(freePort(t)))
+	out, code := runSim(t, env, "serve", qwen, "--host", "127.0.0.1", "--port", strconv.Itoa(runnertest.Port(t)))
 	if code != 1 || !strings.Contains(out, "Free memory on device cuda:0 (") || !strings.Contains(out, "on startup is less than desired GPU memory utilization (0.90, 13.10 GiB)") {
 		t.Errorf("second server: exit %d, want 1 with the free-memory error:\n%s", code, out)
 	}
@@ -255,7 +247,7 @@ func TestServeBenchAndTeardown(t *testing.T) {
 func TestBenchAgainstNoServer(t *testing.T) {
 	env := simEnv(t.TempDir())
 	dir := t.TempDir()
-	out, code := runSim(t, env, benchCmd(freePort(t), dir)...)
+	out, code := runSim(t, env, benchCmd(runnertest.Port(t), dir)...)
 	if code != 0 {
 		t.Fatalf("bench serve exit %d with the server down, want 0 (vllm.md §13.7):\n%s", code, out)
 	}
@@ -313,7 +305,7 @@ func TestStartupFaults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.fault, func(t *testing.T) {
 			env := simEnv(t.TempDir(), "AUTOTUNE_SIM_FAULT="+tt.fault)
-			out, code := runSim(t, env, "serve", qwen, "--port", strconv.Itoa(freePort(t)))
+			out, code := runSim(t, env, "serve", qwen, "--port", strconv.Itoa(runnertest.Port(t)))
 			if code != 1 {
 				t.Errorf("exit %d, want 1", code)
 			}
@@ -343,7 +335,7 @@ func TestMidBenchFaults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.fault, func(t *testing.T) {
 			env := simEnv(t.TempDir(), "AUTOTUNE_SIM_FAULT="+tt.fault)
-			port := freePort(t)
+			port := runnertest.Port(t)
 			srv := startSim(t, env, "serve", qwen, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 			waitHealthy(t, srv, port)
 			dir := t.TempDir()
@@ -372,7 +364,7 @@ func TestMidBenchFaults(t *testing.T) {
 func TestSignalFaults(t *testing.T) {
 	t.Run(FaultIgnoreSIGTERM, func(t *testing.T) {
 		env := simEnv(t.TempDir(), "AUTOTUNE_SIM_FAULT="+FaultIgnoreSIGTERM)
-		port := freePort(t)
+		port := runnertest.Port(t)
 		srv := startSim(t, env, "serve", qwen, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 		waitHealthy(t, srv, port)
 		srv.cmd.Process.Signal(syscall.SIGTERM)
@@ -389,7 +381,7 @@ func TestSignalFaults(t *testing.T) {
 	})
 	t.Run(FaultHang, func(t *testing.T) {
 		env := simEnv(t.TempDir(), "AUTOTUNE_SIM_FAULT="+FaultHang)
-		port := freePort(t)
+		port := runnertest.Port(t)
 		srv := startSim(t, env, "serve", qwen, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 		time.Sleep(300 * time.Millisecond) // ≈ 10 simulated minutes
 		if h := healthCode(port); h != 0 {
@@ -405,7 +397,7 @@ func TestSignalFaults(t *testing.T) {
 	})
 	t.Run(FaultForkHolder, func(t *testing.T) {
 		env := simEnv(t.TempDir(), "AUTOTUNE_SIM_FAULT="+FaultForkHolder)
-		port := freePort(t)
+		port := runnertest.Port(t)
 		srv := startSim(t, env, "serve", qwen, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 		waitHealthy(t, srv, port)
 		// Killing only the leader leaves the engine core holding the memory.
@@ -430,7 +422,7 @@ func TestSignalFaults(t *testing.T) {
 func TestCompileCacheColdThenWarm(t *testing.T) {
 	env := simEnv(t.TempDir())
 	for i, want := range []string{"Compiling a graph for compile range (1, 2048)", "Directly load the compiled graph(s) for compile range (1, 2048) from the cache"} {
-		port := freePort(t)
+		port := runnertest.Port(t)
 		srv := startSim(t, env, "serve", qwen, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 		waitHealthy(t, srv, port)
 		srv.cmd.Process.Signal(syscall.SIGTERM)

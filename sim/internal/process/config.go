@@ -1,4 +1,4 @@
-package sim
+package process
 
 import (
 	"fmt"
@@ -10,8 +10,8 @@ import (
 	"github.com/autotune/autotune/sim/internal/model"
 )
 
-// Config is the simulated machine's environment, read once by Main (ConfigFromEnv) and passed to every
-// subcommand; nothing below Main reads the environment. This is the one list of the variables the simulator
+// Config is the simulated machine's environment, read once by sim.Main (ConfigFromEnv) and passed to every
+// subcommand; nothing below it reads the environment. This is the one list of the variables the simulator
 // reads:
 //
 //	AUTOTUNE_SIM_STATE       directory shared by all simulated processes (default: $TMPDIR/autotune-sim-<uid>,
@@ -48,7 +48,7 @@ type Config struct {
 	DisableCompileCache bool // VLLM_DISABLE_COMPILE_CACHE
 }
 
-// ConfigFromEnv reads Config from lookup (os.LookupEnv in Main). now seeds the noise when AUTOTUNE_SIM_SEED is
+// ConfigFromEnv reads Config from lookup (os.LookupEnv in sim.Main). now seeds the noise when AUTOTUNE_SIM_SEED is
 // absent; uid names the default state directory.
 func ConfigFromEnv(lookup func(string) (string, bool), now time.Time, uid int) Config {
 	get := func(name string) string { v, _ := lookup(name); return v }
