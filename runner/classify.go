@@ -76,6 +76,10 @@ var startupRules = []rule{
 	{class: Harness, re: regexp.MustCompile(`host=\\?'huggingface\.co\\?'.*Max retries exceeded|Failed to resolve \\?'huggingface\.co|We couldn't connect to 'https://huggingface\.co'`), why: "the model hub is unreachable", src: "requests/urllib3 under huggingface_hub, transformers hub.py, every version"},
 	{class: Harness, frag: "Cannot access gated repo", why: "the model is gated and the token does not open it", src: "huggingface_hub GatedRepoError, every version"},
 	{class: Harness, frag: "Invalid repository ID or local directory specified", why: "the model is neither a reachable hub repo nor a local folder", src: "vllm/transformers_utils/config.py, from 32c3b6bfd (2025-02-25)"},
+	// The hub answers 401/404 for the model repo (a wrong id, or a private repo without a token). Only the
+	// exception's class name is evidence: vllm/transformers_utils/repo_utils.py logs the same error's text at
+	// DEBUG when it probes an optional file, and the text runs on over lines that carry no DEBUG prefix.
+	{class: Harness, frag: "RepositoryNotFoundError: ", why: "the hub does not know the model repo, or the token does not open it", src: "huggingface_hub RepositoryNotFoundError (utils._errors, later errors), every version vLLM ships with"},
 	{class: Harness, frag: "Error in memory profiling", why: "another process released GPU memory while vLLM was profiling", src: "vllm/v1/worker/gpu_worker.py determine_available_memory, 0.8 to at least 0.29"},
 
 	// KV cache.
@@ -104,6 +108,13 @@ var startupRules = []rule{
 	// Turing and Volta had only XFormers in V0, which lacked soft capping (gemma-2).
 	{class: UnsupportedOnGPU, frag: "does not support attention logits soft capping", why: "the attention backend this GPU can use lacks logits soft capping", src: "vllm/attention/backends (XFormers, V0), 805a8a75f (2024-08-01) to f9ecbb18b (2024-12-17)"},
 	{class: UnsupportedOnGPU, frag: "CUDA error: invalid argument", why: "kernel launch failed on this GPU (FlashInfer on SM75)", src: "flashinfer issue #3620 (SM75 prefill)"},
+	// No quantized-linear kernel of this install can run the layer here; the reasons that follow name each
+	// kernel's required compute capability (on a T4: Machete and CUTLASS W4A8 need 9.0, Marlin 8.0 before
+	// 9187de9fa).
+	{class: UnsupportedOnGPU, re: regexp.MustCompile(`Failed to find a kernel that can implement the (WNA16|ScaledMM) linear layer`), why: "no quantization kernel of this install runs this layer on this GPU", src: "vllm/model_executor/layers/quantization/kernels (WNA16 from 86e9c8df2, 2024-09-23; ScaledMM from 56fe4c297, 2025-01-08), vllm/model_executor/kernels/linear from 6af03f239 (2026-02-24)"},
+	// Marlin's type check with an empty list: the GPU is below Marlin's minimum (8.0, then 7.5 from 9187de9fa,
+	// 2025-12-19). A non-empty list is the checkpoint's type, not the GPU, and is left to the generic rules.
+	{class: UnsupportedOnGPU, re: regexp.MustCompile(`Marlin does not support weight_bits = \S+ Only types = \[\] are supported`), why: "the Marlin kernel does not run on this GPU", src: "vllm/model_executor/layers/quantization/utils/marlin_utils.py, from a8d604ca2 (2024-08-02)"},
 
 	// vLLM refused the config.
 	{class: ConfigRefused, re: regexp.MustCompile(`max_num_batched_tokens \(\d+\) is smaller than max_model_len`), why: "max_num_batched_tokens below max_model_len without chunked prefill", src: "vllm/config/scheduler.py, every V1 version"},

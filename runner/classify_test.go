@@ -71,6 +71,16 @@ func TestClassifyStartup(t *testing.T) {
 		{"OSError: We couldn't connect to 'https://huggingface.co' to load this file", 1, Harness},
 		{"Cannot access gated repo for url https://huggingface.co/meta-llama/Llama-3.2-1B-Instruct/resolve/main/config.json.", 1, Harness},
 		{"ValueError: Invalid repository ID or local directory specified: 'Qwen/Qwen2.5-0.5B-Instrukt'.", 1, Harness},
+		{"huggingface_hub.errors.RepositoryNotFoundError: 401 Client Error. (Request ID: Root=1-68a1df1f)\n\nRepository Not Found for url: https://huggingface.co/api/models/Qwen/Qwen2.5-0.5B-Instrukt/revision/main.", 1, Harness},
+		{"huggingface_hub.utils._errors.RepositoryNotFoundError: 404 Client Error. (Request ID: Root=1-65a1)", 1, Harness},
+		// vLLM probes optional files and logs a missing repo at DEBUG; the message's own lines carry no prefix.
+		{"DEBUG 08-17 06:54:50 [repo_utils.py:243] File or repository not found in hf_hub_download: 404 Client Error. (Request ID: Root=1-68a1)\n\nRepository Not Found for url: https://huggingface.co/Qwen/Qwen2.5-0.5B/resolve/main/preprocessor_config.json.\nKilled", -1, StartupCrash},
+		// Quantized-linear kernels that do not run on this GPU (a T4 is 7.5).
+		{ec + "ValueError: Failed to find a kernel that can implement the WNA16 linear layer. Reasons: \n MacheteLinearKernel cannot implement due to: requires capability 90, current compute capability is 75", 1, UnsupportedOnGPU},
+		{ec + "ValueError: Failed to find a kernel that can implement the ScaledMM linear layer. Reasons: \nCutlassScaledMMLinearKernel requires capability 75, current compute capability is 70", 1, UnsupportedOnGPU},
+		{"ValueError: Marlin does not support weight_bits = uint4b8. Only types = [] are supported (for group_size = 128, device_capability = 70, zp = False).", 1, UnsupportedOnGPU},
+		// A non-empty list is the checkpoint's type, not the GPU: no rule of this GPU's.
+		{"ValueError: Marlin does not support weight_bits = uint8. Only types = [uint4] are supported (for group_size = 128, device_capability = 86, zp = True).", 1, StartupCrash},
 		// vLLM's own extension built against another torch; the same ImportError at WARNING is vLLM tolerating it.
 		{"ImportError: /usr/local/lib/python3.12/dist-packages/vllm/_C.abi3.so: undefined symbol: _ZN3c104cuda9SetDeviceEi", 1, PlatformUnusable},
 		{"WARNING 06-13 11:42:20 _custom_ops.py:11] Failed to import from vllm._C with ImportError('/usr/local/lib/python3.8/dist-packages/vllm/_C.abi3.so: undefined symbol: _ZN5torch7LibraryC1E')\nKilled", -1, StartupCrash},
