@@ -179,13 +179,13 @@ func (x *Experiment) RunOne(ctx context.Context, sampler string, seed int64) (Ru
 	sr := &SimRunner{Seed: seed, Land: x.Land, Packages: x.Packages}
 	gpu := x.GPU
 	if gpu == "" {
-		gpu = "Tesla T4"
+		gpu = sim.T4().Name
 	}
 	t := tuner.New(db, sr, sp, tuner.Options{
 		Trials: x.Opts.Trials, Sampler: sampler, Seed: seed, StartupTrials: x.Opts.StartupTrials, Confirm: x.Opts.Confirm,
 		Local: x.Opts.Local, LocalEvery: x.Opts.LocalEvery, Prune: x.Opts.Prune,
 		SLA: x.Eval.sla, Workload: x.Eval.workload, WorkDir: simWorkDir, Simulated: true,
-		VLLMVersion: "0.15.1", GPU: gpu, SpaceJSON: sp.JSON(),
+		VLLMVersion: sim.VLLMVersion, GPU: gpu, SpaceJSON: sp.JSON(),
 		Owner: store.Owner{Host: "searchq", PID: os.Getpid(), Start: 1},
 		Now:   fixedClock(),
 	})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/autotune/autotune/runner"
+	"github.com/autotune/autotune/sim"
 	"github.com/autotune/autotune/store"
 	"github.com/autotune/autotune/tuner"
 )
@@ -50,7 +51,7 @@ func (x *Experiment) runWorkers(ctx context.Context, db *store.DB, sr *SimRunner
 		t := tuner.New(db, runners[w], x.Space, tuner.Options{
 			Trials: x.Opts.Trials, Sampler: sampler, Seed: seed, StartupTrials: x.Opts.StartupTrials, Confirm: x.Opts.Confirm,
 			SLA: x.Eval.sla, Workload: x.Eval.workload, WorkDir: simWorkDir, Simulated: true,
-			VLLMVersion: "0.15.1", GPU: gpu, SpaceJSON: x.Space.JSON(), WorkerLabel: fmt.Sprintf("GPU %d", w),
+			VLLMVersion: sim.VLLMVersion, GPU: gpu, SpaceJSON: x.Space.JSON(), WorkerLabel: fmt.Sprintf("GPU %d", w),
 			Owner: store.Owner{Host: "searchq", PID: os.Getpid(), Start: 1}, PollEvery: 20 * time.Millisecond,
 			Now: clock, Local: x.Opts.Local, LocalEvery: x.Opts.LocalEvery, Prune: x.Opts.Prune,
 		})

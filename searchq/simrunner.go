@@ -28,8 +28,9 @@ func Platform(scenario string) (space.Platform, error) {
 	for _, f := range sim.ServeFlagNames() {
 		flags[f] = true
 	}
-	p := space.Platform{GPUName: "Tesla T4", ComputeCap: 7.5, MemoryMiB: 15360, VLLMVersion: "0.15.1",
-		ServeFlags: flags, Packages: map[string]bool{"arctic-inference": true}}
+	t4 := sim.T4()
+	p := space.Platform{GPUName: t4.Name, ComputeCap: float64(t4.Capability) / 10, MemoryMiB: t4.MemoryMiB,
+		VLLMVersion: sim.VLLMVersion, ServeFlags: flags, Packages: map[string]bool{"arctic-inference": true}}
 	switch scenario {
 	case "t4", "":
 	case "t4-no-arctic":

@@ -36,6 +36,9 @@ type (
 // ModelMaxLen is the model's derived max_model_len (max_position_embeddings of Qwen2.5-0.5B).
 const ModelMaxLen = model.ModelMaxLen
 
+// VLLMVersion is the vLLM version the simulator plays, as `vllm --version` prints it.
+const VLLMVersion = model.VLLMVersion
+
 // Predict simulates `vllm serve <args>` followed by `vllm bench serve` with workload w, in process and without
 // sleeping, on the calibrated T4 with arctic-inference installed. seed 0 gives the model's central value.
 func Predict(args []string, w Workload, seed int64) Outcome { return model.Predict(args, w, seed) }
