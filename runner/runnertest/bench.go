@@ -124,7 +124,7 @@ func (f *fake) bench(args []string) int {
 		result = ResultRefused // no server there: every request fails, and the benchmark still exits 0 (§13.7)
 	}
 	if b.Hang {
-		select {}
+		forever()
 	}
 	for b.UntilScrapes > 0 && p.Scrapes < int64(b.UntilScrapes) {
 		time.Sleep(10 * time.Millisecond)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // nvidiaSMI answers `--query-gpu=FIELDS --format=csv,noheader,nounits` for one Tesla T4, the fields in the order
@@ -101,7 +102,16 @@ func (f *fake) engine(args []string) int {
 	mib, _ := strconv.Atoi(args[0])
 	_ = os.WriteFile(filepath.Join(f.state, "engine-"+strconv.Itoa(os.Getpid())), nil, 0o644)
 	f.holdMiB(os.Getpid(), mib) // last: the server waits for this file
-	select {}
+	forever()
+	return 0
+}
+
+// forever blocks until the process is killed. A bare select{} would not: without cgo, a process whose every
+// goroutine blocks with no timer pending dies of "all goroutines are asleep".
+func forever() {
+	for {
+		time.Sleep(time.Hour)
+	}
 }
 
 // procStat is the part of /proc/<pid>/stat the fakes use.
