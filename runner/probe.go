@@ -65,12 +65,12 @@ func (r *Runner) vllmArgv(args ...string) []string {
 // the answer that lists more flags. Both failing gives "", nil.
 func (r *Runner) serveHelp(ctx context.Context) (string, map[string]bool) {
 	all, errAll := r.captureAll(ctx, r.vllmArgv("serve", "--help=all"), r.vllmTimeout)
-	flagsAll := parseFlags(all)
+	flagsAll := HelpFlags(all)
 	if errAll == nil && len(flagsAll) >= minHelpFlags {
 		return string(all), flagsAll
 	}
 	plain, errPlain := r.captureAll(ctx, r.vllmArgv("serve", "--help"), r.vllmTimeout)
-	flagsPlain := parseFlags(plain)
+	flagsPlain := HelpFlags(plain)
 	switch {
 	case errPlain == nil && (errAll != nil || len(flagsPlain) > len(flagsAll)):
 		return string(plain), flagsPlain
@@ -112,8 +112,9 @@ func parseVersion(out []byte) string {
 	return ""
 }
 
-// parseFlags returns every long flag token in help text, `--no-x` forms included.
-func parseFlags(help []byte) map[string]bool {
+// HelpFlags returns every long flag token in a `vllm serve --help` text, `--no-x` forms included: the
+// flag set a Probe reports, and what tests that read a stored help text use to build the same set.
+func HelpFlags(help []byte) map[string]bool {
 	m := map[string]bool{}
 	for _, sm := range flagRE.FindAllSubmatch(help, -1) {
 		m[string(sm[1])] = true

@@ -113,14 +113,14 @@ func TestParseVersionAndFlags(t *testing.T) {
 			t.Errorf("parseVersion(%q) = %q, want %q", out, got, want)
 		}
 	}
-	got := parseFlags([]byte("usage: vllm serve [-h] [--model MODEL] [--max-num-seqs MAX_NUM_SEQS]\n" +
+	got := HelpFlags([]byte("usage: vllm serve [-h] [--model MODEL] [--max-num-seqs MAX_NUM_SEQS]\n" +
 		"  --enable-prefix-caching, --no-enable-prefix-caching\n  -O, --optimization-level {0,1,2,3}\n" +
 		"  --help=all  (e.g. --foo-)  see --speculative-config.\n  -cc.mode"))
 	want := map[string]bool{"--model": true, "--max-num-seqs": true, "--enable-prefix-caching": true,
 		"--no-enable-prefix-caching": true, "--optimization-level": true, "--help": true, "--foo": true,
 		"--speculative-config": true}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("parseFlags = %v", got)
+		t.Errorf("HelpFlags = %v", got)
 	}
 }
 

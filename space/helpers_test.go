@@ -2,7 +2,6 @@ package space
 
 import (
 	"os"
-	"regexp"
 	"strconv"
 	"testing"
 
@@ -18,20 +17,14 @@ func ampere(version string) Platform {
 	return Platform{GPUName: "NVIDIA A100-SXM4-40GB", ComputeCap: 8.0, MemoryMiB: 40960, VLLMVersion: version}
 }
 
-var helpFlagRE = regexp.MustCompile(`(?m)(?:^|[\s,\[{|])(--[a-z0-9][a-z0-9-]*)`)
-
-// helpFlags reads the long flags a `vllm serve --help=all` text lists, as runner's probe does.
+// helpFlags reads the long flags a `vllm serve --help=all` text lists, with runner's probe's own parser.
 func helpFlags(t testing.TB, file string) map[string]bool {
 	t.Helper()
 	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]bool{}
-	for _, m := range helpFlagRE.FindAllStringSubmatch(string(b), -1) {
-		out[m[1]] = true
-	}
-	return out
+	return runner.HelpFlags(b)
 }
 
 func withHelp(t testing.TB, p Platform, file string) Platform {
