@@ -218,8 +218,9 @@ func (c constSampler) Sample(History, goptuna.FrozenTrial, string, interface{}) 
 	return float64(c), nil
 }
 
-// The phased sampler hands over to TPE once enough trials finished: complete and pruned trials with a value
-// count, running, failed and waiting ones do not.
+// The phased sampler hands over to TPE once TPE has enough observations: complete and pruned trials with a
+// value count (duplicates and the constant liar's running trials look complete and count too: see phased),
+// running, failed and waiting ones do not.
 func TestPhasedSamplerHandsOverAfterStartup(t *testing.T) {
 	p := &phased{startup: constSampler(1), tpe: constSampler(2), after: 2}
 	dist := goptuna.CategoricalDistribution{Choices: []string{"a", "b", "c"}}

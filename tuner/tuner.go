@@ -50,7 +50,7 @@ type Options struct {
 	Trials        int    // target number of finished trials, counting earlier runs
 	Sampler       string // tpe, random or grid
 	Seed          int64
-	StartupTrials int // finished trials (baseline and known-good points included) before TPE models; 0 means DefaultStartupTrials
+	StartupTrials int // observations before TPE models (sampler.DefaultStartupTrials when 0; see sampler's phased)
 	// Confirm is how many of the last trials re-measure the best configs (at most one trial in 8 of Trials);
 	// 0 means none. Callers that want the default pass DefaultConfirm.
 	Confirm int
