@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -119,11 +121,28 @@ func TestSecondInterruptEndsAReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.ExecContext(context.Background(), "ROLLBACK")
+	if inSQLite() {
+		t.Fatal("a goroutine is in the SQLite driver before the report started")
+	}
 	sigs := make(chan os.Signal, 3)
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	go func() { done <- runWithSignals(sigs, []string{"trials", "--db", db}, &stdout, &stderr) }()
-	time.Sleep(300 * time.Millisecond) // let it reach the lock
+	// The interrupts must arrive while the report waits for the lock, or the test proves nothing: wait until a
+	// goroutine is inside the SQLite driver (the holder's connection is idle, so it is the report's) at three
+	// looks in a row, which a quick open or read does not last.
+	for seen := 0; seen < 3; {
+		if inSQLite() {
+			seen++
+		} else {
+			seen = 0
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("the report ended (exit %d) before the interrupt, without waiting for the lock\n%s", code, stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 	start := time.Now()
 	sigs <- syscall.SIGINT
 	sigs <- syscall.SIGINT
@@ -138,4 +157,11 @@ func TestSecondInterruptEndsAReport(t *testing.T) {
 	if d := time.Since(start); d >= 10*time.Second {
 		t.Errorf("took %s: it waited for the database lock", d)
 	}
+}
+
+// inSQLite reports whether any goroutine of this test binary is running inside the SQLite driver.
+func inSQLite() bool {
+	buf := make([]byte, 1<<20)
+	n := runtime.Stack(buf, true)
+	return bytes.Contains(buf[:n], []byte("mattn/go-sqlite3."))
 }
