@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/autotune/autotune/runner"
 )
 
 // shellQuote quotes s for bash so that it reaches the program as one argument, byte for byte: JSON values such
@@ -165,12 +167,12 @@ func exportScript(ls *loadedStudy, best, baseline *trialView, now time.Time) (st
 	c("vLLM %s on %s.", orUnknown(ls.view.VLLMVersion), orUnknown(ls.view.GPU))
 	c("Workload: %s", workloadText(ls.view.Workload))
 	c("")
-	c("Listens on 127.0.0.1 (this machine only) unless HOST=0.0.0.0 says otherwise: vLLM's API has no authentication.")
-	c("Override the port with PORT=8001, the executable with VLLM=/path/to/vllm; extra arguments are passed on.")
+	c("Listens on %s (this machine only) unless HOST=0.0.0.0 says otherwise: vLLM's API has no authentication.", runner.DefaultHost)
+	c("Override the port with PORT=%d, the executable with VLLM=/path/to/vllm; extra arguments are passed on.", runner.DefaultPort+1)
 	cmd(code("set -euo pipefail"))
 	cmd()
-	cmd(code(`HOST="${HOST:-127.0.0.1}"`))
-	cmd(code(`PORT="${PORT:-8000}"`))
+	cmd(code(fmt.Sprintf(`HOST="${HOST:-%s}"`, runner.DefaultHost)))
+	cmd(code(fmt.Sprintf(`PORT="${PORT:-%d}"`, runner.DefaultPort)))
 	cmd(code(`VLLM="${VLLM:-vllm}"`))
 	if env := best.rec.Env; len(env) > 0 {
 		keys := make([]string, 0, len(env))
