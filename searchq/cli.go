@@ -16,6 +16,7 @@ import (
 
 	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/sampler"
+	"github.com/autotune/autotune/sim"
 	"github.com/autotune/autotune/tuner"
 )
 
@@ -144,8 +145,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	elapsed := time.Since(began)
-	fmt.Fprintf(stdout, "SIMULATED: %d seeds x {%s} x %d trials (--confirm %d) against autotune's simulator of vLLM 0.15.1 on a Tesla T4, scenario %s (not measurements)\n\n",
-		*seeds, strings.Join(names, ", "), *trials, *confirm, *scenario)
+	fmt.Fprintf(stdout, "SIMULATED: %d seeds x {%s} x %d trials (--confirm %d) against autotune's simulator of vLLM %s on a %s, scenario %s (not measurements)\n\n",
+		*seeds, strings.Join(names, ", "), *trials, *confirm, sim.VLLMVersion, sim.T4().Name, *scenario)
 	Markdown(stdout, Summarize(results), opt.Value, *trials)
 	if *runs {
 		fmt.Fprintln(stdout)

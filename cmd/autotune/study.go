@@ -53,7 +53,7 @@ func (m *machineFlags) register(fs *pflag.FlagSet, forRun bool) {
 	fs.StringVar(&m.vllm, "vllm", "vllm", "the vllm executable, optionally with leading arguments")
 	fs.StringVar(&m.nvidiaSMI, "nvidia-smi", "nvidia-smi", "the nvidia-smi executable")
 	fs.StringVar(&m.python, "python", "", "the python that runs vLLM, for package probes (default: next to --vllm)")
-	fs.BoolVar(&m.simulate, "simulate", false, "run against autotune's simulated vLLM 0.15.1 on a Tesla T4 instead of a GPU")
+	fs.BoolVar(&m.simulate, "simulate", false, "run against autotune's simulated vLLM "+sim.VLLMVersion+" on a "+sim.T4().Name+" instead of a GPU")
 	if forRun {
 		fs.Float64Var(&m.simSpeed, "sim-speed", 200, "with --simulate: how many times faster than real time the simulator runs")
 		fs.StringVar(&m.host, "host", runner.DefaultHost, "address the vLLM server listens on")
@@ -309,7 +309,7 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 		// The pruning watcher reads /metrics every 2 s of the simulated T4's time, but not more often than every
 		// 50 ms of wall time: the simulator replays each scrape from every request's timeline (a few ms of CPU).
 		ropts.ScrapeEvery = max(50*time.Millisecond, time.Duration(float64(2*time.Second)/m.simSpeed))
-		fmt.Fprintln(stderr, "autotune: --simulate: running against the built-in simulator of vLLM 0.15.1 on a Tesla T4; no number it reports is a measurement")
+		fmt.Fprintf(stderr, "autotune: --simulate: running against the built-in simulator of vLLM %s on a %s; no number it reports is a measurement\n", sim.VLLMVersion, sim.T4().Name)
 	}
 	r := runner.New(ropts)
 	s.add(r)
