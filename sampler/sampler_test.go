@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/c-bata/goptuna"
+	"github.com/c-bata/goptuna/tpe"
 )
 
 // TestUniformSamplerCoversBounds guards the two goptuna RandomSampler defects Uniform exists for.
@@ -261,5 +262,59 @@ func TestUnknownSamplerError(t *testing.T) {
 	_, err := New("bayes", 1, 0)
 	if err == nil || !strings.Contains(err.Error(), `"bayes"`) || !strings.Contains(err.Error(), "tpe, random, grid") || strings.Contains(err.Error(), "--") {
 		t.Errorf("New(bayes): %v, want the name and the known samplers, and no CLI flag", err)
+	}
+}
+
+// goptuna's numeric TPE, which the TPE sampler hands wide ranges to, reads the history it is given and
+// maximises: after trials whose value grows with f, it proposes high f far more often than low f.
+func TestGoptunaTPEReadsTheGivenHistory(t *testing.T) {
+	s, err := newGoptunaSampler(tpe.NewSampler(tpe.SamplerOptionSeed(1), tpe.SamplerOptionNumberOfStartupTrials(0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dist := goptuna.UniformDistribution{Low: 0, High: 1}
+	var h History
+	for i := 0; i < 30; i++ {
+		f := float64(i) / 29
+		h.Trials = append(h.Trials, goptuna.FrozenTrial{ID: i, Number: i, State: goptuna.TrialStateComplete, Value: 100 * f,
+			InternalParams: map[string]float64{"f": f}, Distributions: map[string]interface{}{"f": dist}})
+	}
+	high := 0
+	const draws = 200
+	for i := 0; i < draws; i++ {
+		v, err := s.Sample(h, goptuna.FrozenTrial{Number: 30}, "f", dist)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v < 0 || v > 1 {
+			t.Fatalf("f = %v is off its domain", v)
+		}
+		if v > 0.5 {
+			high++
+		}
+	}
+	if high < draws*3/4 {
+		t.Errorf("%d of %d proposals above f=0.5 after trials that grow with f, want most (is the study maximising?)", high, draws)
+	}
+}
+
+// A Draw takes a queued trial's values where they are on the parameter's domain, draws the others, records
+// every value with its distribution in order, and refuses a parameter drawn twice.
+func TestDrawTakesFixedValuesOnTheirDomain(t *testing.T) {
+	d := NewDraw(constSampler(1), History{}, goptuna.FrozenTrial{}, map[string]float64{"x": 2, "k": 99})
+	x, err := d.SuggestCategorical("x", []string{"a", "b", "c"})
+	if err != nil || x != "c" {
+		t.Errorf("x = %q, %v; want c, the fixed value", x, err)
+	}
+	k, err := d.SuggestInt("k", 1, 5)
+	if err != nil || k != 1 {
+		t.Errorf("k = %d, %v; want 1 from the sampler (the fixed 99 is off the domain)", k, err)
+	}
+	if _, err := d.SuggestInt("k", 1, 5); err == nil {
+		t.Error("a parameter drawn twice was accepted")
+	}
+	if strings.Join(d.Names, ",") != "x,k" || d.Values["x"] != 2 || d.Values["k"] != 1 ||
+		d.Dists["k"] != (goptuna.IntUniformDistribution{Low: 1, High: 5}) {
+		t.Errorf("recorded %v %v %v", d.Names, d.Values, d.Dists)
 	}
 }
