@@ -11,6 +11,7 @@ import (
 
 	"github.com/c-bata/goptuna"
 
+	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/store"
 )
 
@@ -254,11 +255,11 @@ func newTrial(ft goptuna.FrozenTrial, rec store.Trial) Trial {
 		var m map[string]any
 		if json.Unmarshal([]byte(rec.BenchJSON), &m) == nil {
 			t.Metrics = m
-			t.OutputThroughput = number(m, "output_throughput")
-			t.P99TPOTms = number(m, "p99_tpot_ms")
-			t.P99TTFTms = number(m, "p99_ttft_ms")
-			t.MeanTPOTms = number(m, "mean_tpot_ms")
-			t.MeanTTFTms = number(m, "mean_ttft_ms")
+			t.OutputThroughput = number(m, runner.KeyOutputThroughput)
+			t.P99TPOTms = number(m, runner.KeyP99TPOT)
+			t.P99TTFTms = number(m, runner.KeyP99TTFT)
+			t.MeanTPOTms = number(m, runner.KeyMeanTPOT)
+			t.MeanTTFTms = number(m, runner.KeyMeanTTFT)
 		}
 	}
 	// goptuna's state decides; our record fills in the rest (a record can lag only while a trial runs).

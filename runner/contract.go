@@ -170,6 +170,16 @@ type Result struct {
 	Watch []Verdict
 }
 
+// Keys of the benchmark's JSON (vLLM's names, docs/vllm.md §13.8) that autotune judges and reports: the SLA's
+// P99s are in Bench.Latency, and a record's stored JSON (Bench.JSON) holds them all.
+const (
+	KeyOutputThroughput = "output_throughput"
+	KeyP99TPOT          = "p99_tpot_ms"
+	KeyP99TTFT          = "p99_ttft_ms"
+	KeyMeanTPOT         = "mean_tpot_ms"
+	KeyMeanTTFT         = "mean_ttft_ms"
+)
+
 // Bench is the parsed JSON that `vllm bench serve --save-result` writes (docs/vllm.md §13.8).
 type Bench struct {
 	Date                  string

@@ -48,7 +48,7 @@ func ParseBench(data []byte) (*Bench, error) {
 		raw = obj
 	}
 	restoreSpecial(raw)
-	for _, k := range []string{"num_prompts", "completed", "output_throughput"} {
+	for _, k := range []string{"num_prompts", "completed", KeyOutputThroughput} {
 		if _, ok := raw[k].(float64); !ok {
 			return nil, fmt.Errorf("parse bench JSON: no number %q", k)
 		}
@@ -79,7 +79,7 @@ func ParseBench(data []byte) (*Bench, error) {
 		TotalInputTokens:      integer(raw["total_input_tokens"]),
 		TotalOutputTokens:     integer(raw["total_output_tokens"]),
 		RequestThroughput:     num(raw["request_throughput"]),
-		OutputThroughput:      num(raw["output_throughput"]),
+		OutputThroughput:      num(raw[KeyOutputThroughput]),
 		TotalTokenThroughput:  num(raw["total_token_throughput"]),
 		MaxOutputTokensPerS:   num(raw["max_output_tokens_per_s"]),
 		MaxConcurrentRequests: num(raw["max_concurrent_requests"]),
@@ -102,6 +102,61 @@ func ParseBench(data []byte) (*Bench, error) {
 		}
 	}
 	return b, nil
+}
+
+// P99TPOT is the benchmark's P99 time per output token in ms (0 when it reported none).
+func (b *Bench) P99TPOT() float64 { return b.Latency[KeyP99TPOT] }
+
+// P99TTFT is the benchmark's P99 time to first token in ms (0 when it reported none).
+func (b *Bench) P99TTFT() float64 { return b.Latency[KeyP99TTFT] }
+
+// JSON renders a benchmark result for storage: the whole object vLLM wrote (ParseBench's Raw), with non-finite
+// numbers (which JSON cannot carry) as null; a Bench built without Raw (the simulator's in-process results) in
+// vLLM's keys.
+func (b *Bench) JSON() string {
+	obj := b.Raw
+	if obj == nil {
+		obj = map[string]any{
+			"num_prompts": b.NumPrompts, "completed": b.Completed, "failed": b.Failed, "duration": b.Duration,
+			KeyOutputThroughput: b.OutputThroughput, "request_throughput": b.RequestThroughput,
+			"total_token_throughput": b.TotalTokenThroughput,
+		}
+		for k, v := range b.Latency {
+			obj[k] = v
+		}
+		for k, v := range b.SpecDecode {
+			obj[k] = v
+		}
+	}
+	data, err := json.Marshal(finiteJSON(obj))
+	if err != nil {
+		return ""
+	}
+	return string(data)
+}
+
+// finiteJSON is v with NaN and ±Inf replaced by nil, in maps and lists at any depth.
+func finiteJSON(v any) any {
+	switch x := v.(type) {
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil
+		}
+		return x
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = finiteJSON(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = finiteJSON(e)
+		}
+		return out
+	}
+	return v
 }
 
 // pythonJSON replaces the bare tokens NaN, Infinity and -Infinity outside strings by sentinel strings.

@@ -156,3 +156,40 @@ func FuzzParseBench(f *testing.F) {
 		_, _ = ParseBench(data) // must not panic
 	})
 }
+
+// JSON stores what ParseBench read, NaN and Infinity (which JSON cannot carry) as null at any depth, so that it
+// parses again to the same numbers; a Bench built without Raw (the simulator's) is stored in vLLM's keys.
+func TestBenchJSON(t *testing.T) {
+	b, err := ParseBench(readTestdata(t, "bench_nan.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := b.JSON()
+	if stored == "" {
+		t.Fatal("no stored JSON (encoding/json refuses NaN and Infinity)")
+	}
+	again, err := ParseBench([]byte(stored))
+	if err != nil {
+		t.Fatalf("stored JSON does not parse: %v", err)
+	}
+	if again.OutputThroughput != b.OutputThroughput || again.P99TPOT() != 15.98 || again.Completed != b.Completed {
+		t.Errorf("stored JSON parses to throughput %v, P99 TPOT %v, completed %d", again.OutputThroughput, again.P99TPOT(), again.Completed)
+	}
+	for _, k := range []string{"max_output_tokens_per_s", "std_ttft_ms"} { // Infinity and NaN in the file
+		if v, ok := again.Raw[k]; !ok || v != nil {
+			t.Errorf("%s stored as %v, want null", k, v)
+		}
+	}
+	if itls := again.Raw["itls"].([]any); itls[0].([]any)[1] != nil {
+		t.Errorf("a nested NaN stored as %v, want null", itls[0])
+	}
+
+	sim := &Bench{NumPrompts: 2, Completed: 2, OutputThroughput: 10, Latency: map[string]float64{KeyP99TPOT: 20, KeyP99TTFT: math.NaN()}}
+	again, err = ParseBench([]byte(sim.JSON()))
+	if err != nil {
+		t.Fatalf("%s: %v", sim.JSON(), err)
+	}
+	if again.NumPrompts != 2 || again.OutputThroughput != 10 || again.P99TPOT() != 20 || again.Raw[KeyP99TTFT] != nil {
+		t.Errorf("a Bench without Raw stored as %s", sim.JSON())
+	}
+}

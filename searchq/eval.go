@@ -98,8 +98,7 @@ func (ev *Evaluator) predict(argv []string) Eval {
 	e := Eval{Feasible: s.Feasible, Objective: s.Value, Class: string(res.Class)}
 	if res.Bench != nil {
 		e.Throughput = res.Bench.OutputThroughput
-		e.P99TPOTms = res.Bench.Latency["p99_tpot_ms"]
-		e.P99TTFTms = res.Bench.Latency["p99_ttft_ms"]
+		e.P99TPOTms, e.P99TTFTms = res.Bench.P99TPOT(), res.Bench.P99TTFT()
 	}
 	return e
 }

@@ -2,10 +2,8 @@ package tuner
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/c-bata/goptuna"
@@ -376,60 +374,13 @@ func fillResult(rec *store.Trial, res runner.Result, s Score) {
 	rec.Feasible = s.Feasible
 	rec.Violation = s.Violation
 	if res.Bench != nil {
-		rec.BenchJSON = BenchJSON(res.Bench)
+		rec.BenchJSON = res.Bench.JSON()
 	}
 	if res.Process.PID != 0 {
 		rec.ServerPID, rec.ServerPGID = res.Process.PID, res.Process.PGID
 		rec.ServerStart, rec.ServerHost, rec.ServerPort = res.Process.StartTicks, res.Process.Host, res.Process.Port
 		rec.ServerToken = res.Process.Token
 	}
-}
-
-// BenchJSON renders a benchmark result for storage: the whole object vLLM wrote, with non-finite numbers (which
-// JSON cannot carry) as null.
-func BenchJSON(b *runner.Bench) string {
-	obj := b.Raw
-	if obj == nil {
-		obj = map[string]any{
-			"num_prompts": b.NumPrompts, "completed": b.Completed, "failed": b.Failed, "duration": b.Duration,
-			"output_throughput": b.OutputThroughput, "request_throughput": b.RequestThroughput,
-			"total_token_throughput": b.TotalTokenThroughput,
-		}
-		for k, v := range b.Latency {
-			obj[k] = v
-		}
-		for k, v := range b.SpecDecode {
-			obj[k] = v
-		}
-	}
-	data, err := json.Marshal(sanitize(obj))
-	if err != nil {
-		return ""
-	}
-	return string(data)
-}
-
-func sanitize(v any) any {
-	switch x := v.(type) {
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil
-		}
-		return x
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = sanitize(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = sanitize(e)
-		}
-		return out
-	}
-	return v
 }
 
 // sleep waits for d or until ctx is done.

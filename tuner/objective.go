@@ -51,8 +51,7 @@ func Evaluate(res runner.Result, sla SLA) Score {
 	if b == nil || (res.Class != runner.OK && res.Class != runner.RequestsFailed) {
 		return Score{Evidence: true, Value: CrashValue, Violation: string(res.Class)}
 	}
-	tpot := b.Latency["p99_tpot_ms"]
-	ttft := b.Latency["p99_ttft_ms"]
+	tpot, ttft := b.P99TPOT(), b.P99TTFT()
 	var v float64
 	var why []string
 	if ex := excess(tpot, sla.MaxP99TPOTms); ex >= 0 {

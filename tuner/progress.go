@@ -46,7 +46,7 @@ func (t *Tuner) progress(rec store.Trial, res runner.Result, finishedBefore int)
 	outcome := report.OutcomeOf(rec)
 	switch {
 	case res.Bench != nil && (outcome == report.Feasible || outcome == report.Infeasible):
-		tpot, ttft := res.Bench.Latency["p99_tpot_ms"], res.Bench.Latency["p99_ttft_ms"]
+		tpot, ttft := res.Bench.P99TPOT(), res.Bench.P99TTFT()
 		fmt.Fprintf(&b, "%s %s tok/s, P99 %s%s/%s%s ms", outcome, report.Round(res.Bench.OutputThroughput),
 			report.Round(tpot), over(tpot, t.opts.SLA.MaxP99TPOTms), report.Round(ttft), over(ttft, t.opts.SLA.MaxP99TTFTms))
 	case outcome == report.Pruned:
