@@ -25,12 +25,6 @@ type (
 	BackendCost = model.BackendCost
 	// GPU is the simulated device of a Landscape.
 	GPU = model.GPU
-	// ServeArgs is a parsed `vllm serve` argv.
-	ServeArgs = model.ServeArgs
-	// Engine is the config vLLM resolves from ServeArgs.
-	Engine = model.Engine
-	// Env is what the engine sees of the machine: installed packages and vLLM's environment variables.
-	Env = model.Env
 )
 
 // ModelMaxLen is the model's derived max_model_len (max_position_embeddings of Qwen2.5-0.5B).
@@ -72,11 +66,19 @@ func CheckModel(name string) error { return model.CheckModel(name) }
 // CheckServeArgs parses args under vLLM 0.15.1's `vllm serve` flag set; the error is argparse's text.
 func CheckServeArgs(args []string) error { return model.CheckServeArgs(args) }
 
-// ParseServeArgs parses args under vLLM 0.15.1's `vllm serve` flag set.
-func ParseServeArgs(args []string) (*ServeArgs, error) { return model.ParseServeArgs(args) }
-
-// ResolveEngine resolves parsed arguments into the engine config vLLM would run, or its refusal.
-func ResolveEngine(a *ServeArgs, env Env) (*Engine, *Failure) { return model.ResolveEngine(a, env) }
+// CheckConfig is CheckServeArgs followed by vLLM's config resolution with the optional Python packages
+// installed: argparse's error, or the *Failure of a config vLLM refuses before it loads the model (memory and
+// startup are not checked; Predict does that).
+func CheckConfig(args []string, packages map[string]bool) error {
+	a, err := model.ParseServeArgs(args)
+	if err != nil {
+		return err
+	}
+	if _, f := model.ResolveEngine(a, model.Env{Packages: packages}); f != nil {
+		return f
+	}
+	return nil
+}
 
 // ServeFlagNames lists the option strings `vllm serve` accepts.
 func ServeFlagNames() []string { return model.ServeFlagNames() }

@@ -33,12 +33,8 @@ func TestSampledArgvParsesUnderSimulator(t *testing.T) {
 		if err := sim.CheckServeArgs(argv); err != nil {
 			t.Fatalf("%q: %v", c.Args, err)
 		}
-		a, err := sim.ParseServeArgs(argv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, f := sim.ResolveEngine(a, sim.Env{Packages: map[string]bool{"arctic_inference": true, "arctic-inference": true}}); f != nil {
-			t.Fatalf("%q: the simulator refuses it: %v", c.Args, f)
+		if err := sim.CheckConfig(argv, map[string]bool{"arctic_inference": true, "arctic-inference": true}); err != nil {
+			t.Fatalf("%q: the simulator refuses it: %v", c.Args, err)
 		}
 	}
 }
