@@ -1,10 +1,10 @@
 // Package model is the SIMULATED vLLM 0.15.1 serving Qwen/Qwen2.5-0.5B on a simulated Tesla T4, as a model
 // with no processes, sockets or sleeping: `vllm serve`'s flag set and argparse behaviour (flags.go,
-// flagtable.go), the engine config vLLM resolves from it and its refusals (engine.go, failure.go), GPU memory
-// (memory.go), startup phases and their log lines (startup.go), the per-step cost (cost.go), the discrete-event
-// simulation of a benchmark (des.go), vllm bench serve's metrics (metrics.go) and /metrics while a benchmark
-// runs (live.go). Predict (predict.go) runs it all in process; sim/internal/process runs the same code
-// behind real processes and HTTP.
+// flagvalues.go, flagtable.go), the engine config vLLM resolves from it and its refusals (engine.go,
+// resolve.go, compilation.go, failure.go), GPU memory (memory.go), startup phases and their log lines
+// (startup.go), the per-step cost (cost.go), the discrete-event simulation of a benchmark (des.go, des_run.go,
+// des_step.go), vllm bench serve's metrics (metrics.go) and /metrics while a benchmark runs (live.go). Predict
+// (predict.go) runs it all in process; sim/internal/process runs the same code behind real processes and HTTP.
 //
 // Every flag, message text and JSON key comes from docs/vllm.md; every number of the model from
 // docs/t4-calibration.md (a bare §N in this package cites that file; "vllm.md §N" cites docs/vllm.md).

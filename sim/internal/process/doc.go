@@ -1,8 +1,8 @@
 // Package process is the process shell of the SIMULATED vLLM (see package sim): the simulated `vllm serve`
-// (main.go, server.go: startup phases and their log lines, GPU-memory records, the compile cache, a real HTTP
-// server with /health, /ping, /v1/models, /version, /metrics, /v1/completions and the private /sim/v1/bench),
-// `vllm bench serve` (bench.go), nvidia-smi and the python probe (nvsmi.go), the state the processes share
-// (state.go) and fault injection (faults.go). Every number comes from sim/internal/model, so a config
+// (main.go, server.go, routes.go, benchroute.go: startup phases and their log lines, GPU-memory records, the
+// compile cache, a real HTTP server with /health, /ping, /v1/models, /version, /metrics, /v1/completions and
+// the private /sim/v1/bench), `vllm bench serve` (bench*.go), nvidia-smi and the python probe (nvsmi.go), the
+// state the processes share (state.go) and fault injection (faults.go). Every number comes from sim/internal/model, so a config
 // answers here as it does in process (model.Predict).
 //
 // # Environment
