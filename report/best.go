@@ -33,7 +33,7 @@ func Candidates(recs []store.Trial) []Candidate {
 	sorted := append([]store.Trial(nil), recs...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Number < sorted[j].Number })
 	for _, r := range sorted {
-		if !Finished(r) || r.Objective == nil {
+		if !r.Finished() || r.Objective == nil {
 			continue
 		}
 		c := byKey[r.ConfigKey]

@@ -264,7 +264,7 @@ func newTrial(ft goptuna.FrozenTrial, rec store.Trial) Trial {
 	}
 	// goptuna's state decides; our record fills in the rest (a record can lag only while a trial runs).
 	rec.State = t.State
-	t.Finished = Finished(rec)
+	t.Finished = rec.Finished()
 	t.Outcome = outcome(t.State, rec)
 	return t
 }

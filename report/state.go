@@ -33,17 +33,11 @@ var refusals = map[runner.Class]bool{
 	runner.InvalidFlag: true, runner.ConfigRefused: true, runner.UnsupportedOnGPU: true, runner.KVCacheTooSmall: true,
 }
 
-// Finished reports whether a trial record counts toward --trials: complete or pruned (it used the GPU; see
-// tuner/prune.go), and not a duplicate.
-func Finished(rec store.Trial) bool {
-	return (rec.State == store.StateComplete || rec.State == store.StatePruned) && rec.DuplicateOf == nil
-}
-
 // CountFinished counts the records that count toward --trials.
 func CountFinished(recs []store.Trial) int {
 	n := 0
 	for _, r := range recs {
-		if Finished(r) {
+		if r.Finished() {
 			n++
 		}
 	}

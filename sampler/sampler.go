@@ -64,7 +64,7 @@ const DefaultStartupTrials = 10
 // in the history with a told value (ToldValue), which is what TPE models from: every finished trial, but also a
 // duplicate (told the value of the config it repeats) and, with several workers, a trial running elsewhere
 // (shown at the worst value so far). So with duplicates or several workers TPE starts before the study has
-// `after` trials toward --trials. Counting only those (report.Finished) instead was measured, SIMULATED
+// `after` trials toward --trials. Counting only those (store.Trial.Finished) instead was measured, SIMULATED
 // (searchq t4-no-arctic with 4 workers per study, 54 studies each way): picks >= 95% of the optimum 31 -> 25,
 // median 96.0% -> 91.3%; with one worker nothing changed (24 ensemble members and 12 fixed-seed studies, no
 // duplicate among them). So TPE keeps counting observations, and --startup-trials says so.

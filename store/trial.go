@@ -303,8 +303,16 @@ func orEmptySlice(s []string) []string {
 	return s
 }
 
-// FinishedCount counts the trials of a study that count toward its target: complete (or pruned: it used the GPU) in goptuna's table and not
-// a duplicate (a proposal answered from an earlier result without running). One query, whatever the study's size.
+// Finished reports whether a trial record counts toward --trials: complete or pruned (it used the GPU; see
+// tuner/prune.go), and not a duplicate (a proposal answered from an earlier result without running).
+// finishedQuery below is the same definition in SQL, for the loop's count at every trial; keep the two together
+// (TestFinishedCountIsTrialFinished holds them to each other).
+func (t Trial) Finished() bool {
+	return (t.State == StateComplete || t.State == StatePruned) && t.DuplicateOf == nil
+}
+
+// FinishedCount counts the trials of a study that count toward its target (Trial.Finished), in one query
+// whatever the study's size.
 func (db *DB) FinishedCount(studyID int) (int, error) {
 	var n int
 	err := db.queryRow(finishedQuery, studyID).Scan(&n)

@@ -55,7 +55,8 @@
 //
 // A trial left running by an autotune that is gone is marked failed (interrupted) and its parameters are enqueued
 // to run first, so no sampled config is lost. Its server, if it outlived that run, is stopped through the
-// recorded process identity (never by name). A second autotune on the same study is refused by the store's lock.
+// recorded process identity (never by name). Several autotunes may work on one study at once: each is a worker
+// with a heartbeat (store/worker.go), and a dead worker's trial is requeued by the next worker that notices.
 // The sampler's seed is mixed with the number of trials already in the study, so a resumed study does not replay
 // the first run's random startup points.
 package tuner

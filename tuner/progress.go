@@ -38,7 +38,7 @@ const maxProgressWidth = 100
 // far, an ETA, and how its config differs from the baseline, within maxProgressWidth columns.
 func (t *Tuner) progress(rec store.Trial, res runner.Result, finishedBefore int) {
 	done := finishedBefore
-	if report.Finished(rec) {
+	if rec.Finished() {
 		done++
 	}
 	var b strings.Builder
