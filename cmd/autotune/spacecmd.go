@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/autotune/autotune/runner"
+	"github.com/autotune/autotune/sim"
 	"github.com/autotune/autotune/space"
 )
 
@@ -108,7 +109,7 @@ func forPeople(s string) string {
 func writeSpace(w io.Writer, d space.Description, simulated bool, width int) {
 	say := func(text string) { wrap(w, text, width) }
 	if simulated {
-		say("SIMULATED: the probes answered as autotune's simulator of vLLM 0.15.1 on a Tesla T4.")
+		say("SIMULATED: the probes answered as autotune's simulator of vLLM " + sim.VLLMVersion + " on a " + sim.T4().Name + ".")
 	}
 	say(fmt.Sprintf("Search space for vLLM %s on %s (compute %.1f, %d MiB); workload: concurrency %d, %d in / %d out",
 		orUnknown(d.VLLMVersion), orUnknown(d.GPU), d.ComputeCap, d.MemoryMiB, d.Workload.MaxConcurrency,

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	readmodel "github.com/autotune/autotune/report"
+	"github.com/autotune/autotune/sim"
 	"github.com/autotune/autotune/store"
 )
 
@@ -145,4 +146,5 @@ func fmtNum(p *float64, format string) string {
 }
 
 // simulatedNote is printed wherever a simulated study's numbers appear.
-const simulatedNote = "SIMULATED: these numbers come from autotune's simulator of vLLM 0.15.1 on a Tesla T4, not from a GPU."
+var simulatedNote = "SIMULATED: these numbers come from autotune's simulator of vLLM " + sim.VLLMVersion + " on a " +
+	sim.T4().Name + ", not from a GPU."
