@@ -1,12 +1,27 @@
 package tuner
 
 import (
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
 
+	"github.com/autotune/autotune/report"
 	"github.com/autotune/autotune/runner"
 )
+
+// The study stores the SLA as tuner.SLA's JSON, and every report reads its limits back through
+// report.Study.Limits (report cannot import tuner): the two must agree on the keys.
+func TestReportReadsTheStoredSLA(t *testing.T) {
+	sla := SLA{MaxP99TPOTms: 37, MaxP99TTFTms: 1234}
+	stored, err := json.Marshal(sla)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tpot, ttft := (report.Study{SLA: stored}).Limits(); tpot != 37 || ttft != 1234 {
+		t.Errorf("report reads %s as TPOT %v, TTFT %v", stored, tpot, ttft)
+	}
+}
 
 func TestEvaluate(t *testing.T) {
 	sla := DefaultSLA()

@@ -54,7 +54,7 @@ func runBest(args []string, stdout, stderr io.Writer) error {
 	}
 	if best == nil {
 		fmt.Fprintf(stderr, "autotune: none of the %d finished trials met the SLA (%s); nothing to export\n",
-			ls.view.Finished, slaText(ls.view.SLA))
+			ls.view.Finished, slaText(ls.view))
 		return fmt.Errorf("%w in study %q", errNoFeasible, ls.study.Name)
 	}
 	if *export == "-" {
@@ -238,16 +238,14 @@ func studyCost(ls *loadedStudy, scale float64) string {
 		what, gpuTime(total), ran, pruned, gpuTime(startup*scale), gpuTime(bench*scale), gpuTime(teardown*scale), gpuTime(total/float64(ran)))
 }
 
-// slaText renders the stored SLA JSON for people.
-func slaText(raw json.RawMessage) string {
-	var s struct {
-		TPOT float64 `json:"max_p99_tpot_ms"`
-		TTFT float64 `json:"max_p99_ttft_ms"`
+// slaText renders the study's SLA for people (its limits as the read model decodes them), or the stored JSON
+// when it holds no limit.
+func slaText(s studyView) string {
+	tpot, ttft := s.Limits()
+	if tpot == 0 && ttft == 0 {
+		return string(s.SLA)
 	}
-	if json.Unmarshal(raw, &s) != nil {
-		return string(raw)
-	}
-	return fmt.Sprintf("P99 TPOT < %g ms, P99 TTFT < %g ms, every request successful", s.TPOT, s.TTFT)
+	return fmt.Sprintf("P99 TPOT < %g ms, P99 TTFT < %g ms, every request successful", tpot, ttft)
 }
 
 // workloadText renders the stored workload as the benchmark command it stands for.

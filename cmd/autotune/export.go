@@ -163,7 +163,7 @@ func exportScript(ls *loadedStudy, best, baseline *trialView, now time.Time) (st
 			baseline.Number, fmtNum(baseline.OutputThroughput, "%.1f"), fmtNum(baseline.P99TPOTms, "%.1f"),
 			fmtNum(baseline.P99TTFTms, "%.0f"), fmtDelta(best.OutputThroughput, baseline.OutputThroughput))
 	}
-	c("SLA: %s.", slaText(ls.view.SLA))
+	c("SLA: %s.", slaText(ls.view))
 	c("vLLM %s on %s.", orUnknown(ls.view.VLLMVersion), orUnknown(ls.view.GPU))
 	c("Workload: %s", workloadText(ls.view.Workload))
 	c("")

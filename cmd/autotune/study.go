@@ -468,7 +468,7 @@ func summarize(dbPath, study string, stdout, stderr io.Writer) error {
 	}
 	best, baseline := ls.bestAndBaseline()
 	if best == nil {
-		fmt.Fprintf(stderr, "autotune: no trial has met the SLA (%s) yet\n", slaText(ls.view.SLA))
+		fmt.Fprintf(stderr, "autotune: no trial has met the SLA (%s) yet\n", slaText(ls.view))
 		return errNoFeasible
 	}
 	writeBestTable(stdout, ls, best, baseline)
