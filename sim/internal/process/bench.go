@@ -209,7 +209,7 @@ func benchServe(ctx context.Context, cfg Config, args []string, stdout, stderr i
 		}
 		kvs = append(kvs, kv{"simulated", true})
 		data := encodeOrdered(kvs)
-		if cfg.Faults[FaultBenchBadJSON] {
+		if cfg.Faults[faultBenchBadJSON] {
 			data = data[:len(data)/2]
 		}
 		name := ba.get("--result-filename")
@@ -249,7 +249,7 @@ func benchServe(ctx context.Context, cfg Config, args []string, stdout, stderr i
 			return 1
 		}
 	}
-	if cfg.Faults[FaultBenchHang] {
+	if cfg.Faults[faultBenchHang] {
 		<-ctx.Done()
 		return 1
 	}

@@ -142,12 +142,12 @@ func (s *server) count(r *model.RequestResult) {
 // strike applies a mid-benchmark fault.
 func (s *server) strike(fault string) {
 	switch fault {
-	case FaultUnhealthyMidBench:
+	case faultUnhealthyMidBench:
 		s.dead.Store(true)
 		s.log("EngineCore_DP0", "ERROR", "core.py:1160", "EngineCore encountered a fatal error.")
 		s.errw.line("Traceback (most recent call last):\n  File \"vllm/v1/engine/core.py\", line 1160, in run_engine_core\nRuntimeError: simulated engine failure (AUTOTUNE_SIM_FAULT=unhealthy_mid_bench)")
 		s.errw.line(fmt.Sprintf("(APIServer pid=%d) ERROR %s [async_llm.py:480] EngineDeadError: EngineCore encountered an issue. See stack trace (above) for the root cause.", s.pid, time.Now().Format("01-02 15:04:05")))
-	case FaultOOMMidBench:
+	case faultOOMMidBench:
 		s.errw.line(fmt.Sprintf("(EngineCore_DP0 pid=%d) ERROR %s [core.py:1160] %s", s.engPID, time.Now().Format("01-02 15:04:05"), model.TorchOOM(0.59, 0.02, 0)))
 		fallthrough
 	default:

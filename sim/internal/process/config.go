@@ -26,7 +26,7 @@ import (
 //	                         landscape's default per method, see Workload.Acceptance)
 //	AUTOTUNE_SIM_PACKAGES    installed optional Python packages, comma-separated, '-' read as '_' (unset:
 //	                         arctic_inference; empty: none)
-//	AUTOTUNE_SIM_FAULT       fault injection, a comma list of the names in AllFaults (off by default; unknown
+//	AUTOTUNE_SIM_FAULT       fault injection, a comma list of the names in allFaults (off by default; unknown
 //	                         names are ignored), see the package documentation
 //	AUTOTUNE_SIM_GPUS        how many GPUs the simulated machine has, 1 to 16 (default and when not a positive
 //	                         integer: 1; above 16: 16), all Tesla T4s

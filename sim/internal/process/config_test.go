@@ -22,11 +22,11 @@ func TestSeveralGPUs(t *testing.T) {
 	if err != nil || gpu != 2 {
 		t.Fatalf("VisibleGPU = %d, %v; want 2", gpu, err)
 	}
-	st, err := OpenState(cfg.StateDir)
+	st, err := openState(cfg.StateDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SetGPUOn(os.Getpid(), 5000, gpu); err != nil {
+	if err := st.setGPUOn(os.Getpid(), 5000, gpu); err != nil {
 		t.Fatal(err)
 	}
 	var out, errb bytes.Buffer
@@ -40,7 +40,7 @@ func TestSeveralGPUs(t *testing.T) {
 	if _, err := ConfigFromEnv(envOf(env), time.Now(), os.Getuid()).VisibleGPU(); err == nil || !strings.Contains(err.Error(), "names no GPU") {
 		t.Errorf("GPU 3 of 3: %v", err)
 	}
-	st.SetGPUOn(os.Getpid(), 0, gpu)
+	st.setGPUOn(os.Getpid(), 0, gpu)
 }
 
 // TestConfigFromEnv: each variable's default, its parsed value, and what an unparsable value falls back to.
@@ -66,7 +66,7 @@ func TestConfigFromEnv(t *testing.T) {
 			"VLLM_ALLOW_LONG_MAX_MODEL_LEN": "TRUE", "VLLM_DISABLE_COMPILE_CACHE": "yes"}, func(c Config) bool {
 			return c.StateDir == "/s" && c.Speed == 200 && c.Seed == ^uint64(2) && c.Acceptance == 0.5 &&
 				len(c.Packages) == 2 && c.Packages["arctic_inference"] && c.Packages["flash_attn"] &&
-				len(c.Faults) == 2 && c.Faults[FaultHang] && c.Faults[FaultSlowHealth] && c.GPUs == 16 &&
+				len(c.Faults) == 2 && c.Faults[faultHang] && c.Faults[faultSlowHealth] && c.GPUs == 16 &&
 				c.AllowLongMaxLen && c.DisableCompileCache
 		}},
 		{"unparsable values keep the defaults", map[string]string{"AUTOTUNE_SIM_SPEED": "-2", "AUTOTUNE_SIM_SEED": "x",
@@ -81,5 +81,23 @@ func TestConfigFromEnv(t *testing.T) {
 		if c := ConfigFromEnv(envOf(tc.env), now, 42); !tc.check(c) {
 			t.Errorf("%s: %+v", tc.name, c)
 		}
+	}
+}
+
+// TestEveryFaultIsDocumented: each fault name has its line in the package comment's table, and
+// AUTOTUNE_SIM_FAULT switches on every one of them.
+func TestEveryFaultIsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range allFaults {
+		if !strings.Contains(string(doc), "\n//\t"+f+" ") {
+			t.Errorf("fault %q has no line in doc.go's table", f)
+		}
+	}
+	c := ConfigFromEnv(envOf(map[string]string{"AUTOTUNE_SIM_FAULT": strings.Join(allFaults, ",")}), time.Now(), 0)
+	if len(c.Faults) != len(allFaults) {
+		t.Errorf("AUTOTUNE_SIM_FAULT with all %d faults switches on %d: %v", len(allFaults), len(c.Faults), c.Faults)
 	}
 }

@@ -36,7 +36,7 @@ func nvidiaSMI(cfg Config, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	st, err := OpenState(cfg.StateDir)
+	st, err := openState(cfg.StateDir)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -44,7 +44,7 @@ func nvidiaSMI(cfg Config, args []string, stdout, stderr io.Writer) int {
 	if query == "" {
 		fmt.Fprintf(stdout, "autotune sim: SIMULATED nvidia-smi\n")
 		for g := range cfg.GPUs {
-			fmt.Fprintf(stdout, "| GPU %d: Tesla T4 (compute capability 7.5) | %dMiB / %dMiB |\n", g, st.GPUUsedMiBOn(g, -1), model.DeviceTotalMiB)
+			fmt.Fprintf(stdout, "| GPU %d: Tesla T4 (compute capability 7.5) | %dMiB / %dMiB |\n", g, st.gpuUsedMiBOn(g, -1), model.DeviceTotalMiB)
 		}
 		return 0
 	}
@@ -56,7 +56,7 @@ func nvidiaSMI(cfg Config, args []string, stdout, stderr io.Writer) int {
 	nounits := strings.Contains(format, "nounits")
 	fields := strings.Split(query, ",")
 	for g := range cfg.GPUs {
-		if code := nvsmiLine(g, cfg.GPUs, st.GPUUsedMiBOn(g, -1), fields, noheader || g > 0, nounits, stdout, stderr); code != 0 {
+		if code := nvsmiLine(g, cfg.GPUs, st.gpuUsedMiBOn(g, -1), fields, noheader || g > 0, nounits, stdout, stderr); code != 0 {
 			return code
 		}
 	}

@@ -299,8 +299,8 @@ func TestStartupFaults(t *testing.T) {
 		fault string
 		want  []string
 	}{
-		{FaultStartupCrash, []string{"EngineCore failed to start.", "RuntimeError: Engine core initialization failed."}},
-		{FaultOOMStartup, []string{"torch.OutOfMemoryError: CUDA out of memory.", "EngineCore failed to start."}},
+		{faultStartupCrash, []string{"EngineCore failed to start.", "RuntimeError: Engine core initialization failed."}},
+		{faultOOMStartup, []string{"torch.OutOfMemoryError: CUDA out of memory.", "EngineCore failed to start."}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fault, func(t *testing.T) {
@@ -328,9 +328,9 @@ func TestMidBenchFaults(t *testing.T) {
 		health   int
 		wantLogs string
 	}{
-		{FaultCrashMidBench, true, 0, "EngineCore encountered a fatal error."},
-		{FaultOOMMidBench, true, 0, "CUDA out of memory"},
-		{FaultUnhealthyMidBench, false, 503, "EngineDeadError"},
+		{faultCrashMidBench, true, 0, "EngineCore encountered a fatal error."},
+		{faultOOMMidBench, true, 0, "CUDA out of memory"},
+		{faultUnhealthyMidBench, false, 503, "EngineDeadError"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fault, func(t *testing.T) {
@@ -362,8 +362,8 @@ func TestMidBenchFaults(t *testing.T) {
 }
 
 func TestSignalFaults(t *testing.T) {
-	t.Run(FaultIgnoreSIGTERM, func(t *testing.T) {
-		env := simEnv(t.TempDir(), "AUTOTUNE_SIM_FAULT="+FaultIgnoreSIGTERM)
+	t.Run(faultIgnoreSIGTERM, func(t *testing.T) {
+		env := simEnv(t.TempDir(), "AUTOTUNE_SIM_FAULT="+faultIgnoreSIGTERM)
 		port := runnertest.Port(t)
 		srv := startSim(t, env, "serve", qwen, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 		waitHealthy(t, srv, port)
@@ -379,8 +379,8 @@ func TestSignalFaults(t *testing.T) {
 			t.Errorf("memory.used %d after SIGKILL", used)
 		}
 	})
-	t.Run(FaultHang, func(t *testing.T) {
-		env := simEnv(t.TempDir(), "AUTOTUNE_SIM_FAULT="+FaultHang)
+	t.Run(faultHang, func(t *testing.T) {
+		env := simEnv(t.TempDir(), "AUTOTUNE_SIM_FAULT="+faultHang)
 		port := runnertest.Port(t)
 		srv := startSim(t, env, "serve", qwen, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 		time.Sleep(300 * time.Millisecond) // ≈ 10 simulated minutes
@@ -395,8 +395,8 @@ func TestSignalFaults(t *testing.T) {
 			t.Errorf("exit %d on SIGTERM, want 0", code)
 		}
 	})
-	t.Run(FaultForkHolder, func(t *testing.T) {
-		env := simEnv(t.TempDir(), "AUTOTUNE_SIM_FAULT="+FaultForkHolder)
+	t.Run(faultForkHolder, func(t *testing.T) {
+		env := simEnv(t.TempDir(), "AUTOTUNE_SIM_FAULT="+faultForkHolder)
 		port := runnertest.Port(t)
 		srv := startSim(t, env, "serve", qwen, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 		waitHealthy(t, srv, port)

@@ -18,7 +18,7 @@ import (
 func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
 	health := func(w http.ResponseWriter, r *http.Request) {
-		if s.faults[FaultSlowHealth] {
+		if s.faults[faultSlowHealth] {
 			time.Sleep(2 * time.Second)
 		}
 		if s.dead.Load() {

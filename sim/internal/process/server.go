@@ -38,7 +38,7 @@ func (l *lockedWriter) line(s string) {
 type server struct {
 	e          *model.Engine
 	mem        model.MemPlan
-	st         *State
+	st         *machineState
 	speed      float64
 	faults     faultSet
 	noise      float64
@@ -126,7 +126,7 @@ func (s *server) hold(giB float64) {
 	if s.holderPID != 0 {
 		pid = s.holderPID
 	}
-	s.st.SetGPUOn(pid, mib, s.gpu)
+	s.st.setGPUOn(pid, mib, s.gpu)
 }
 
 // forkHolder starts the engine-core child of the fork_holder fault: a re-exec of this executable with the
@@ -191,7 +191,7 @@ func serve(ctx context.Context, cfg Config, args, leading []string, stdout, stde
 		errw.line(fail.Text())
 		return 1
 	}
-	st, err := OpenState(cfg.StateDir)
+	st, err := openState(cfg.StateDir)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -202,18 +202,18 @@ func serve(ctx context.Context, cfg Config, args, leading []string, stdout, stde
 		return 1
 	}
 	faults := cfg.Faults
-	if faults[FaultIgnoreSIGTERM] {
+	if faults[faultIgnoreSIGTERM] {
 		signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
 	}
 	sig := make(chan os.Signal, 2)
-	if !faults[FaultIgnoreSIGTERM] {
+	if !faults[faultIgnoreSIGTERM] {
 		signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 		defer signal.Stop(sig)
 	}
 	s := &server{e: e, st: st, speed: cfg.Speed, faults: faults, pid: os.Getpid(), out: out, errw: errw,
 		exit: make(chan int, 1), created: time.Now().Unix(), gpu: gpu, acceptance: cfg.Acceptance}
 	s.engPID = s.pid + 1
-	counter := st.NextStart()
+	counter := st.nextStart()
 	var ch uint64
 	if e != nil {
 		ch = model.ConfigHash(e)
@@ -224,11 +224,11 @@ func serve(ctx context.Context, cfg Config, args, leading []string, stdout, stde
 	if e != nil {
 		s.noise = model.StartNoise(rng)
 		switch {
-		case faults[FaultStartupCrash]:
+		case faults[faultStartupCrash]:
 			e.SetLate(model.EngineFail(model.PhaseCompile, "RuntimeError: simulated engine core crash during initialization (AUTOTUNE_SIM_FAULT=startup_crash)"))
-		case faults[FaultOOMStartup]:
+		case faults[faultOOMStartup]:
 			e.SetLate(model.EngineFail(model.PhaseProfile, model.TorchOOM(2.0, 0.4, 0)))
-		case faults[FaultNoKernelImage]:
+		case faults[faultNoKernelImage]:
 			// The text real vLLM prints at device init when its wheel has no kernels for the GPU (vLLM issue
 			// #14452, runner/testdata/failures/no-kernel-image-rtx50-2025-07.log).
 			e.SetLate(model.EngineFail(model.PhaseDevice, "RuntimeError: CUDA error: no kernel image is available for execution on the device"))
@@ -245,25 +245,25 @@ func serve(ctx context.Context, cfg Config, args, leading []string, stdout, stde
 	}()
 	ownPID := s.pid
 	defer func() {
-		st.SetGPU(ownPID, 0)
+		st.setGPU(ownPID, 0)
 	}()
 
-	othersGiB := float64(st.GPUUsedMiBOn(s.gpu, s.pid)) / 1024
+	othersGiB := float64(st.gpuUsedMiBOn(s.gpu, s.pid)) / 1024
 	cold, cacheDir := false, ""
 	if e != nil {
 		key := e.CompileKey()
-		cacheDir = st.CompileDir(key)
-		cold = !st.Compiled(key) || env.DisableCCache
+		cacheDir = st.compileDir(key)
+		cold = !st.compiled(key) || env.DisableCCache
 	}
 	plan := model.PlanStartup(a, e, fail, othersGiB, cold, cacheDir, rng)
 	slow := 1.0
-	if faults[FaultSlowStartup] {
+	if faults[faultSlowStartup] {
 		slow = 10
 	}
 	start := time.Now()
 	var ln net.Listener
 	for _, ev := range plan.Events {
-		if ev.Listen && faults[FaultHang] {
+		if ev.Listen && faults[faultHang] {
 			<-ctx.Done()
 			return s.shutdown(nil, "")
 		}
@@ -272,7 +272,7 @@ func serve(ctx context.Context, cfg Config, args, leading []string, stdout, stde
 		}
 		switch {
 		case ev.HoldGiB > 0:
-			if faults[FaultForkHolder] && s.holderPID == 0 {
+			if faults[faultForkHolder] && s.holderPID == 0 {
 				if err := s.forkHolder(leading); err != nil {
 					errw.line("autotune sim: fork_holder: " + err.Error())
 				}
@@ -281,7 +281,7 @@ func serve(ctx context.Context, cfg Config, args, leading []string, stdout, stde
 			continue
 		case ev.Compile:
 			if cold && e != nil {
-				st.MarkCompiled(e.CompileKey())
+				st.markCompiled(e.CompileKey())
 			}
 			continue
 		case ev.Listen:
@@ -337,8 +337,8 @@ func engineCore(ctx context.Context, cfg Config) int {
 	case <-sig:
 	case <-ctx.Done():
 	}
-	if st, err := OpenState(cfg.StateDir); err == nil {
-		st.SetGPU(os.Getpid(), 0)
+	if st, err := openState(cfg.StateDir); err == nil {
+		st.setGPU(os.Getpid(), 0)
 	}
 	return 0
 }

@@ -20,17 +20,17 @@ import (
 // nvidia-smi sums the gpu/ records whose process is still alive and removes the others, so memory is
 // released exactly when the holding process is gone, as on a real GPU.
 
-// State is the simulated machine's shared state directory.
-type State struct{ Dir string }
+// machineState is the simulated machine's shared state directory.
+type machineState struct{ Dir string }
 
-// OpenState opens (creating) the state directory dir (Config.StateDir).
-func OpenState(dir string) (*State, error) {
+// openState opens (creating) the state directory dir (Config.StateDir).
+func openState(dir string) (*machineState, error) {
 	for _, sub := range []string{"gpu", "compile_cache"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return nil, fmt.Errorf("sim state: %w", err)
 		}
 	}
-	return &State{Dir: dir}, nil
+	return &machineState{Dir: dir}, nil
 }
 
 // procStartTicks returns field 22 of /proc/<pid>/stat and whether the process exists and is not a zombie.
@@ -53,11 +53,11 @@ func procStartTicks(pid int) (uint64, bool) {
 	return t, err == nil
 }
 
-// SetGPU records that pid holds mib MiB of GPU memory on GPU 0 (0 removes the record).
-func (s *State) SetGPU(pid int, mib int) error { return s.SetGPUOn(pid, mib, 0) }
+// setGPU records that pid holds mib MiB of GPU memory on GPU 0 (0 removes the record).
+func (s *machineState) setGPU(pid int, mib int) error { return s.setGPUOn(pid, mib, 0) }
 
-// SetGPUOn records that pid holds mib MiB of memory on GPU gpu (0 MiB removes the record).
-func (s *State) SetGPUOn(pid int, mib int, gpu int) error {
+// setGPUOn records that pid holds mib MiB of memory on GPU gpu (0 MiB removes the record).
+func (s *machineState) setGPUOn(pid int, mib int, gpu int) error {
 	path := filepath.Join(s.Dir, "gpu", strconv.Itoa(pid))
 	if mib <= 0 {
 		err := os.Remove(path)
@@ -74,9 +74,9 @@ func (s *State) SetGPUOn(pid int, mib int, gpu int) error {
 	return os.Rename(tmp, path)
 }
 
-// GPUUsedMiBOn sums the memory of live holders on one GPU (-1: all of them), except pid skip, removing records
+// gpuUsedMiBOn sums the memory of live holders on one GPU (-1: all of them), except pid skip, removing records
 // of dead processes.
-func (s *State) GPUUsedMiBOn(gpu, skip int) int {
+func (s *machineState) gpuUsedMiBOn(gpu, skip int) int {
 	entries, _ := os.ReadDir(filepath.Join(s.Dir, "gpu"))
 	total := 0
 	for _, ent := range entries {
@@ -104,8 +104,8 @@ func (s *State) GPUUsedMiBOn(gpu, skip int) int {
 	return total
 }
 
-// NextStart increments and returns the start counter (under an flock, so concurrent starts differ).
-func (s *State) NextStart() int64 {
+// nextStart increments and returns the start counter (under an flock, so concurrent starts differ).
+func (s *machineState) nextStart() int64 {
 	path := filepath.Join(s.Dir, "starts")
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
@@ -124,18 +124,18 @@ func (s *State) NextStart() int64 {
 	return cur
 }
 
-// CompileDir is the simulated torch.compile cache directory of a key.
-func (s *State) CompileDir(key string) string {
+// compileDir is the simulated torch.compile cache directory of a key.
+func (s *machineState) compileDir(key string) string {
 	return filepath.Join(s.Dir, "compile_cache", key, "rank_0_0", "backbone")
 }
 
-// Compiled reports whether the compile cache holds key.
-func (s *State) Compiled(key string) bool {
-	_, err := os.Stat(s.CompileDir(key))
+// compiled reports whether the compile cache holds key.
+func (s *machineState) compiled(key string) bool {
+	_, err := os.Stat(s.compileDir(key))
 	return err == nil
 }
 
-// MarkCompiled stores key in the compile cache.
-func (s *State) MarkCompiled(key string) {
-	os.MkdirAll(s.CompileDir(key), 0o755)
+// markCompiled stores key in the compile cache.
+func (s *machineState) markCompiled(key string) {
+	os.MkdirAll(s.compileDir(key), 0o755)
 }
