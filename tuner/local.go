@@ -3,6 +3,7 @@ package tuner
 import (
 	"fmt"
 	"hash/fnv"
+	"math"
 	"sort"
 
 	"github.com/c-bata/goptuna"
@@ -99,17 +100,19 @@ type lever struct {
 	tie   uint64
 }
 
-// nextMove ranks the incumbent's untried one-parameter moves by TPE's ratio of densities, l(x)/g(x), over the
-// finished trials split at the best quarter (a prior count of 1 for every value), and returns the best.
+// surrogateRidge is the ridge penalty of nextMove's additive model, in units of one trial's squared error (of
+// log throughput): it pulls the effect of a value seen in one or two trials most of the way back to zero, the
+// effect of a value no trial holds.
+const surrogateRidge = 1.0
+
+// nextMove ranks the incumbent's untried one-parameter moves by the gain an additive model of the finished
+// trials predicts for them (fitEffects), and returns the best. Every trial is evidence for the values it holds,
+// whatever company they were in: a value that only ever crashed or missed the SLA (eager mode) comes last, a
+// value of slow trials (a slow attention backend) is predicted to lose, and a value nobody tried is predicted
+// neither to win nor to lose. The earlier ranking, TPE's density ratio with a prior count of 1 per value, ranked
+// a value nobody tried above proven ones, and half of the local moves went to eager mode, FLEX_ATTENTION,
+// bitsandbytes or n-gram speculation, which could not win (searchq/RESULTS.md).
 func nextMove(inc goptuna.FrozenTrial, trials []goptuna.FrozenTrial, seed int64) (lever, bool) {
-	var done []goptuna.FrozenTrial
-	for _, ft := range trials {
-		if ft.State == goptuna.TrialStateComplete {
-			done = append(done, ft)
-		}
-	}
-	sort.SliceStable(done, func(i, j int) bool { return done[i].Value > done[j].Value })
-	nBelow := max(1, (len(done)+3)/4)
 	tried := func(p string, v float64) bool {
 		for _, ft := range trials {
 			if ft.State != goptuna.TrialStateComplete && ft.State != goptuna.TrialStateRunning &&
@@ -136,6 +139,7 @@ func nextMove(inc goptuna.FrozenTrial, trials []goptuna.FrozenTrial, seed int64)
 		}
 		return false
 	}
+	effect := fitEffects(inc, trials)
 	var moves []lever
 	for p, d := range inc.Distributions {
 		values, shown := leverValues(d)
@@ -143,25 +147,7 @@ func nextMove(inc goptuna.FrozenTrial, trials []goptuna.FrozenTrial, seed int64)
 			if v == inc.InternalParams[p] || tried(p, v) {
 				continue
 			}
-			below, above := 1.0, 1.0
-			nb, na := 0.0, 0.0
-			for k, ft := range done {
-				x, ok := ft.InternalParams[p]
-				in := k < nBelow
-				if in {
-					nb++
-				} else {
-					na++
-				}
-				if ok && x == v {
-					if in {
-						below++
-					} else {
-						above++
-					}
-				}
-			}
-			score := (below / (nb + float64(len(values)))) / (above / (na + float64(len(values))))
+			score := effect[feature{p, v}] - effect[feature{p, inc.InternalParams[p]}]
 			h := fnv.New64a()
 			fmt.Fprintf(h, "%d|%s|%g", seed, p, v)
 			moves = append(moves, lever{param: p, value: v, shown: shown[i], score: score, tie: h.Sum64()})
@@ -177,6 +163,142 @@ func nextMove(inc goptuna.FrozenTrial, trials []goptuna.FrozenTrial, seed int64)
 		return moves[i].tie < moves[j].tie
 	})
 	return moves[0], true
+}
+
+// feature is one (parameter, internal value) indicator of nextMove's model.
+type feature struct {
+	param string
+	value float64
+}
+
+// fitEffects fits nextMove's additive model over the lever parameters of inc: log(y) = b + Σ effect(p, x_p) over
+// the feasible finished trials, y a trial's told value, by ridge regression (surrogateRidge on the effects, none
+// on b). A value no feasible trial holds has effect 0; a value held only by trials that crashed or missed the
+// SLA (told a value ≤ 0) gets failedEffect, so that a move to it comes last.
+func fitEffects(inc goptuna.FrozenTrial, trials []goptuna.FrozenTrial) map[feature]float64 {
+	type row struct {
+		x []int // feature indexes
+		y float64
+	}
+	index := map[feature]int{}
+	var feats []feature
+	var rows []row
+	names := make([]string, 0, len(inc.Distributions))
+	for p, d := range inc.Distributions {
+		if vs, _ := leverValues(d); len(vs) > 0 {
+			names = append(names, p)
+		}
+	}
+	sort.Strings(names)
+	failed := map[feature]bool{}
+	for _, ft := range trials {
+		v, ok := sampler.ToldValue(ft)
+		if !ok {
+			continue
+		}
+		if v <= 0 {
+			for _, p := range names {
+				if x, ok := ft.InternalParams[p]; ok {
+					if _, seen := failed[feature{p, x}]; !seen {
+						failed[feature{p, x}] = true
+					}
+				}
+			}
+			continue
+		}
+		r := row{y: math.Log(v)}
+		for _, p := range names {
+			x, ok := ft.InternalParams[p]
+			if !ok {
+				continue
+			}
+			f := feature{p, x}
+			failed[f] = false
+			i, seen := index[f]
+			if !seen {
+				i = len(feats)
+				index[f] = i
+				feats = append(feats, f)
+			}
+			r.x = append(r.x, i)
+		}
+		rows = append(rows, r)
+	}
+	out := map[feature]float64{}
+	for f, only := range failed {
+		if only {
+			out[f] = failedEffect
+		}
+	}
+	if len(rows) == 0 {
+		return out
+	}
+	// Normal equations of [b, effects]: (XᵀX + λI') β = Xᵀy, I' without the intercept's entry.
+	n := len(feats) + 1
+	a := make([][]float64, n)
+	for i := range a {
+		a[i] = make([]float64, n+1)
+	}
+	for i := 1; i < n; i++ {
+		a[i][i] = surrogateRidge
+	}
+	for _, r := range rows {
+		cols := make([]int, 0, len(r.x)+1)
+		cols = append(cols, 0)
+		for _, i := range r.x {
+			cols = append(cols, i+1)
+		}
+		for _, i := range cols {
+			for _, j := range cols {
+				a[i][j]++
+			}
+			a[i][n] += r.y
+		}
+	}
+	beta, ok := solve(a)
+	if !ok {
+		return out
+	}
+	for f, i := range index {
+		out[f] = beta[i+1]
+	}
+	return out
+}
+
+// failedEffect is the effect nextMove's model gives a value that only ever crashed or missed the SLA: far below
+// any log-throughput difference.
+const failedEffect = -10
+
+// solve solves the augmented linear system a (n rows of n+1) by Gaussian elimination with partial pivoting.
+func solve(a [][]float64) ([]float64, bool) {
+	n := len(a)
+	for c := 0; c < n; c++ {
+		p := c
+		for r := c + 1; r < n; r++ {
+			if math.Abs(a[r][c]) > math.Abs(a[p][c]) {
+				p = r
+			}
+		}
+		if math.Abs(a[p][c]) < 1e-12 {
+			return nil, false
+		}
+		a[c], a[p] = a[p], a[c]
+		for r := c + 1; r < n; r++ {
+			f := a[r][c] / a[c][c]
+			for k := c; k <= n; k++ {
+				a[r][k] -= f * a[c][k]
+			}
+		}
+	}
+	x := make([]float64, n)
+	for r := n - 1; r >= 0; r-- {
+		s := a[r][n]
+		for k := r + 1; k < n; k++ {
+			s -= a[r][k] * x[k]
+		}
+		x[r] = s / a[r][r]
+	}
+	return x, true
 }
 
 // leverValues lists the values a one-lever move can set a parameter to: every choice of a categorical one, every
