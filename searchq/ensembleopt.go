@@ -34,10 +34,11 @@ const FastRandom = 200
 func FastOptimum(ctx context.Context, ev *Evaluator, sp *space.Space, seed int64, workers int) (space.Config, Eval, int, error) {
 	names, levels := Levels(sp)
 	pool := append([]space.Config{sp.Baseline()}, sp.KnownGood()...)
+	contest := space.ContestWinner(ev.workload)
 	dims := map[string][]string{"speculative": levels["speculative"], "quantization": {"default", "fp8"},
-		"max_num_batched_tokens": {"default", "25600"}, "stream_interval": {"default", "16"}}
+		"max_num_batched_tokens": {"default", contest["max_num_batched_tokens"]}, "stream_interval": {"default", "16"}}
 	if _, ok := levels["cudagraph_capture"]; ok {
-		dims["cudagraph_capture"] = []string{"default", "upto:50"}
+		dims["cudagraph_capture"] = []string{"default", contest["cudagraph_capture"]}
 	}
 	for k := range dims {
 		if _, ok := levels[k]; !ok {

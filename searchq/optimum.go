@@ -291,8 +291,7 @@ func product(sp *space.Space, dims map[string][]string) ([]space.Config, error) 
 
 // sensitivity changes one parameter at a time around base points with and without speculation.
 func sensitivity(ev *Evaluator, sp *space.Space, names []string, levels map[string][]string, workers int) ([]Effect, error) {
-	contest := map[string]string{"max_num_seqs": "50", "max_num_batched_tokens": "25600", "max_model_len": "1024",
-		"block_size": "32", "cudagraph_capture": "upto:50"}
+	contest := space.ContestWinner(ev.workload)
 	bases := []map[string]string{
 		{}, contest,
 		with(contest, map[string]string{"quantization": "fp8", "stream_interval": "16"}),

@@ -446,6 +446,19 @@ func cloneConfig(c Config) Config {
 	return c
 }
 
+// ContestWinner is the contest winner's steps 1 and 2 on workload w, the parts that run on stock vLLM with the
+// unquantized checkpoint (no AWQ, no gpu-memory-utilization 0.925; 3,332 -> 4,300 tok/s, cal §3.1):
+// max-num-seqs = concurrency, a token budget of one full prefill wave, max-model-len one request, a CUDA-graph
+// list ending at the concurrency, block size 32. It is a known-good point of the default space (KnownGood), and
+// searchq's base point for its sensitivity analysis.
+func ContestWinner(w runner.Workload) map[string]string {
+	c := w.MaxConcurrency
+	return map[string]string{
+		"max_num_seqs": strconv.Itoa(c), "max_num_batched_tokens": strconv.Itoa(c * w.InputLen),
+		"max_model_len": strconv.Itoa(reqLen(w)), "cudagraph_capture": fmt.Sprintf("upto:%d", c), "block_size": "32",
+	}
+}
+
 type seedDef struct {
 	label  string
 	values map[string]string
@@ -453,19 +466,13 @@ type seedDef struct {
 
 // seedDefs are the known-good points, from what was measured on this workload.
 func seedDefs(w runner.Workload) []seedDef {
-	c := w.MaxConcurrency
 	return []seedDef{{
 		// The seed guide's "Tuning server config" hint (docs/serving-benchmark-guide.md).
 		label:  "known-good: seed guide server config (--max-model-len 4096 --max-num-batched-tokens 8192 --gpu-memory-utilization 0.95)",
 		values: map[string]string{"max_model_len": "4096", "max_num_batched_tokens": "8192", "gpu_memory_utilization": "0.95"},
 	}, {
-		// The contest winner's steps 1 and 2, the parts that run on stock vLLM with the unquantized
-		// checkpoint (no AWQ, no gpu-memory-utilization 0.925): 3,332 -> 4,300 tok/s (cal §3.1).
-		label: "known-good: contest winner steps 1-2 on stock vLLM (max-num-seqs = concurrency, one-wave token budget, graph list ending at the concurrency, block 32)",
-		values: map[string]string{
-			"max_num_seqs": strconv.Itoa(c), "max_num_batched_tokens": strconv.Itoa(c * w.InputLen),
-			"max_model_len": strconv.Itoa(reqLen(w)), "cudagraph_capture": fmt.Sprintf("upto:%d", c), "block_size": "32",
-		},
+		label:  "known-good: contest winner steps 1-2 on stock vLLM (max-num-seqs = concurrency, one-wave token budget, graph list ending at the concurrency, block 32)",
+		values: ContestWinner(w),
 	}, {
 		// FP16 weights + suffix decoding: 9,052 tok/s on Colab, 7,800 in the organiser's re-run (cal §3.2).
 		label:  "known-good: suffix decoding on fp16 weights (contest blog, 9,052 tok/s)",
