@@ -15,6 +15,8 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/autotune/autotune/internal/citest"
 )
 
 func TestOpenRefusesBadFiles(t *testing.T) {
@@ -83,7 +85,7 @@ func TestOpenRefusesReadOnlyDirectory(t *testing.T) {
 	dir := t.TempDir()
 	if os.Geteuid() == 0 {
 		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", dir).CombinedOutput(); err != nil {
-			skipUnlessCI(t, "cannot mount a read-only tmpfs as root: %v: %s", err, out)
+			citest.SkipUnlessCI(t, "cannot mount a read-only tmpfs as root: %v: %s", err, out)
 		}
 		t.Cleanup(func() { exec.Command("umount", dir).Run() })
 	} else {
@@ -93,16 +95,6 @@ func TestOpenRefusesReadOnlyDirectory(t *testing.T) {
 	if _, err := Open(filepath.Join(dir, "tuning.db")); err == nil || !strings.Contains(err.Error(), "cannot create") {
 		t.Errorf("err = %v, want cannot create", err)
 	}
-}
-
-// skipUnlessCI skips a test this machine cannot set up, except in CI (root on a fresh machine), where the test
-// is meant to run: there a skip would hide that it runs nowhere.
-func skipUnlessCI(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI: "+format, args...)
-	}
-	t.Skipf(format, args...)
 }
 
 func mustExec(t *testing.T, path, stmt string) {

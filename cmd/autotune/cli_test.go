@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/autotune/autotune/internal/citest"
 )
 
 // cli runs autotune in-process and returns its exit code, stdout and stderr.
@@ -268,7 +270,7 @@ func TestReadOnlyDatabase(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "ro")
 	os.Mkdir(dir, 0o755)
 	if err := exec.Command("mount", "-t", "tmpfs", "-o", "size=100m", "tmpfs", dir).Run(); err != nil {
-		skipUnlessCI(t, "cannot mount a tmpfs here (it needs root): %v", err)
+		citest.SkipUnlessCI(t, "cannot mount a tmpfs here (it needs root): %v", err)
 	}
 	defer exec.Command("umount", dir).Run()
 	db := filepath.Join(dir, "tuning.db")
@@ -277,7 +279,7 @@ func TestReadOnlyDatabase(t *testing.T) {
 		t.Fatalf("first run: %s", errs)
 	}
 	if err := exec.Command("mount", "-o", "remount,ro", dir).Run(); err != nil {
-		skipUnlessCI(t, "cannot remount read-only: %v", err)
+		citest.SkipUnlessCI(t, "cannot remount read-only: %v", err)
 	}
 	code, _, errs := cli(t, append(flags, "--trials", "2")...)
 	if code != 2 || !strings.Contains(errs, "--db "+db) {
@@ -343,14 +345,4 @@ func TestModelMaxLenFromTheModel(t *testing.T) {
 	if n := m.modelMaxLen(&errs); n != 32768 {
 		t.Errorf("simulated model: got %d, want 32768", n)
 	}
-}
-
-// skipUnlessCI skips a test this machine cannot set up (mounts need root), except in CI, which runs as root on a
-// fresh machine where the test is meant to run: there a skip would hide that it runs nowhere.
-func skipUnlessCI(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI: "+format, args...)
-	}
-	t.Skipf(format, args...)
 }

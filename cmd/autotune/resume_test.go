@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autotune/autotune/internal/citest"
 	"github.com/autotune/autotune/runner/runnertest"
 	"github.com/autotune/autotune/store"
 )
@@ -431,7 +432,7 @@ func TestDiskFull(t *testing.T) {
 	full := filepath.Join(dir, "full")
 	os.Mkdir(full, 0o755)
 	if err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", full).Run(); err != nil {
-		skipUnlessCI(t, "cannot mount a small tmpfs here (it needs root): %v", err)
+		citest.SkipUnlessCI(t, "cannot mount a small tmpfs here (it needs root): %v", err)
 	}
 	defer exec.Command("umount", full).Run()
 	db := filepath.Join(dir, "tuning.db")

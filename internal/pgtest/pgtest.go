@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, which gorm's postgres driver also uses
+
+	"github.com/autotune/autotune/internal/citest"
 )
 
 // EnvVar names the variable with the URL of a PostgreSQL database whose user may create databases.
@@ -23,10 +25,7 @@ func URL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(EnvVar)
 	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set under CI=true: .ci/run starts PostgreSQL (.ci/postgres) and exports it", EnvVar)
-		}
-		t.Skipf("no PostgreSQL: set %s to a postgres:// URL whose user may create databases (bash .ci/postgres start DIR prints one)", EnvVar)
+		citest.SkipUnlessCI(t, "no PostgreSQL: set %s to a postgres:// URL whose user may create databases (bash .ci/postgres start DIR prints one; .ci/run starts it and exports it)", EnvVar)
 	}
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
