@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/runner/runnertest"
+	"github.com/autotune/autotune/store"
 )
 
 // TestTwoServersOnOnePort runs two simulated servers on one port, as two studies with the same --port do: the
@@ -75,10 +77,10 @@ func TestTwoServersOnOnePort(t *testing.T) {
 		t.Errorf("no message names the other server (%s):\n%s", pid, r.errs)
 	}
 	for _, tr := range readTrials(t, db).Trials {
-		if tr.State == "waiting" { // starting points queued for later
+		if tr.State == store.StateWaiting { // starting points queued for later
 			continue
 		}
-		if tr.State == "complete" || tr.Failure == nil || *tr.Failure != "harness" {
+		if tr.State == store.StateComplete || tr.Failure == nil || *tr.Failure != string(runner.Harness) {
 			t.Errorf("trial %d: state %s, failure %s; want every trial a harness fault", tr.Number, tr.State, deref(tr.Failure))
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/autotune/autotune/internal/citest"
+	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/runner/runnertest"
 	"github.com/autotune/autotune/store"
 )
@@ -196,7 +197,7 @@ func TestKill9MidTrialThenResume(t *testing.T) {
 		t.Errorf("finished = %d, want 4", tj.Study.Finished)
 	}
 	for _, tr := range tj.Trials {
-		if tr.Number == victim.Number && (tr.State != "failed" || tr.Failure == nil || *tr.Failure != "interrupted") {
+		if tr.Number == victim.Number && (tr.State != store.StateFailed || tr.Failure == nil || *tr.Failure != string(runner.Interrupted)) {
 			t.Errorf("killed trial %d: state %s failure %v, want failed/interrupted", tr.Number, tr.State, tr.Failure)
 		}
 	}
@@ -257,7 +258,7 @@ func TestInterruptTwice(t *testing.T) {
 		t.Errorf("%d workers still registered after the second interrupt, want 0", n)
 	}
 	for _, tr := range readTrials(t, db).Trials {
-		if tr.Number == victim.Number && (tr.Failure == nil || *tr.Failure != "interrupted") {
+		if tr.Number == victim.Number && (tr.Failure == nil || *tr.Failure != string(runner.Interrupted)) {
 			t.Errorf("trial %d: state %s failure %v, want failed/interrupted", tr.Number, tr.State, tr.Failure)
 		}
 	}
@@ -290,7 +291,7 @@ func TestInterruptOnce(t *testing.T) {
 	}
 	tj := readTrials(t, db)
 	for _, tr := range tj.Trials {
-		if tr.Number == victim.Number && (tr.Failure == nil || *tr.Failure != "interrupted") {
+		if tr.Number == victim.Number && (tr.Failure == nil || *tr.Failure != string(runner.Interrupted)) {
 			t.Errorf("trial %d: failure %v, want interrupted", tr.Number, tr.Failure)
 		}
 	}
@@ -390,10 +391,10 @@ func TestFaultsInsideTrials(t *testing.T) {
 			t.Errorf("finished = %d, want 1 (the baseline only)", tj.Study.Finished)
 		}
 		for _, tr := range tj.Trials {
-			if tr.State == "waiting" {
+			if tr.State == store.StateWaiting {
 				continue
 			}
-			if tr.Number != 0 || tr.Failure == nil || *tr.Failure != "crashed_during_benchmark" {
+			if tr.Number != 0 || tr.Failure == nil || *tr.Failure != string(runner.CrashedDuringBenchmark) {
 				t.Errorf("trial %d failure %v, want only trial 0, crashed_during_benchmark", tr.Number, tr.Failure)
 			}
 		}
@@ -475,11 +476,11 @@ func TestUnusablePlatformStopsTheStudy(t *testing.T) {
 	tj := readTrials(t, db)
 	ran := 0
 	for _, tr := range tj.Trials {
-		if tr.State == "waiting" {
+		if tr.State == store.StateWaiting {
 			continue
 		}
 		ran++
-		if tr.Failure == nil || *tr.Failure != "platform_unusable" {
+		if tr.Failure == nil || *tr.Failure != string(runner.PlatformUnusable) {
 			t.Errorf("trial %d failure %v, want platform_unusable", tr.Number, tr.Failure)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/runner/runnertest"
 	"github.com/autotune/autotune/store"
 )
@@ -86,10 +87,10 @@ func TestSecondInterruptRecordsTrialAndReleasesLock(t *testing.T) {
 	}
 	tj := readTrials(t, db)
 	for _, tr := range tj.Trials {
-		if tr.Number == victim.Number && (tr.State != "failed" || tr.Failure == nil || *tr.Failure != "interrupted") {
+		if tr.Number == victim.Number && (tr.State != store.StateFailed || tr.Failure == nil || *tr.Failure != string(runner.Interrupted)) {
 			t.Errorf("trial %d: state %s failure %v, want failed/interrupted", tr.Number, tr.State, tr.Failure)
 		}
-		if tr.State == "running" {
+		if tr.State == store.StateRunning {
 			t.Errorf("trial %d is still recorded as running", tr.Number)
 		}
 	}

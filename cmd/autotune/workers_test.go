@@ -85,7 +85,7 @@ func TestFourWorkersOnPostgresOneKilled(t *testing.T) {
 	}
 	var rerun bool
 	for _, r := range recs {
-		if r.Number == victim.Number && (r.State != store.StateFailed || r.Failure != "interrupted") {
+		if r.Number == victim.Number && (r.State != store.StateFailed || r.Failure != string(runner.Interrupted)) {
 			t.Errorf("the killed worker's trial %d: %s %q, want failed as interrupted", r.Number, r.State, r.Failure)
 		}
 		if r.Number != victim.Number && r.ConfigKey == victim.ConfigKey && r.State == store.StateComplete {
