@@ -18,8 +18,7 @@ var errNoFeasible = errors.New("no feasible trial")
 
 func runBest(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("best", stderr)
-	db := fs.String("db", "tuning.db", "study database")
-	study := fs.String("study", "", "study name (default: the only study in --db)")
+	db, study := reportFlags(fs)
 	export := fs.String("export", "", "write an executable script that starts vllm serve with the best flags to `FILE` (- for stdout)")
 	force := fs.Bool("force", false, "let --export replace a file that autotune did not write")
 	format := fs.String("format", "table", "output format: table or json")

@@ -11,8 +11,7 @@ import (
 
 func runReport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("report", stderr)
-	db := fs.String("db", "tuning.db", "study database")
-	study := fs.String("study", "", "study name (default: the only study in --db)")
+	db, study := reportFlags(fs)
 	html := fs.String("html", "", "write the study as one self-contained HTML page to `FILE`")
 	if err := parseFlags(fs, args); err != nil {
 		return err

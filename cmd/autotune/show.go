@@ -29,8 +29,7 @@ type showJSON struct {
 
 func runShow(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("show", stderr)
-	db := fs.String("db", "tuning.db", "study database")
-	study := fs.String("study", "", "study name (default: the only study in --db)")
+	db, study := reportFlags(fs)
 	format := fs.String("format", "text", "output format: text or json")
 	if err := parseFlags(fs, args); err != nil {
 		return err

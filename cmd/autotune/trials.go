@@ -17,8 +17,7 @@ var trialSorts = []string{"number", "throughput", "tpot", "ttft"}
 
 func runTrials(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("trials", stderr)
-	db := fs.String("db", "tuning.db", "study database")
-	study := fs.String("study", "", "study name (default: the only study in --db)")
+	db, study := reportFlags(fs)
 	format := fs.String("format", "table", "output format: table, json or csv")
 	sortBy := fs.String("sort", "number", "table row order: number, throughput (highest first), tpot or ttft (lowest first)")
 	top := fs.Int("top", 0, "show only the first `N` rows in --sort order (0: all)")

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	readmodel "github.com/autotune/autotune/report"
 	"github.com/autotune/autotune/sim"
 	"github.com/autotune/autotune/store"
@@ -37,6 +39,14 @@ type loadedStudy struct {
 	study  store.Study // the study's name, as the export's header gives it
 	view   studyView
 	trials []trialView
+}
+
+// defaultDB is the study database that run writes and the reports read unless --db names another.
+const defaultDB = "tuning.db"
+
+// reportFlags adds the flags that choose the study a report reads: --db and --study.
+func reportFlags(fs *pflag.FlagSet) (db, study *string) {
+	return fs.String("db", defaultDB, "study database"), fs.String("study", "", "study name (default: the only study in --db)")
 }
 
 // openExisting opens a database that must already exist: reports never create one.
