@@ -3,6 +3,8 @@ package report
 import (
 	"sort"
 	"strings"
+
+	"github.com/autotune/autotune/space"
 )
 
 // Changes says how a trial's config differs from the baseline (vLLM's defaults): "name=value" for every
@@ -14,7 +16,7 @@ func (t Trial) Changes() []string {
 	}
 	var out []string
 	for k, v := range t.Params {
-		if v != "default" && v != "" {
+		if v != space.DefaultChoice && v != "" {
 			out = append(out, k+"="+v)
 		}
 	}

@@ -3,12 +3,14 @@ package report
 import (
 	"fmt"
 	"strings"
+
+	"github.com/autotune/autotune/space"
 )
 
 // Labels say where a trial came from. The tuner writes them; reports read them.
 const (
-	// BaselineLabel marks trial 0: vLLM's defaults, measured on the same machine.
-	BaselineLabel = "baseline"
+	// BaselineLabel marks trial 0: vLLM's defaults, measured on the same machine (space.Baseline's label).
+	BaselineLabel = space.BaselineLabel
 	repeatPrefix  = "repeat of #"
 	retryPrefix   = "retry of #"
 )

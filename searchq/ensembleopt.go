@@ -35,10 +35,10 @@ func FastOptimum(ctx context.Context, ev *Evaluator, sp *space.Space, seed int64
 	names, levels := Levels(sp)
 	pool := append([]space.Config{sp.Baseline()}, sp.KnownGood()...)
 	contest := space.ContestWinner(ev.workload)
-	dims := map[string][]string{"speculative": levels["speculative"], "quantization": {"default", "fp8"},
-		"max_num_batched_tokens": {"default", contest["max_num_batched_tokens"]}, "stream_interval": {"default", "16"}}
+	dims := map[string][]string{"speculative": levels["speculative"], "quantization": {space.DefaultChoice, "fp8"},
+		"max_num_batched_tokens": {space.DefaultChoice, contest["max_num_batched_tokens"]}, "stream_interval": {space.DefaultChoice, "16"}}
 	if _, ok := levels["cudagraph_capture"]; ok {
-		dims["cudagraph_capture"] = []string{"default", contest["cudagraph_capture"]}
+		dims["cudagraph_capture"] = []string{space.DefaultChoice, contest["cudagraph_capture"]}
 	}
 	for k := range dims {
 		if _, ok := levels[k]; !ok {

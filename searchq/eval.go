@@ -153,7 +153,7 @@ func (f *fixed) SuggestCategorical(name string, choices []string) (string, error
 		return "", fmt.Errorf("%s: %q is not one of %v", name, v, choices)
 	}
 	for _, c := range choices {
-		if c == "default" {
+		if c == space.DefaultChoice {
 			return c, nil
 		}
 	}

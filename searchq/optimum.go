@@ -144,7 +144,7 @@ func FindOptimum(ctx context.Context, ev *Evaluator, sp *space.Space, o OptimumO
 	// 2. Exhaustive enumeration of the sub-spaces that matter.
 	opt.Collapsed = collapsed(slices.Contains(levels["speculative"], "suffix"))
 	suffix := map[string][]string{
-		"speculative": {"suffix"}, "quantization": {"default", "fp8"},
+		"speculative": {"suffix"}, "quantization": {space.DefaultChoice, "fp8"},
 		"max_num_seqs": levels["max_num_seqs"], "max_num_batched_tokens": levels["max_num_batched_tokens"],
 		"max_model_len": levels["max_model_len"], "gpu_memory_utilization": levels["gpu_memory_utilization"],
 		"block_size": levels["block_size"], "prefix_caching": levels["prefix_caching"],
@@ -163,7 +163,7 @@ func FindOptimum(ctx context.Context, ev *Evaluator, sp *space.Space, o OptimumO
 	}
 
 	nospec := map[string][]string{
-		"speculative": {"default"}, "quantization": {"default", "fp8"},
+		"speculative": {space.DefaultChoice}, "quantization": {space.DefaultChoice, "fp8"},
 		"max_num_seqs": levels["max_num_seqs"], "max_num_batched_tokens": levels["max_num_batched_tokens"],
 		"cudagraph_capture": levels["cudagraph_capture"], "stream_interval": levels["stream_interval"],
 	}
@@ -176,10 +176,10 @@ func FindOptimum(ctx context.Context, ev *Evaluator, sp *space.Space, o OptimumO
 	}
 
 	ngram := map[string][]string{
-		"speculative": {"ngram"}, "quantization": {"default", "fp8"},
+		"speculative": {"ngram"}, "quantization": {space.DefaultChoice, "fp8"},
 		"num_speculative_tokens": levels["num_speculative_tokens"], "prompt_lookup_min": levels["prompt_lookup_min"],
-		"prompt_lookup_max": levels["prompt_lookup_max"], "max_num_batched_tokens": {"default", "25600"},
-		"stream_interval": {"default", "16"},
+		"prompt_lookup_max": levels["prompt_lookup_max"], "max_num_batched_tokens": {space.DefaultChoice, space.ContestWinner(ev.workload)["max_num_batched_tokens"]},
+		"stream_interval": {space.DefaultChoice, "16"},
 	}
 	if cs, err = product(sp, ngram); err != nil {
 		return opt, err
@@ -242,14 +242,14 @@ func FindOptimum(ctx context.Context, ev *Evaluator, sp *space.Space, o OptimumO
 func collapsed(suffix bool) []Collapse {
 	small := Collapse{"gpu_memory_utilization, block_size, max_model_len, prefix_caching", []string{"all, with suffix decoding"}, "enumerated fully where the optimum is (suffix); held at the default without speculation, where one-at-a-time they move the score by <= 0.2%"}
 	if !suffix {
-		small = Collapse{"gpu_memory_utilization, block_size, max_model_len, prefix_caching", []string{"default"}, "one-at-a-time they move the score by <= 0.2% without speculation; the local search of the cross-check varies them from the best points"}
+		small = Collapse{"gpu_memory_utilization, block_size, max_model_len, prefix_caching", []string{space.DefaultChoice}, "one-at-a-time they move the score by <= 0.2% without speculation; the local search of the cross-check varies them from the best points"}
 	}
 	return []Collapse{
-		{"attention_backend", []string{"default"}, "TRITON_ATTN and FLEX_ATTENTION cost more in every term of the cost model (KV read x2.75/x4, prefill attention, fixed cost); one-at-a-time they lose 17-45% everywhere, 15-40x the seed-0 re-roll spread"},
-		{"quantization", []string{"default", "fp8"}, "bitsandbytes is 1.58x slower per step in the cost model and loses >= 15% everywhere"},
-		{"optimization", []string{"default"}, "eager misses the TTFT SLA everywhere (first-step JIT 1.6 s + slower prefill); O1 is identical to the default with speculation (same engine) and loses 7-9% without"},
-		{"async_scheduling", []string{"default"}, "off adds CPU time to every step; loses 5-10% without speculation, does not apply with ngram/suffix"},
-		{"cudagraph_capture", []string{"default"}, "with speculation it does not apply; enumerated fully without"},
+		{"attention_backend", []string{space.DefaultChoice}, "TRITON_ATTN and FLEX_ATTENTION cost more in every term of the cost model (KV read x2.75/x4, prefill attention, fixed cost); one-at-a-time they lose 17-45% everywhere, 15-40x the seed-0 re-roll spread"},
+		{"quantization", []string{space.DefaultChoice, "fp8"}, "bitsandbytes is 1.58x slower per step in the cost model and loses >= 15% everywhere"},
+		{"optimization", []string{space.DefaultChoice}, "eager misses the TTFT SLA everywhere (first-step JIT 1.6 s + slower prefill); O1 is identical to the default with speculation (same engine) and loses 7-9% without"},
+		{"async_scheduling", []string{space.DefaultChoice}, "off adds CPU time to every step; loses 5-10% without speculation, does not apply with ngram/suffix"},
+		{"cudagraph_capture", []string{space.DefaultChoice}, "with speculation it does not apply; enumerated fully without"},
 		small,
 		{"num_speculative_tokens, prompt_lookup_min, prompt_lookup_max", []string{"all, with ngram"}, "apply only to ngram, whose best config stays below vLLM's defaults at the simulator's ngram acceptance of 0.10"},
 	}

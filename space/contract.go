@@ -13,6 +13,13 @@ type Suggester interface {
 	SuggestLogFloat(name string, low, high float64) (float64, error)
 }
 
+// DefaultChoice is the value of a categorical parameter that leaves its flag out, so that vLLM's own default
+// applies; every parameter of the baseline has it (or its domain's default).
+const DefaultChoice = "default"
+
+// BaselineLabel labels the Baseline config: vLLM's defaults, measured on the same machine.
+const BaselineLabel = "baseline"
+
 // Config is one point of the space: what a trial runs.
 type Config struct {
 	// Params holds every parameter drawn for this point (after repair), rendered as strings, keyed by

@@ -425,7 +425,7 @@ func (s *Space) Baseline() Config {
 	if args == nil {
 		args = []string{}
 	}
-	return Config{Params: map[string]string(a), Args: args, Env: r.env, Model: r.model, Label: "baseline"}
+	return Config{Params: map[string]string(a), Args: args, Env: r.env, Model: r.model, Label: BaselineLabel}
 }
 
 // KnownGood returns starting points from the calibration notes that fit this space, each labelled
