@@ -37,7 +37,11 @@ func (s storeSource) GoptunaTrials(studyID int) ([]goptuna.FrozenTrial, error) {
 	return ts, nil
 }
 
-// ErrSeveralStudies is returned by Load when no study is named and the file holds several (none "default").
+// DefaultStudy is the name of the study that a run gives when --study names none, and that Load reads when no
+// study is named and the file holds several.
+const DefaultStudy = "default"
+
+// ErrSeveralStudies is returned by Load when no study is named and the file holds several (none DefaultStudy).
 var ErrSeveralStudies = errors.New("several studies")
 
 // Study is the study as reports show it. The JSON names are a stable interface.
@@ -118,7 +122,7 @@ type View struct {
 }
 
 // Load reads the study called name (or, when name is empty, the only study in the file, or the one called
-// "default") with all of its trials. path is how the file is named to people.
+// DefaultStudy) with all of its trials. path is how the file is named to people.
 func Load(src Source, path, name string) (*View, error) {
 	all, err := src.Studies()
 	if err != nil {
@@ -203,7 +207,7 @@ func pick(all []store.Study, path, name string) (store.Study, error) {
 		return all[0], nil
 	}
 	for _, s := range all {
-		if s.Name == "default" {
+		if s.Name == DefaultStudy {
 			return s, nil
 		}
 	}

@@ -46,7 +46,7 @@ type trialStore interface {
 
 // Options configure a study run.
 type Options struct {
-	StudyName     string // default "default"
+	StudyName     string // default report.DefaultStudy
 	Trials        int    // target number of finished trials, counting earlier runs
 	Sampler       string // tpe, random or grid
 	Seed          int64
@@ -137,7 +137,7 @@ var (
 // New returns a tuner over db, running trials through r, drawing configs from sp.
 func New(db *store.DB, r Runner, sp Space, opts Options) *Tuner {
 	if opts.StudyName == "" {
-		opts.StudyName = "default"
+		opts.StudyName = report.DefaultStudy
 	}
 	if opts.Sampler == "" {
 		opts.Sampler = "tpe"

@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	readmodel "github.com/autotune/autotune/report"
 	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/sampler"
 	"github.com/autotune/autotune/sim"
@@ -193,7 +194,7 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 	trials := fs.Int("trials", 40, "finished trials the study should have, counting earlier runs")
 	dbPath := fs.String("db", defaultDB, "study database: an SQLite file, or postgres://user:password@host/database for a study that workers on several machines share; rerunning with the same --db resumes")
 	workDir := fs.String("workdir", "", "where trial logs and benchmark JSON go (default: next to --db, named like it with .trials: tuning.db -> tuning.trials; autotune.trials with a PostgreSQL --db)")
-	studyName := fs.String("study", "default", "study name inside --db")
+	studyName := fs.String("study", readmodel.DefaultStudy, "study name inside --db")
 	samplerName := fs.String("sampler", "tpe", "search algorithm: tpe, random or grid")
 	seed := fs.Int64("seed", 1, "random seed of the sampler (stored with the study)")
 	startup := fs.Int("startup-trials", 0, fmt.Sprintf("TPE: observations before it models the objective: finished trials (starting points included), duplicates, and other workers' running trials (default %d)", sampler.DefaultStartupTrials))
@@ -445,7 +446,7 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 // the others, so that two studies in one --db never write the same trial-NNNN. The name is path-escaped: a
 // study called "../x" stays inside workDir.
 func studyTrialDir(workDir, study string) string {
-	if study == "default" {
+	if study == readmodel.DefaultStudy {
 		return workDir
 	}
 	return filepath.Join(workDir, "study-"+url.PathEscape(study))
