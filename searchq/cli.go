@@ -32,7 +32,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	seeds := fs.Int("seeds", 10, "seeds per sampler (1..N, offset by --first-seed)")
 	first := fs.Int64("first-seed", 1, "first seed")
-	trials := fs.Int("trials", 40, "finished trials per study, counting the baseline and the known-good points")
+	trials := fs.Int("trials", tuner.DefaultTrials, "finished trials per study, counting the baseline and the known-good points")
 	samplers := fs.String("samplers", "tpe,random,grid", "comma-separated samplers: "+strings.Join(sampler.Names, ", "))
 	startup := fs.Int("startup-trials", 0, "TPE startup trials (0: the tuner's default)")
 	confirm := fs.Int("confirm", tuner.DefaultConfirm, "trials at the end of each study that re-measure its best configs, as autotune --confirm")

@@ -44,6 +44,10 @@ type trialStore interface {
 	FailTrial(trialID int) error
 }
 
+// DefaultTrials is the study length autotune runs unless --trials says otherwise, and the one searchq measures
+// the search at.
+const DefaultTrials = 40
+
 // Options configure a study run.
 type Options struct {
 	StudyName     string // default report.DefaultStudy

@@ -191,7 +191,7 @@ func (m *machineFlags) space(p space.Platform, w runner.Workload) (*space.Space,
 
 func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", stderr)
-	trials := fs.Int("trials", 40, "finished trials the study should have, counting earlier runs")
+	trials := fs.Int("trials", tuner.DefaultTrials, "finished trials the study should have, counting earlier runs")
 	dbPath := fs.String("db", defaultDB, "study database: an SQLite file, or postgres://user:password@host/database for a study that workers on several machines share; rerunning with the same --db resumes")
 	workDir := fs.String("workdir", "", "where trial logs and benchmark JSON go (default: next to --db, named like it with .trials: tuning.db -> tuning.trials; autotune.trials with a PostgreSQL --db)")
 	studyName := fs.String("study", readmodel.DefaultStudy, "study name inside --db")
