@@ -166,7 +166,8 @@ func listenReusePort(addr string) (net.Listener, error) {
 	return lc.Listen(context.Background(), "tcp", addr)
 }
 
-// serve is `vllm serve`.
+// serve is `vllm serve`: parse and resolve the config, take the GPU and the state directory, seed the run, then
+// play the startup (startup) and serve HTTP (serveHTTP) until a signal.
 func serve(ctx context.Context, cfg Config, args, leading []string, stdout, stderr io.Writer) int {
 	out, errw := &lockedWriter{w: stdout}, &lockedWriter{w: stderr}
 	out.line(model.Banner)
@@ -223,16 +224,7 @@ func serve(ctx context.Context, cfg Config, args, leading []string, stdout, stde
 	rng := rand.New(rand.NewPCG(s.seed, 0x57a7))
 	if e != nil {
 		s.noise = model.StartNoise(rng)
-		switch {
-		case faults[faultStartupCrash]:
-			e.SetLate(model.EngineFail(model.PhaseCompile, "RuntimeError: simulated engine core crash during initialization (AUTOTUNE_SIM_FAULT=startup_crash)"))
-		case faults[faultOOMStartup]:
-			e.SetLate(model.EngineFail(model.PhaseProfile, model.TorchOOM(2.0, 0.4, 0)))
-		case faults[faultNoKernelImage]:
-			// The text real vLLM prints at device init when its wheel has no kernels for the GPU (vLLM issue
-			// #14452, runner/testdata/failures/no-kernel-image-rtx50-2025-07.log).
-			e.SetLate(model.EngineFail(model.PhaseDevice, "RuntimeError: CUDA error: no kernel image is available for execution on the device"))
-		}
+		injectStartupFault(e, faults)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -256,53 +248,84 @@ func serve(ctx context.Context, cfg Config, args, leading []string, stdout, stde
 		cold = !st.compiled(key) || env.DisableCCache
 	}
 	plan := model.PlanStartup(a, e, fail, othersGiB, cold, cacheDir, rng)
+	ln, code, ok := s.startup(ctx, plan, cold, leading)
+	if !ok {
+		return code
+	}
+	s.mem = plan.Mem
+	return s.serveHTTP(ctx, ln)
+}
+
+// injectStartupFault makes e fail during startup as AUTOTUNE_SIM_FAULT asks (startup_crash, oom_startup,
+// no_kernel_image).
+func injectStartupFault(e *model.Engine, faults faultSet) {
+	switch {
+	case faults[faultStartupCrash]:
+		e.SetLate(model.EngineFail(model.PhaseCompile, "RuntimeError: simulated engine core crash during initialization (AUTOTUNE_SIM_FAULT=startup_crash)"))
+	case faults[faultOOMStartup]:
+		e.SetLate(model.EngineFail(model.PhaseProfile, model.TorchOOM(2.0, 0.4, 0)))
+	case faults[faultNoKernelImage]:
+		// The text real vLLM prints at device init when its wheel has no kernels for the GPU (vLLM issue
+		// #14452, runner/testdata/failures/no-kernel-image-rtx50-2025-07.log).
+		e.SetLate(model.EngineFail(model.PhaseDevice, "RuntimeError: CUDA error: no kernel image is available for execution on the device"))
+	}
+}
+
+// startup plays the startup plan in (scaled) real time: each phase's log line, the GPU memory held from when the
+// plan says, the compile cache written, the socket bound. ok is false when the process ends during startup,
+// with exit status code (signalled: vLLM's shutdown; a failed start or a taken port: 1).
+func (s *server) startup(ctx context.Context, plan model.StartPlan, cold bool, leading []string) (ln net.Listener, code int, ok bool) {
+	e, faults := s.e, s.faults
 	slow := 1.0
 	if faults[faultSlowStartup] {
 		slow = 10
 	}
 	start := time.Now()
-	var ln net.Listener
 	for _, ev := range plan.Events {
 		if ev.Listen && faults[faultHang] {
 			<-ctx.Done()
-			return s.shutdown(nil, "")
+			return nil, s.shutdown(nil, ""), false
 		}
 		if !sleepUntil(ctx, s.at(start, ev.At*slow)) {
-			return s.shutdown(nil, "")
+			return nil, s.shutdown(nil, ""), false
 		}
 		switch {
 		case ev.HoldGiB > 0:
 			if faults[faultForkHolder] && s.holderPID == 0 {
 				if err := s.forkHolder(leading); err != nil {
-					errw.line("autotune sim: fork_holder: " + err.Error())
+					s.errw.line("autotune sim: fork_holder: " + err.Error())
 				}
 			}
 			s.hold(ev.HoldGiB)
 			continue
 		case ev.Compile:
 			if cold && e != nil {
-				st.markCompiled(e.CompileKey())
+				s.st.markCompiled(e.CompileKey())
 			}
 			continue
 		case ev.Listen:
-			host := e.Host
-			ln, err = listenReusePort(net.JoinHostPort(host, fmt.Sprint(e.Port)))
+			var err error
+			ln, err = listenReusePort(net.JoinHostPort(e.Host, fmt.Sprint(e.Port)))
 			if err != nil {
-				errw.line(fmt.Sprintf("Traceback (most recent call last):\n  File \"vllm/entrypoints/openai/api_server.py\", line 553, in create_server_socket\n    sock.bind(addr)\nOSError: [Errno 98] Address already in use (%v)", err))
-				return 1
+				s.errw.line(fmt.Sprintf("Traceback (most recent call last):\n  File \"vllm/entrypoints/openai/api_server.py\", line 553, in create_server_socket\n    sock.bind(addr)\nOSError: [Errno 98] Address already in use (%v)", err))
+				return nil, 1, false
 			}
 		}
 		line := model.FormatLog(ev, s.pid, s.engPID, time.Now().Format("01-02 15:04:05"))
 		if ev.Stderr {
-			errw.line(line)
+			s.errw.line(line)
 		} else {
-			out.line(line)
+			s.out.line(line)
 		}
 	}
 	if plan.Fail != nil {
-		return 1
+		return nil, 1, false
 	}
-	s.mem = plan.Mem
+	return ln, 0, true
+}
+
+// serveHTTP serves vLLM's endpoints on ln until a signal (vLLM's shutdown, exit 0) or a fatal fault.
+func (s *server) serveHTTP(ctx context.Context, ln net.Listener) int {
 	srv := &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	select {
