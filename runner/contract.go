@@ -214,8 +214,11 @@ type Probe struct {
 	VLLMVersion string          // from `vllm --version`
 	ServeHelp   string          // the text of `vllm serve --help=all` (or --help)
 	ServeFlags  map[string]bool // long flags found in ServeHelp, with leading "--"
-	Packages    map[string]bool // optional packages found ("arctic-inference")
+	Packages    map[string]bool // optional packages found, by pip name (ArcticInference)
 }
+
+// ArcticInference is the pip name of the package that vLLM's suffix decoding needs (Probe.Packages' key).
+const ArcticInference = "arctic-inference"
 
 // GPU is one line of `nvidia-smi --query-gpu=name,compute_cap,memory.total,memory.used --format=csv,noheader,nounits`.
 type GPU struct {

@@ -46,7 +46,7 @@ func (r *Runner) Probe(ctx context.Context) (Probe, error) {
 	p.ServeHelp, p.ServeFlags = r.serveHelp(ctx)
 
 	_, _, err := r.capture(ctx, append(append([]string{}, r.python()...), "-c", "import arctic_inference"), r.smiTimeout)
-	p.Packages = map[string]bool{"arctic-inference": err == nil}
+	p.Packages = map[string]bool{ArcticInference: err == nil}
 	return p, errors.Join(errs...)
 }
 

@@ -30,15 +30,15 @@ func Platform(scenario string) (space.Platform, error) {
 	}
 	t4 := sim.T4()
 	p := space.Platform{GPUName: t4.Name, ComputeCap: float64(t4.Capability) / 10, MemoryMiB: t4.MemoryMiB,
-		VLLMVersion: sim.VLLMVersion, ServeFlags: flags, Packages: map[string]bool{"arctic-inference": true}}
+		VLLMVersion: sim.VLLMVersion, ServeFlags: flags, Packages: map[string]bool{runner.ArcticInference: true}}
 	switch scenario {
 	case "t4", "":
 	case "t4-no-arctic":
-		p.Packages["arctic-inference"] = false
+		p.Packages[runner.ArcticInference] = false
 	case "l4", "l4-no-arctic": // the ensemble's second GPU (sim.L4)
 		g := sim.L4()
 		p.GPUName, p.ComputeCap, p.MemoryMiB = g.Name, float64(g.Capability)/10, g.MemoryMiB
-		p.Packages["arctic-inference"] = scenario == "l4"
+		p.Packages[runner.ArcticInference] = scenario == "l4"
 	default:
 		return p, fmt.Errorf("unknown scenario %q (want one of %s)", scenario, strings.Join(append(Scenarios, "l4", "l4-no-arctic"), ", "))
 	}

@@ -223,7 +223,7 @@ var rules = []rule{
 		return ""
 	}},
 	{Rule{"suffix-needs-arctic-inference", "§7 (speculative.py:808-840)", "ImportError: Arctic Inference is required for suffix decoding...", "pruning"}, func(c *ruleInput) string {
-		if c.spec != nil && c.spec.Method == "suffix" && !c.env.pkg("arctic-inference") {
+		if c.spec != nil && c.spec.Method == "suffix" && !c.env.pkg(runner.ArcticInference) {
 			return "ImportError: Arctic Inference is required for suffix decoding. Please install via `pip install arctic-inference==0.1.1`."
 		}
 		return ""
