@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -237,7 +236,7 @@ func TestInterruptTwice(t *testing.T) {
 	})
 	// The server ignores SIGTERM from just after its first log line (the banner) on: wait for a second line.
 	waitFor(t, 30*time.Second, "the server to log past its banner", func() bool {
-		data, _ := os.ReadFile(filepath.Join(dir, "tuning.trials", fmt.Sprintf("trial-%04d", victim.Number), "server.log"))
+		data, _ := os.ReadFile(victim.ServerLog) // recorded when the trial started
 		return strings.Count(string(data), "\n") >= 2
 	})
 	c.cmd.Process.Signal(syscall.SIGINT)

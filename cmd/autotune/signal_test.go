@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -58,7 +57,7 @@ func TestSecondInterruptRecordsTrialAndReleasesLock(t *testing.T) {
 	})
 	// The simulator ignores SIGTERM from just after its first log line (the banner) on: wait for a second line.
 	waitFor(t, 30*time.Second, "the server to log past its banner", func() bool {
-		data, _ := os.ReadFile(filepath.Join(dir, "tuning.trials", fmt.Sprintf("trial-%04d", victim.Number), "server.log"))
+		data, _ := os.ReadFile(victim.ServerLog) // recorded when the trial started
 		return strings.Count(string(data), "\n") >= 2
 	})
 	sigs <- syscall.SIGINT
