@@ -54,12 +54,12 @@ func Evaluate(res runner.Result, sla SLA) Score {
 	tpot, ttft := b.P99TPOT(), b.P99TTFT()
 	var v float64
 	var why []string
-	if ex := excess(tpot, sla.MaxP99TPOTms); ex >= 0 {
-		v += ex
+	if Misses(tpot, sla.MaxP99TPOTms) {
+		v += excess(tpot, sla.MaxP99TPOTms)
 		why = append(why, fmt.Sprintf("P99 TPOT %.1f ms >= %.0f ms", tpot, sla.MaxP99TPOTms))
 	}
-	if ex := excess(ttft, sla.MaxP99TTFTms); ex >= 0 {
-		v += ex
+	if Misses(ttft, sla.MaxP99TTFTms) {
+		v += excess(ttft, sla.MaxP99TTFTms)
 		why = append(why, fmt.Sprintf("P99 TTFT %.0f ms >= %.0f ms", ttft, sla.MaxP99TTFTms))
 	}
 	if res.Class == runner.RequestsFailed {
@@ -72,6 +72,10 @@ func Evaluate(res runner.Result, sla SLA) Score {
 	}
 	return Score{Evidence: true, Value: -1 - math.Min(v, maxViolation), Violation: strings.Join(why, "; ")}
 }
+
+// Misses reports whether a P99 misses its SLA limit: limits are strict (equal misses), and a missing or
+// non-finite value misses. Evaluate judges by it, and the tables that mark a missed limit read it.
+func Misses(value, limit float64) bool { return excess(value, limit) >= 0 }
 
 // excess is how far value is over limit, relative to the limit; negative when it is under. A missing or
 // non-finite value counts as far over.

@@ -89,9 +89,9 @@ func (t *Tuner) progress(rec store.Trial, res runner.Result, finishedBefore int)
 	fmt.Fprintln(t.opts.Progress, line)
 }
 
-// over marks a P99 at or above its SLA limit.
+// over marks a P99 that misses its SLA limit, as Evaluate judges it.
 func over(v, limit float64) string {
-	if limit > 0 && v >= limit {
+	if limit > 0 && Misses(v, limit) {
 		return "!"
 	}
 	return ""

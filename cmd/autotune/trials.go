@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	readmodel "github.com/autotune/autotune/report"
+	"github.com/autotune/autotune/tuner"
 )
 
 // trialSorts are the orders `trials --sort` knows.
@@ -134,10 +135,10 @@ func writeTrialsTable(w io.Writer, ls *loadedStudy, trials []readmodel.Trial, wi
 		right: map[int]bool{0: true, 2: true, 3: true, 4: true}}
 	for _, t := range trials {
 		tpot, ttft := fmtNum(t.P99TPOTms, "%.1f"), fmtNum(t.P99TTFTms, "%.0f")
-		if t.P99TPOTms != nil && tpotMax > 0 && *t.P99TPOTms >= tpotMax {
+		if t.P99TPOTms != nil && tpotMax > 0 && tuner.Misses(*t.P99TPOTms, tpotMax) {
 			tpot, missed = tpot+"!", true
 		}
-		if t.P99TTFTms != nil && ttftMax > 0 && *t.P99TTFTms >= ttftMax {
+		if t.P99TTFTms != nil && ttftMax > 0 && tuner.Misses(*t.P99TTFTms, ttftMax) {
 			ttft, missed = ttft+"!", true
 		}
 		tt.append(strconv.Itoa(t.Number), t.Outcome, fmtNum(t.OutputThroughput, "%.0f"), tpot, ttft, configText(ls.model, t, drop))
