@@ -2,10 +2,12 @@ package tuner
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/autotune/autotune/space"
 	"github.com/autotune/autotune/store"
 )
 
@@ -106,26 +108,22 @@ func jsonText(v json.RawMessage) string {
 	return string(v)
 }
 
-// spaceRecord is the part of a recorded space (space.Space.JSON) that explains why two spaces differ.
-type spaceRecord struct {
-	VLLMVersion string `json:"vllm_version"`
-	GPU         string `json:"gpu"`
-	Source      string `json:"source"`
-	Params      []struct {
-		Name      string `json:"name"`
-		Flag      string `json:"flag"`
-		Domain    string `json:"domain"`
-		Fixed     string `json:"fixed"`
-		Condition string `json:"condition"`
-	} `json:"params"`
+// readSpaceRecord decodes a recorded space (space.Space.JSON) into space's own Description. A value of another
+// type than today's (a record from an older autotune) leaves that field empty instead of failing the rest.
+func readSpaceRecord(text string) (space.Description, bool) {
+	var d space.Description
+	err := json.Unmarshal([]byte(text), &d)
+	var typeErr *json.UnmarshalTypeError
+	return d, err == nil || errors.As(err, &typeErr)
 }
 
 // diffSpaces says why two search spaces differ: another space file, another vLLM or GPU, or, when none of those
 // (and not the workload, which shapes the space too) changed, the parameters that did.
 func diffSpaces(stored, want store.Study, workloadChanged bool) []FieldDiff {
-	var a, b spaceRecord
 	fingerprints := []FieldDiff{{"search space", "fingerprint " + stored.SpaceFingerprint, "fingerprint " + want.SpaceFingerprint}}
-	if json.Unmarshal([]byte(stored.SpaceJSON), &a) != nil || json.Unmarshal([]byte(want.SpaceJSON), &b) != nil {
+	a, okA := readSpaceRecord(stored.SpaceJSON)
+	b, okB := readSpaceRecord(want.SpaceJSON)
+	if !okA || !okB {
 		return fingerprints
 	}
 	var diffs []FieldDiff
@@ -141,7 +139,7 @@ func diffSpaces(stored, want store.Study, workloadChanged bool) []FieldDiff {
 	if len(diffs) > 0 || workloadChanged {
 		return diffs
 	}
-	describe := func(r spaceRecord) map[string]string {
+	describe := func(r space.Description) map[string]string {
 		m := map[string]string{}
 		for _, p := range r.Params {
 			d := p.Domain

@@ -44,6 +44,10 @@ func TestDiffStudies(t *testing.T) {
 			s.SpaceFingerprint = "bbb"
 			s.SpaceJSON = strings.Replace(s.SpaceJSON, `"domain":"default, 32"`, `"domain":"default, 32, 64"`, 1)
 		}, []FieldDiff{{"param block_size", "default, 32", "default, 32, 64"}}},
+		{"another vLLM, in a record whose other fields have other types", func(s *store.Study) {
+			s.SpaceFingerprint = "bbb"
+			s.SpaceJSON = strings.Replace(s.SpaceJSON, `"vllm_version":"0.15.1"`, `"compute_capability":"7.5","vllm_version":"0.16.0"`, 1)
+		}, []FieldDiff{{"vLLM version", "0.15.1", "0.16.0"}}},
 		{"only the fingerprint", func(s *store.Study) { s.SpaceFingerprint = "bbb" },
 			[]FieldDiff{{"search space", "fingerprint aaa", "fingerprint bbb"}}},
 	}
