@@ -136,6 +136,26 @@ func benchServe(ctx context.Context, cfg Config, args []string, stdout, stderr i
 	after := scrapeSpec(ctx, client, root)
 
 	m := model.ComputeMetrics(results, duration, selected, percentiles, goodput)
+	spec := specKeys(before, after)
+	writeSummary(stdout, &m, maxConc, selected, percentiles, spec)
+	_ = stats
+
+	if ba.flags["--save-result"] || ba.flags["--append-result"] {
+		res := resultFile{ba: ba, backend: backend, modelName: modelName, tokenizer: tokenizer, rate: rate, maxConc: maxConc, wl: wl}
+		if code := res.save(results, &m, spec, cfg.Faults[faultBenchBadJSON], stderr); code != 0 {
+			return code
+		}
+	}
+	if cfg.Faults[faultBenchHang] {
+		<-ctx.Done()
+		return 1
+	}
+	return 0
+}
+
+// writeSummary prints the run's summary as vllm bench serve does (vllm.md §13.9): the failed requests (at most
+// 10), the metrics, and the speculative-decoding block when /metrics had its counters.
+func writeSummary(w io.Writer, m *model.MetricSet, maxConc int, selected []string, percentiles []float64, spec []kv) {
 	var sb strings.Builder
 	if m.Failed > 0 {
 		fmt.Fprintln(&sb, "Failed requests during benchmark run detected (capping to 10):")
@@ -149,8 +169,7 @@ func benchServe(ctx context.Context, cfg Config, args []string, stdout, stderr i
 	if m.Completed == 0 {
 		fmt.Fprintln(&sb, "UserWarning: All requests failed. This is likely due to a misconfiguration on the benchmark arguments.")
 	}
-	model.PrintSummary(&sb, &m, maxConc, selected, percentiles)
-	spec := specKeys(before, after)
+	model.PrintSummary(&sb, m, maxConc, selected, percentiles)
 	if spec != nil {
 		fmt.Fprintf(&sb, "%s\n", center50("Speculative Decoding", '-'))
 		fmt.Fprintf(&sb, "%-40s %-10.2f\n", "Acceptance rate (%):", spec[0].Value)
@@ -160,97 +179,105 @@ func benchServe(ctx context.Context, cfg Config, args []string, stdout, stderr i
 		fmt.Fprintf(&sb, "%-40s %-10v\n", "Accepted tokens:", spec[4].Value)
 		sb.WriteString(strings.Repeat("=", 50) + "\n")
 	}
-	io.WriteString(stdout, sb.String())
-	_ = stats
+	io.WriteString(w, sb.String())
+}
 
-	if ba.flags["--save-result"] || ba.flags["--append-result"] {
-		date := time.Now().Format("20060102-150405")
-		kvs := []kv{{"date", date}, {"endpoint_type", backend}, {"backend", backend}, {"label", nilIfEmpty(ba.get("--label"))},
-			{"model_id", modelName}, {"tokenizer_id", tokenizer}, {"num_prompts", wl.NumPrompts}}
-		for _, md := range ba.multi["--metadata"] {
-			k, v, _ := strings.Cut(md, "=")
-			kvs = append(kvs, kv{k, v})
+// resultFile is what bench serve's result JSON says about the run besides its measurements.
+type resultFile struct {
+	ba                            *benchArgs
+	backend, modelName, tokenizer string
+	rate                          float64
+	maxConc                       int
+	wl                            model.Workload
+}
+
+// save writes the result JSON (--save-result, --append-result, --save-detailed; vllm.md §13.8, §13.6) of a run's
+// results and metrics m, with the spec-decode keys; badJSON truncates it (the bench_bad_json fault). It returns
+// the exit status: 1 when the file cannot be written.
+func (rf resultFile) save(results []model.RequestResult, m *model.MetricSet, spec []kv, badJSON bool, stderr io.Writer) int {
+	ba, backend, modelName, tokenizer, rate, maxConc, wl := rf.ba, rf.backend, rf.modelName, rf.tokenizer, rf.rate, rf.maxConc, rf.wl
+	date := time.Now().Format("20060102-150405")
+	kvs := []kv{{"date", date}, {"endpoint_type", backend}, {"backend", backend}, {"label", nilIfEmpty(ba.get("--label"))},
+		{"model_id", modelName}, {"tokenizer_id", tokenizer}, {"num_prompts", wl.NumPrompts}}
+	for _, md := range ba.multi["--metadata"] {
+		k, v, _ := strings.Cut(md, "=")
+		kvs = append(kvs, kv{k, v})
+	}
+	var rateVal any = rate
+	if math.IsInf(rate, 1) {
+		rateVal = "inf"
+	}
+	var mc any
+	if maxConc > 0 {
+		mc = maxConc
+	}
+	var gp any
+	if m.RequestGoodput != nil {
+		gp = *m.RequestGoodput
+	}
+	kvs = append(kvs, kv{"request_rate", rateVal}, kv{"burstiness", wl.Burstiness}, kv{"max_concurrency", mc},
+		kv{"duration", m.Duration}, kv{"completed", m.Completed}, kv{"failed", m.Failed},
+		kv{"total_input_tokens", m.TotalInput}, kv{"total_output_tokens", m.TotalOutput},
+		kv{"request_throughput", m.RequestThroughput}, kv{"request_goodput", gp},
+		kv{"output_throughput", m.OutputThroughput}, kv{"total_token_throughput", m.TotalTokenThroughput})
+	if ba.flags["--save-detailed"] {
+		in, outl, ttfts, starts := make([]int, len(results)), make([]int, len(results)), make([]float64, len(results)), make([]float64, len(results))
+		itls := make([][]float64, len(results))
+		texts, errs := make([]string, len(results)), make([]string, len(results))
+		for i, r := range results {
+			in[i], outl[i], ttfts[i], starts[i], errs[i] = r.PromptLen, r.OutputLen, r.TTFT, r.Start, r.Error
+			itls[i] = append([]float64{}, r.ITL...)
+			if r.Error != "" {
+				outl[i], ttfts[i] = 0, 0
+			}
 		}
-		var rateVal any = rate
-		if math.IsInf(rate, 1) {
-			rateVal = "inf"
+		kvs = append(kvs, kv{"input_lens", in}, kv{"output_lens", outl}, kv{"ttfts", ttfts}, kv{"itls", itls},
+			kv{"start_times", starts}, kv{"generated_texts", texts}, kv{"errors", errs})
+	}
+	kvs = append(kvs, kv{"max_output_tokens_per_s", m.MaxOutputTokensPerS}, kv{"max_concurrent_requests", m.MaxConcurrentRequests})
+	kvs = append(kvs, spec...)
+	for _, st := range m.Stats {
+		kvs = append(kvs, kv{st.Key, st.Value})
+	}
+	kvs = append(kvs, kv{"simulated", true})
+	data := encodeOrdered(kvs)
+	if badJSON {
+		data = data[:len(data)/2]
+	}
+	name := ba.get("--result-filename")
+	if name == "" {
+		base := backend
+		if l := ba.get("--label"); l != "" {
+			base = l
 		}
-		var mc any
+		name = fmt.Sprintf("%s-%sqps", base, pyRateString(rate))
 		if maxConc > 0 {
-			mc = maxConc
+			name += fmt.Sprintf("-concurrency%d", maxConc)
 		}
-		var gp any
-		if m.RequestGoodput != nil {
-			gp = *m.RequestGoodput
-		}
-		kvs = append(kvs, kv{"request_rate", rateVal}, kv{"burstiness", wl.Burstiness}, kv{"max_concurrency", mc},
-			kv{"duration", m.Duration}, kv{"completed", m.Completed}, kv{"failed", m.Failed},
-			kv{"total_input_tokens", m.TotalInput}, kv{"total_output_tokens", m.TotalOutput},
-			kv{"request_throughput", m.RequestThroughput}, kv{"request_goodput", gp},
-			kv{"output_throughput", m.OutputThroughput}, kv{"total_token_throughput", m.TotalTokenThroughput})
-		if ba.flags["--save-detailed"] {
-			in, outl, ttfts, starts := make([]int, len(results)), make([]int, len(results)), make([]float64, len(results)), make([]float64, len(results))
-			itls := make([][]float64, len(results))
-			texts, errs := make([]string, len(results)), make([]string, len(results))
-			for i, r := range results {
-				in[i], outl[i], ttfts[i], starts[i], errs[i] = r.PromptLen, r.OutputLen, r.TTFT, r.Start, r.Error
-				itls[i] = append([]float64{}, r.ITL...)
-				if r.Error != "" {
-					outl[i], ttfts[i] = 0, 0
-				}
-			}
-			kvs = append(kvs, kv{"input_lens", in}, kv{"output_lens", outl}, kv{"ttfts", ttfts}, kv{"itls", itls},
-				kv{"start_times", starts}, kv{"generated_texts", texts}, kv{"errors", errs})
-		}
-		kvs = append(kvs, kv{"max_output_tokens_per_s", m.MaxOutputTokensPerS}, kv{"max_concurrent_requests", m.MaxConcurrentRequests})
-		kvs = append(kvs, spec...)
-		for _, st := range m.Stats {
-			kvs = append(kvs, kv{st.Key, st.Value})
-		}
-		kvs = append(kvs, kv{"simulated", true})
-		data := encodeOrdered(kvs)
-		if cfg.Faults[faultBenchBadJSON] {
-			data = data[:len(data)/2]
-		}
-		name := ba.get("--result-filename")
-		if name == "" {
-			base := backend
-			if l := ba.get("--label"); l != "" {
-				base = l
-			}
-			name = fmt.Sprintf("%s-%sqps", base, pyRateString(rate))
-			if maxConc > 0 {
-				name += fmt.Sprintf("-concurrency%d", maxConc)
-			}
-			parts := strings.Split(modelName, "/")
-			name += "-" + parts[len(parts)-1] + "-" + date + ".json"
-		}
-		if dir := ba.get("--result-dir"); dir != "" {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				fmt.Fprintln(stderr, err)
-				return 1
-			}
-			name = filepath.Join(dir, name)
-		}
-		var werr error
-		if ba.flags["--append-result"] {
-			f, err := os.OpenFile(name, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-			if err == nil {
-				_, werr = f.Write(append(data, '\n'))
-				f.Close()
-			} else {
-				werr = err
-			}
-		} else {
-			werr = os.WriteFile(name, data, 0o644)
-		}
-		if werr != nil {
-			fmt.Fprintf(stderr, "Traceback (most recent call last):\n%v\n", werr)
+		parts := strings.Split(modelName, "/")
+		name += "-" + parts[len(parts)-1] + "-" + date + ".json"
+	}
+	if dir := ba.get("--result-dir"); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			fmt.Fprintln(stderr, err)
 			return 1
 		}
+		name = filepath.Join(dir, name)
 	}
-	if cfg.Faults[faultBenchHang] {
-		<-ctx.Done()
+	var werr error
+	if ba.flags["--append-result"] {
+		f, err := os.OpenFile(name, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err == nil {
+			_, werr = f.Write(append(data, '\n'))
+			f.Close()
+		} else {
+			werr = err
+		}
+	} else {
+		werr = os.WriteFile(name, data, 0o644)
+	}
+	if werr != nil {
+		fmt.Fprintf(stderr, "Traceback (most recent call last):\n%v\n", werr)
 		return 1
 	}
 	return 0
