@@ -22,15 +22,22 @@ type Sampler interface {
 	Sample(h History, trial goptuna.FrozenTrial, name string, dist interface{}) (float64, error)
 }
 
-// Names are the sampler names a study takes (cmd exposes them as --sampler).
-var Names = []string{"tpe", "random", "grid"}
+// The sampler names a study takes (cmd exposes them as --sampler); TPE is the default.
+const (
+	TPE    = "tpe"
+	Random = "random"
+	Grid   = "grid"
+)
+
+// Names are the sampler names, in the order people see them.
+var Names = []string{TPE, Random, Grid}
 
 // New builds the named sampler. seed is already mixed with the study's progress (see tuner's open), so a resumed
 // study draws new startup points instead of replaying the first run's. startupTrials is TPE's uniform start-up
 // phase (0 means DefaultStartupTrials).
 func New(name string, seed int64, startupTrials int) (Sampler, error) {
 	switch name {
-	case "tpe":
+	case TPE:
 		if startupTrials <= 0 {
 			startupTrials = DefaultStartupTrials
 		}
@@ -45,9 +52,9 @@ func New(name string, seed int64, startupTrials int) (Sampler, error) {
 			tpe:   &tpeSampler{rng: rand.New(rand.NewSource(seed)), candidates: tpeCandidates, numeric: numeric},
 			after: startupTrials,
 		}, nil
-	case "random":
+	case Random:
 		return NewUniform(seed), nil
-	case "grid":
+	case Grid:
 		return &grid{seed: uint64(seed)}, nil
 	}
 	return nil, fmt.Errorf("unknown sampler %q (one of %s)", name, strings.Join(Names, ", "))

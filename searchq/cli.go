@@ -33,7 +33,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	seeds := fs.Int("seeds", 10, "seeds per sampler (1..N, offset by --first-seed)")
 	first := fs.Int64("first-seed", 1, "first seed")
 	trials := fs.Int("trials", tuner.DefaultTrials, "finished trials per study, counting the baseline and the known-good points")
-	samplers := fs.String("samplers", "tpe,random,grid", "comma-separated samplers: "+strings.Join(sampler.Names, ", "))
+	samplers := fs.String("samplers", strings.Join(sampler.Names, ","), "comma-separated samplers: "+strings.Join(sampler.Names, ", "))
 	startup := fs.Int("startup-trials", 0, "TPE startup trials (0: the tuner's default)")
 	confirm := fs.Int("confirm", tuner.DefaultConfirm, "trials at the end of each study that re-measure its best configs, as autotune --confirm")
 	local := fs.Int("local", tuner.DefaultLocal, "TPE: one-lever moves around the incumbent before the confirmation trials, as autotune --local")

@@ -144,7 +144,7 @@ func New(db *store.DB, r Runner, sp Space, opts Options) *Tuner {
 		opts.StudyName = report.DefaultStudy
 	}
 	if opts.Sampler == "" {
-		opts.Sampler = "tpe"
+		opts.Sampler = sampler.TPE
 	}
 	if opts.Progress == nil {
 		opts.Progress = io.Discard

@@ -195,7 +195,7 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 	dbPath := fs.String("db", defaultDB, "study database: an SQLite file, or postgres://user:password@host/database for a study that workers on several machines share; rerunning with the same --db resumes")
 	workDir := fs.String("workdir", "", "where trial logs and benchmark JSON go (default: next to --db, named like it with .trials: tuning.db -> tuning.trials; autotune.trials with a PostgreSQL --db)")
 	studyName := fs.String("study", readmodel.DefaultStudy, "study name inside --db")
-	samplerName := fs.String("sampler", "tpe", "search algorithm: tpe, random or grid")
+	samplerName := fs.String("sampler", sampler.TPE, "search algorithm: "+strings.Join(sampler.Names, ", "))
 	seed := fs.Int64("seed", 1, "random seed of the sampler (stored with the study)")
 	startup := fs.Int("startup-trials", 0, fmt.Sprintf("TPE: observations before it models the objective: finished trials (starting points included), duplicates, and other workers' running trials (default %d)", sampler.DefaultStartupTrials))
 	local := fs.Int("local", tuner.DefaultLocal, "TPE: late in the study, this many trials run the best config so far with one flag changed (every second trial of the window); 0: never")
