@@ -198,7 +198,7 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 	samplerName := fs.String("sampler", sampler.TPE, "search algorithm: "+strings.Join(sampler.Names, ", "))
 	seed := fs.Int64("seed", 1, "random seed of the sampler (stored with the study)")
 	startup := fs.Int("startup-trials", 0, fmt.Sprintf("TPE: observations before it models the objective: finished trials (starting points included), duplicates, and other workers' running trials (default %d)", sampler.DefaultStartupTrials))
-	local := fs.Int("local", tuner.DefaultLocal, "TPE: late in the study, this many trials run the best config so far with one flag changed (every second trial of the window); 0: never")
+	local := fs.Int("local", tuner.DefaultLocal, "TPE: late in the study, this many trials run the best config so far with one flag changed (the trials just before the confirmation trials); 0: never")
 	prune := fs.Bool("prune", tuner.DefaultPrune, "watch each benchmark's /metrics and stop it once its outcome is settled (P99 TTFT already lost, or far below the best so far); --prune=false runs every benchmark to its end")
 	confirm := fs.Int("confirm", tuner.DefaultConfirm, "re-measure the best configs in this many of the last trials (at most 1 in 8 of --trials), so that the pick is not one lucky run; 0: never")
 	tpot := fs.Float64("max-p99-tpot-ms", tuner.DefaultSLA().MaxP99TPOTms, "SLA: P99 time per output token must stay below this")
