@@ -44,7 +44,7 @@ func localWindow(local, every, trials, confirm int) (from, to int) {
 
 // queueLocal enqueues the next one-lever move around the incumbent when the study is in its local phase.
 func (t *Tuner) queueLocal(finished int) error {
-	if t.opts.Sampler != "tpe" {
+	if t.opts.Sampler != sampler.TPE {
 		return nil
 	}
 	every := t.opts.LocalEvery
