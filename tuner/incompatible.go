@@ -21,6 +21,16 @@ type FieldDiff struct {
 	Requested string
 }
 
+// Names of the FieldDiff fields that are not a key of the workload or SLA JSON (the model is both: the study's
+// model when the workload JSON does not say it).
+const (
+	FieldModel     = "model"
+	FieldSimulated = "simulated"
+	FieldSampler   = "sampler"
+	FieldSeed      = "seed"
+	FieldSpaceFile = "space file"
+)
+
 // IncompatibleError is ErrIncompatible with what differs: only the fields that differ, each stored and requested,
 // so that the command line can name them and say what would resume the stored study.
 type IncompatibleError struct {
@@ -46,18 +56,18 @@ func diffStudies(stored, want store.Study) []FieldDiff {
 	var diffs []FieldDiff
 	workload := diffJSON(stored.WorkloadJSON, want.WorkloadJSON)
 	diffs = append(diffs, workload...)
-	if stored.Model != want.Model && !slices.ContainsFunc(workload, func(d FieldDiff) bool { return d.Field == "model" }) {
-		diffs = append(diffs, FieldDiff{"model", stored.Model, want.Model})
+	if stored.Model != want.Model && !slices.ContainsFunc(workload, func(d FieldDiff) bool { return d.Field == FieldModel }) {
+		diffs = append(diffs, FieldDiff{FieldModel, stored.Model, want.Model})
 	}
 	diffs = append(diffs, diffJSON(stored.SLAJSON, want.SLAJSON)...)
 	if stored.Simulated != want.Simulated {
-		diffs = append(diffs, FieldDiff{"simulated", fmt.Sprint(stored.Simulated), fmt.Sprint(want.Simulated)})
+		diffs = append(diffs, FieldDiff{FieldSimulated, fmt.Sprint(stored.Simulated), fmt.Sprint(want.Simulated)})
 	}
 	if stored.Sampler != want.Sampler {
-		diffs = append(diffs, FieldDiff{"sampler", stored.Sampler, want.Sampler})
+		diffs = append(diffs, FieldDiff{FieldSampler, stored.Sampler, want.Sampler})
 	}
 	if stored.Seed != want.Seed {
-		diffs = append(diffs, FieldDiff{"seed", fmt.Sprint(stored.Seed), fmt.Sprint(want.Seed)})
+		diffs = append(diffs, FieldDiff{FieldSeed, fmt.Sprint(stored.Seed), fmt.Sprint(want.Seed)})
 	}
 	if stored.SpaceFingerprint != want.SpaceFingerprint {
 		diffs = append(diffs, diffSpaces(stored, want, len(workload) > 0)...)
@@ -108,9 +118,9 @@ func jsonText(v json.RawMessage) string {
 	return string(v)
 }
 
-// readSpaceRecord decodes a recorded space (space.Space.JSON) into space's own Description. A value of another
+// SpaceRecord decodes a recorded space (space.Space.JSON) into space's own Description. A value of another
 // type than today's (a record from an older autotune) leaves that field empty instead of failing the rest.
-func readSpaceRecord(text string) (space.Description, bool) {
+func SpaceRecord(text string) (space.Description, bool) {
 	var d space.Description
 	err := json.Unmarshal([]byte(text), &d)
 	var typeErr *json.UnmarshalTypeError
@@ -121,14 +131,14 @@ func readSpaceRecord(text string) (space.Description, bool) {
 // (and not the workload, which shapes the space too) changed, the parameters that did.
 func diffSpaces(stored, want store.Study, workloadChanged bool) []FieldDiff {
 	fingerprints := []FieldDiff{{"search space", "fingerprint " + stored.SpaceFingerprint, "fingerprint " + want.SpaceFingerprint}}
-	a, okA := readSpaceRecord(stored.SpaceJSON)
-	b, okB := readSpaceRecord(want.SpaceJSON)
+	a, okA := SpaceRecord(stored.SpaceJSON)
+	b, okB := SpaceRecord(want.SpaceJSON)
 	if !okA || !okB {
 		return fingerprints
 	}
 	var diffs []FieldDiff
 	if a.Source != b.Source {
-		diffs = append(diffs, FieldDiff{"space file", orBuiltIn(a.Source), orBuiltIn(b.Source)})
+		diffs = append(diffs, FieldDiff{FieldSpaceFile, orBuiltIn(a.Source), orBuiltIn(b.Source)})
 	}
 	if a.VLLMVersion != b.VLLMVersion {
 		diffs = append(diffs, FieldDiff{"vLLM version", a.VLLMVersion, b.VLLMVersion})

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,10 +10,10 @@ import (
 
 // resumeFlags maps the stored settings that a flag of `autotune run` sets (tuner.FieldDiff.Field) to that flag.
 var resumeFlags = map[string]string{
-	"model": "model", "tokenizer": "tokenizer", "max_concurrency": "max-concurrency", "num_prompts": "num-prompts",
+	tuner.FieldModel: "model", "tokenizer": "tokenizer", "max_concurrency": "max-concurrency", "num_prompts": "num-prompts",
 	"random_input_len": "random-input-len", "random_output_len": "random-output-len", "request_rate": "request-rate",
-	"max_p99_tpot_ms": "max-p99-tpot-ms", "max_p99_ttft_ms": "max-p99-ttft-ms", "simulated": "simulate",
-	"sampler": "sampler", "seed": "seed", "space file": "space",
+	"max_p99_tpot_ms": "max-p99-tpot-ms", "max_p99_ttft_ms": "max-p99-ttft-ms", tuner.FieldSimulated: "simulate",
+	tuner.FieldSampler: "sampler", tuner.FieldSeed: "seed", tuner.FieldSpaceFile: "space",
 }
 
 // explainIncompatible turns a refused resume into one message: the fields that differ (stored → requested) and
@@ -53,7 +52,7 @@ func resumeCommand(ie *tuner.IncompatibleError, diffs []tuner.FieldDiff, args []
 		flag := resumeFlags[d.Field]
 		drop[flag] = true
 		switch d.Field {
-		case "simulated":
+		case tuner.FieldSimulated:
 			if d.Stored == "true" {
 				add = append(add, "--simulate")
 			}
@@ -61,11 +60,8 @@ func resumeCommand(ie *tuner.IncompatibleError, diffs []tuner.FieldDiff, args []
 			if d.Stored != ie.Stored.Model { // the default is the model
 				add = append(add, "--tokenizer", d.Stored)
 			}
-		case "space file":
-			var sp struct {
-				Source string `json:"source"`
-			}
-			if json.Unmarshal([]byte(ie.Stored.SpaceJSON), &sp) == nil && sp.Source != "" {
+		case tuner.FieldSpaceFile:
+			if sp, ok := tuner.SpaceRecord(ie.Stored.SpaceJSON); ok && sp.Source != "" {
 				add = append(add, "--space", sp.Source)
 			}
 		default:
