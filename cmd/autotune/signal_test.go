@@ -44,7 +44,7 @@ func TestSecondInterruptRecordsTrialAndReleasesLock(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "tuning.db")
 	sigs := make(chan os.Signal, 3)
-	var stdout, stderr syncBuffer
+	var stdout, stderr runnertest.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- runWithSignals(sigs, append(simFlags(t, db, "10"), "--trials", "3", "--stop-grace", "10m"), &stdout, &stderr)
@@ -125,7 +125,7 @@ func TestSecondInterruptEndsAReport(t *testing.T) {
 		t.Fatal("a goroutine is in the SQLite driver before the report started")
 	}
 	sigs := make(chan os.Signal, 3)
-	var stdout, stderr syncBuffer
+	var stdout, stderr runnertest.SyncBuffer
 	done := make(chan int, 1)
 	go func() { done <- runWithSignals(sigs, []string{"trials", "--db", db}, &stdout, &stderr) }()
 	// The interrupts must arrive while the report waits for the lock, or the test proves nothing: wait until a
