@@ -28,4 +28,9 @@ func TestMainReadsTheEnvironment(t *testing.T) {
 	if code := Main(context.Background(), []string{"python", "-c", "import arctic_inference"}, &out, &errb); code != 0 {
 		t.Errorf("python probe with arctic-inference installed: exit %d", code)
 	}
+	t.Setenv("AUTOTUNE_SIM_FAULT", "no_such_fault")
+	errb.Reset()
+	if code := Main(context.Background(), []string{"--version"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), `AUTOTUNE_SIM_FAULT: unknown fault "no_such_fault"`) {
+		t.Errorf("an unknown AUTOTUNE_SIM_FAULT: exit %d, %q; want 2 and the name", code, errb.String())
+	}
 }

@@ -126,16 +126,19 @@ func runNoise(seed int64, e *Engine) float64 {
 		return 1
 	}
 	r := rand.New(rand.NewPCG(uint64(seed), ConfigHash(e)^0x6e6f697365))
-	z := math.Max(-3, math.Min(3, r.NormFloat64()))
-	return 1 + e.land().NoiseSigma*z
+	return noiseFactor(e, r)
+}
+
+// noiseFactor is one run's step-time factor: 1 + σ·z with z a standard normal draw clipped to ±3 and σ the
+// landscape's NoiseSigma, for both Predict and a server start.
+func noiseFactor(e *Engine, r *rand.Rand) float64 {
+	return 1 + e.land().NoiseSigma*math.Max(-3, math.Min(3, r.NormFloat64()))
 }
 
 func runRNG(seed int64, e *Engine) *rand.Rand {
 	return rand.New(rand.NewPCG(uint64(seed), ConfigHash(e)))
 }
 
-// StartNoise draws the step-time factor of one server start from rng (the `serve` path; Predict's runNoise
+// StartNoise draws the step-time factor of one start of engine e from rng (the `serve` path; Predict's runNoise
 // draws it from the seed and the config).
-func StartNoise(rng *rand.Rand) float64 {
-	return 1 + runNoiseSigma*math.Max(-3, math.Min(3, rng.NormFloat64()))
-}
+func StartNoise(rng *rand.Rand, e *Engine) float64 { return noiseFactor(e, rng) }

@@ -3,6 +3,7 @@ package process
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,8 +27,9 @@ import (
 //	                         landscape's default per method, see Workload.Acceptance)
 //	AUTOTUNE_SIM_PACKAGES    installed optional Python packages, comma-separated, '-' read as '_' (unset:
 //	                         arctic_inference; empty: none)
-//	AUTOTUNE_SIM_FAULT       fault injection, a comma list of the names in allFaults (off by default; unknown
-//	                         names are ignored), see the package documentation
+//	AUTOTUNE_SIM_FAULT       fault injection, a comma list of the names in allFaults (off by default; an unknown
+//	                         name is an error, so that a misspelt fault never passes as injected), see the
+//	                         package documentation
 //	AUTOTUNE_SIM_GPUS        how many GPUs the simulated machine has, 1 to 16 (default and when not a positive
 //	                         integer: 1; above 16: 16), all Tesla T4s
 //	CUDA_VISIBLE_DEVICES     as with CUDA: a server runs on the first index it lists (unset: GPU 0); an index the
@@ -40,7 +42,9 @@ type Config struct {
 	Acceptance float64
 	Packages   map[string]bool
 	Faults     faultSet
-	GPUs       int
+	// Err is what the environment got wrong (an unknown AUTOTUNE_SIM_FAULT name); Main refuses to run with it.
+	Err  error
+	GPUs int
 	// CUDAVisibleDevices is CUDA_VISIBLE_DEVICES as given; CUDAVisibleSet says whether it is set at all.
 	CUDAVisibleDevices  string
 	CUDAVisibleSet      bool
@@ -87,6 +91,9 @@ func ConfigFromEnv(lookup func(string) (string, bool), now time.Time, uid int) C
 	c.Faults = faultSet{}
 	for _, name := range strings.Split(get("AUTOTUNE_SIM_FAULT"), ",") {
 		if name = strings.TrimSpace(name); name != "" {
+			if !slices.Contains(allFaults, name) {
+				c.Err = fmt.Errorf("AUTOTUNE_SIM_FAULT: unknown fault %q (one of %s)", name, strings.Join(allFaults, ", "))
+			}
 			c.Faults[name] = true
 		}
 	}

@@ -55,7 +55,7 @@ func TestConfigFromEnv(t *testing.T) {
 			gpu, err := c.VisibleGPU()
 			return c.StateDir == "/tmp/autotune-sim-42" && c.Speed == 1 && c.Seed == 12345 && c.Acceptance == 0 &&
 				len(c.Packages) == 1 && c.Packages["arctic_inference"] && len(c.Faults) == 0 && c.GPUs == 1 &&
-				gpu == 0 && err == nil && !c.AllowLongMaxLen && !c.DisableCompileCache
+				gpu == 0 && err == nil && !c.AllowLongMaxLen && !c.DisableCompileCache && c.Err == nil
 		}},
 		{"TMPDIR names the default state directory", map[string]string{"TMPDIR": "/scratch"}, func(c Config) bool {
 			return c.StateDir == "/scratch/autotune-sim-42"
@@ -67,11 +67,14 @@ func TestConfigFromEnv(t *testing.T) {
 			return c.StateDir == "/s" && c.Speed == 200 && c.Seed == ^uint64(2) && c.Acceptance == 0.5 &&
 				len(c.Packages) == 2 && c.Packages["arctic_inference"] && c.Packages["flash_attn"] &&
 				len(c.Faults) == 2 && c.Faults[faultHang] && c.Faults[faultSlowHealth] && c.GPUs == 16 &&
-				c.AllowLongMaxLen && c.DisableCompileCache
+				c.AllowLongMaxLen && c.DisableCompileCache && c.Err == nil
 		}},
 		{"unparsable values keep the defaults", map[string]string{"AUTOTUNE_SIM_SPEED": "-2", "AUTOTUNE_SIM_SEED": "x",
 			"AUTOTUNE_SIM_GPUS": "0", "VLLM_ALLOW_LONG_MAX_MODEL_LEN": "0"}, func(c Config) bool {
 			return c.Speed == 1 && c.Seed == 12345 && c.GPUs == 1 && !c.AllowLongMaxLen
+		}},
+		{"an unknown fault is an error that names it", map[string]string{"AUTOTUNE_SIM_FAULT": "hang,oom_statrup"}, func(c Config) bool {
+			return c.Err != nil && strings.Contains(c.Err.Error(), `AUTOTUNE_SIM_FAULT: unknown fault "oom_statrup"`)
 		}},
 		{"empty AUTOTUNE_SIM_PACKAGES installs none", map[string]string{"AUTOTUNE_SIM_PACKAGES": ""}, func(c Config) bool {
 			return len(c.Packages) == 0

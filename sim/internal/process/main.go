@@ -12,6 +12,10 @@ import (
 // Main runs the simulator's command line (see package sim) on the machine cfg describes, returning the exit
 // status.
 func Main(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) int {
+	if cfg.Err != nil {
+		fmt.Fprintf(stderr, "autotune sim: %v\n", cfg.Err)
+		return 2
+	}
 	leading := leadingArgs(args)
 	if len(args) == 0 {
 		io.WriteString(stderr, model.TopUsage+"\nvllm: error: the following arguments are required: subparser\n")

@@ -223,7 +223,7 @@ func serve(ctx context.Context, cfg Config, args, leading []string, stdout, stde
 	s.seed = mix(cfg.Seed, uint64(counter), ch)
 	rng := rand.New(rand.NewPCG(s.seed, 0x57a7))
 	if e != nil {
-		s.noise = model.StartNoise(rng)
+		s.noise = model.StartNoise(rng, e)
 		injectStartupFault(e, faults)
 	}
 	ctx, cancel := context.WithCancel(ctx)
