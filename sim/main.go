@@ -9,6 +9,16 @@ import (
 	"github.com/autotune/autotune/sim/internal/process"
 )
 
+// The environment variables through which autotune sets the simulated machine up for a study (process.Config
+// lists every variable the simulator reads).
+const (
+	EnvState = process.EnvState // the directory the simulated processes share
+	EnvSpeed = process.EnvSpeed // how many times faster than real time
+	EnvSeed  = process.EnvSeed  // the run-to-run noise's seed
+	EnvGPUs  = process.EnvGPUs  // how many GPUs the machine has
+	EnvFault = process.EnvFault // faults to inject, a comma list
+)
+
 // Main runs the simulator's command line: `serve MODEL [flags]`, `bench serve [options]`, `--version`,
 // `nvidia-smi ...` and `python -c CODE`, returning the exit status. cmd/autotune calls it for
 // `autotune sim <args...>`; it must not install its own SIGTERM/SIGINT handling for that subcommand, because

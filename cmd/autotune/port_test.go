@@ -13,6 +13,7 @@ import (
 
 	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/runner/runnertest"
+	"github.com/autotune/autotune/sim"
 	"github.com/autotune/autotune/store"
 )
 
@@ -45,7 +46,7 @@ func TestTwoServersOnOnePort(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := exec.Command(exe, "sim", "serve", "Qwen/Qwen2.5-0.5B", "--host", "127.0.0.1", "--port", port)
-	other.Env = append(os.Environ(), "AUTOTUNE_SIM_SPEED=1000", "AUTOTUNE_SIM_STATE="+filepath.Join(dir, "other-sim"))
+	other.Env = append(os.Environ(), sim.EnvSpeed+"=1000", sim.EnvState+"="+filepath.Join(dir, "other-sim"))
 	other.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := other.Start(); err != nil {
 		t.Fatal(err)

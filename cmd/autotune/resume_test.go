@@ -15,6 +15,7 @@ import (
 	"github.com/autotune/autotune/internal/citest"
 	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/runner/runnertest"
+	"github.com/autotune/autotune/sim"
 	"github.com/autotune/autotune/store"
 )
 
@@ -207,7 +208,7 @@ func TestInterruptTwice(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "tuning.db")
 	flags := append(simFlags(t, db, "40"), "--trials", "3", "--stop-grace", "10m")
-	c := startAutotune(t, []string{"AUTOTUNE_SIM_FAULT=ignore_sigterm"}, flags...)
+	c := startAutotune(t, []string{sim.EnvFault + "=ignore_sigterm"}, flags...)
 	var victim store.Trial
 	waitFor(t, 60*time.Second, "a running server", func() bool {
 		var ok bool
@@ -306,7 +307,7 @@ func TestStaleServerFromDeadRun(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "tuning.db")
 	flags := append(simFlags(t, db, "40"), "--trials", "3")
-	c := startAutotune(t, []string{"AUTOTUNE_SIM_FAULT=fork_holder"}, flags...)
+	c := startAutotune(t, []string{sim.EnvFault + "=fork_holder"}, flags...)
 	var victim store.Trial
 	waitFor(t, 60*time.Second, "a running server", func() bool {
 		var ok bool
@@ -344,7 +345,7 @@ func TestStaleServerFromDeadRun(t *testing.T) {
 func gpuUsedMiB(t *testing.T, dir string) int {
 	exe, _ := os.Executable()
 	cmd := exec.Command(exe, "sim", "nvidia-smi", "--query-gpu=name,compute_cap,memory.total,memory.used", "--format=csv,noheader,nounits")
-	cmd.Env = append(os.Environ(), "AUTOTUNE_SIM_STATE="+filepath.Join(dir, "tuning.trials", "sim-state"))
+	cmd.Env = append(os.Environ(), sim.EnvState+"="+filepath.Join(dir, "tuning.trials", "sim-state"))
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("simulated nvidia-smi: %v", err)
@@ -360,7 +361,7 @@ func gpuUsedMiB(t *testing.T, dir string) int {
 func TestFaultsInsideTrials(t *testing.T) {
 	t.Run("a baseline that crashes under load stops the study with the diagnosis", func(t *testing.T) {
 		db := filepath.Join(t.TempDir(), "tuning.db")
-		t.Setenv("AUTOTUNE_SIM_FAULT", "crash_mid_bench")
+		t.Setenv(sim.EnvFault, "crash_mid_bench")
 		code, _, errs := cli(t, append(simFlags(t, db, "400"), "--trials", "2")...)
 		if code != 1 || !strings.Contains(errs, "the baseline (vLLM's defaults) failed (crashed_during_benchmark)") {
 			t.Fatalf("exit %d, stderr:\n%s\nwant 1 and the baseline's diagnosis", code, errs)
@@ -380,7 +381,7 @@ func TestFaultsInsideTrials(t *testing.T) {
 	})
 	t.Run("corrupt benchmark JSON stops the study", func(t *testing.T) {
 		db := filepath.Join(t.TempDir(), "tuning.db")
-		t.Setenv("AUTOTUNE_SIM_FAULT", "bench_bad_json")
+		t.Setenv(sim.EnvFault, "bench_bad_json")
 		code, _, errs := cli(t, append(simFlags(t, db, "400"), "--trials", "3")...)
 		if code != 1 || !strings.Contains(errs, "harness keeps failing") || !strings.Contains(errs, "JSON") {
 			t.Errorf("exit %d, stderr:\n%s\nwant 1 and an error about the benchmark JSON", code, errs)
@@ -446,7 +447,7 @@ func TestNoFeasibleTrialExitsNonZero(t *testing.T) {
 // it), the study stops after that trial with the diagnosis and exits 1 instead of failing every config.
 func TestUnusablePlatformStopsTheStudy(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "tuning.db")
-	t.Setenv("AUTOTUNE_SIM_FAULT", "no_kernel_image")
+	t.Setenv(sim.EnvFault, "no_kernel_image")
 	code, _, errs := cli(t, append(simFlags(t, db, "400"), "--trials", "5")...)
 	if code != 1 || !strings.Contains(errs, "vLLM cannot run on this machine") ||
 		!strings.Contains(errs, "no kernel image is available for execution on the device") {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/runner/runnertest"
+	"github.com/autotune/autotune/sim"
 	"github.com/autotune/autotune/store"
 )
 
@@ -40,7 +41,7 @@ func workerRows(t *testing.T, db string) int {
 func TestSecondInterruptRecordsTrialAndReleasesLock(t *testing.T) {
 	k, v, _ := strings.Cut(runnertest.TrackChildren(t), "=")
 	t.Setenv(k, v) // the servers get os.Environ: any of them left behind fails the test
-	t.Setenv("AUTOTUNE_SIM_FAULT", "ignore_sigterm")
+	t.Setenv(sim.EnvFault, "ignore_sigterm")
 	dir := t.TempDir()
 	db := filepath.Join(dir, "tuning.db")
 	sigs := make(chan os.Signal, 3)

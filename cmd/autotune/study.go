@@ -153,9 +153,9 @@ func (m *machineFlags) runnerOptions(workDir string, seed int64) (runner.Options
 		o.NvidiaSMI = []string{exe, "sim", "nvidia-smi"}
 		o.Python = []string{exe, "sim", "python"}
 		o.Env = append(o.Env,
-			"AUTOTUNE_SIM_SPEED="+strconv.FormatFloat(m.simSpeed, 'g', -1, 64),
-			"AUTOTUNE_SIM_STATE="+filepath.Join(workDir, "sim-state"),
-			"AUTOTUNE_SIM_SEED="+strconv.FormatInt(seed, 10))
+			sim.EnvSpeed+"="+strconv.FormatFloat(m.simSpeed, 'g', -1, 64),
+			sim.EnvState+"="+filepath.Join(workDir, "sim-state"),
+			sim.EnvSeed+"="+strconv.FormatInt(seed, 10))
 	}
 	return o, nil
 }
@@ -290,9 +290,9 @@ func runStudy(ctx context.Context, s *session, args []string, stdout, stderr io.
 		return err
 	}
 	ropts.StartupTimeout, ropts.BenchTimeout, ropts.StopGrace = *startupTimeout, *benchTimeout, *stopGrace
-	if m.simulate && len(gpuList) > 0 && os.Getenv("AUTOTUNE_SIM_GPUS") == "" {
+	if m.simulate && len(gpuList) > 0 && os.Getenv(sim.EnvGPUs) == "" {
 		// The simulated machine has as many GPUs as --gpus needs (AUTOTUNE_SIM_GPUS sets it for --gpus all).
-		ropts.Env = append(ropts.Env, "AUTOTUNE_SIM_GPUS="+strconv.Itoa(slices.Max(gpuList)+1))
+		ropts.Env = append(ropts.Env, sim.EnvGPUs+"="+strconv.Itoa(slices.Max(gpuList)+1))
 	}
 	if m.simulate {
 		// Simulated time runs --sim-speed times faster: scale the defaults the user did not set.

@@ -11,6 +11,17 @@ import (
 	"github.com/autotune/autotune/sim/internal/model"
 )
 
+// The simulator's own environment variables (Config documents each).
+const (
+	EnvState      = "AUTOTUNE_SIM_STATE"
+	EnvSpeed      = "AUTOTUNE_SIM_SPEED"
+	EnvSeed       = "AUTOTUNE_SIM_SEED"
+	EnvAcceptance = "AUTOTUNE_SIM_ACCEPTANCE"
+	EnvPackages   = "AUTOTUNE_SIM_PACKAGES"
+	EnvFault      = "AUTOTUNE_SIM_FAULT"
+	EnvGPUs       = "AUTOTUNE_SIM_GPUS"
+)
+
 // Config is the simulated machine's environment, read once by sim.Main (ConfigFromEnv) and passed to every
 // subcommand; nothing below it reads the environment. This is the one list of the variables the simulator
 // reads:
@@ -60,7 +71,7 @@ func ConfigFromEnv(lookup func(string) (string, bool), now time.Time, uid int) C
 		v := strings.ToLower(get(name))
 		return v == "1" || v == "true" || v == "yes"
 	}
-	c := Config{StateDir: get("AUTOTUNE_SIM_STATE"), Speed: 1, Seed: uint64(now.UnixNano()), GPUs: 1,
+	c := Config{StateDir: get(EnvState), Speed: 1, Seed: uint64(now.UnixNano()), GPUs: 1,
 		AllowLongMaxLen: truthy("VLLM_ALLOW_LONG_MAX_MODEL_LEN"), DisableCompileCache: truthy("VLLM_DISABLE_COMPILE_CACHE")}
 	if c.StateDir == "" {
 		tmp := get("TMPDIR") // as os.TempDir on Unix
@@ -69,16 +80,16 @@ func ConfigFromEnv(lookup func(string) (string, bool), now time.Time, uid int) C
 		}
 		c.StateDir = filepath.Join(tmp, fmt.Sprintf("autotune-sim-%d", uid))
 	}
-	if v, err := strconv.ParseFloat(strings.TrimSpace(get("AUTOTUNE_SIM_SPEED")), 64); err == nil && v > 0 {
+	if v, err := strconv.ParseFloat(strings.TrimSpace(get(EnvSpeed)), 64); err == nil && v > 0 {
 		c.Speed = v
 	}
-	if v, err := strconv.ParseInt(strings.TrimSpace(get("AUTOTUNE_SIM_SEED")), 10, 64); err == nil {
+	if v, err := strconv.ParseInt(strings.TrimSpace(get(EnvSeed)), 10, 64); err == nil {
 		c.Seed = uint64(v)
 	}
-	if v, err := strconv.ParseFloat(strings.TrimSpace(get("AUTOTUNE_SIM_ACCEPTANCE")), 64); err == nil {
+	if v, err := strconv.ParseFloat(strings.TrimSpace(get(EnvAcceptance)), 64); err == nil {
 		c.Acceptance = v
 	}
-	pk, ok := lookup("AUTOTUNE_SIM_PACKAGES")
+	pk, ok := lookup(EnvPackages)
 	if !ok {
 		pk = "arctic_inference"
 	}
@@ -89,7 +100,7 @@ func ConfigFromEnv(lookup func(string) (string, bool), now time.Time, uid int) C
 		}
 	}
 	c.Faults = faultSet{}
-	for _, name := range strings.Split(get("AUTOTUNE_SIM_FAULT"), ",") {
+	for _, name := range strings.Split(get(EnvFault), ",") {
 		if name = strings.TrimSpace(name); name != "" {
 			if !slices.Contains(allFaults, name) {
 				c.Err = fmt.Errorf("AUTOTUNE_SIM_FAULT: unknown fault %q (one of %s)", name, strings.Join(allFaults, ", "))
@@ -97,7 +108,7 @@ func ConfigFromEnv(lookup func(string) (string, bool), now time.Time, uid int) C
 			c.Faults[name] = true
 		}
 	}
-	if n, err := strconv.Atoi(get("AUTOTUNE_SIM_GPUS")); err == nil && n >= 1 {
+	if n, err := strconv.Atoi(get(EnvGPUs)); err == nil && n >= 1 {
 		c.GPUs = min(n, 16)
 	}
 	c.CUDAVisibleDevices, c.CUDAVisibleSet = lookup("CUDA_VISIBLE_DEVICES")
