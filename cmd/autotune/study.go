@@ -87,8 +87,8 @@ func (m *machineFlags) validate() error {
 	case m.model == "":
 		return usagef("--model: empty")
 	case m.simulate && sim.CheckModel(m.model) != nil:
-		return usagef("--model %s: the simulator models only Qwen/Qwen2.5-0.5B and its checkpoints on a Tesla T4; "+
-			"other models need a GPU with vLLM (run without --simulate)", m.model)
+		return usagef("--model %s: the simulator models only %s; other models need a GPU with vLLM (run without --simulate)",
+			m.model, sim.Modelled)
 	case m.concurrency < 1:
 		return usagef("--max-concurrency %d: must be >= 1", m.concurrency)
 	case m.numPrompts < 1:

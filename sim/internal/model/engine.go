@@ -168,6 +168,9 @@ func quantMethods() []string {
 // max_position_embeddings in its config.json).
 const ModelMaxLen = modelMaxLen
 
+// Modelled says what the simulator models, for the messages that refuse another model.
+const Modelled = "Qwen/Qwen2.5-0.5B and its checkpoints on a Tesla T4"
+
 // CheckModel returns nil when the simulator models model: Qwen/Qwen2.5-0.5B and its checkpoints (-Instruct and
 // the quantized ones of t4-calibration.md §7.3), by Hugging Face id or by a local folder of that name. Any
 // other model is refused: its numbers would be Qwen2.5-0.5B's under another name.
@@ -179,7 +182,7 @@ func CheckModel(model string) error {
 	if strings.HasPrefix(base, "qwen2.5-0.5b") {
 		return nil
 	}
-	return fmt.Errorf("autotune sim: the simulator models only Qwen/Qwen2.5-0.5B and its checkpoints on a Tesla T4; %q is not modelled (its numbers would be Qwen2.5-0.5B's under another name)", model)
+	return fmt.Errorf("autotune sim: the simulator models only %s; %q is not modelled (its numbers would be Qwen2.5-0.5B's under another name)", Modelled, model)
 }
 
 // checkpointQuant guesses the quantization of a checkpoint from its name (the known Qwen2.5-0.5B checkpoints
