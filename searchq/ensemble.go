@@ -194,7 +194,7 @@ func GPUOf(kind string) sim.GPU {
 
 // PackagesOf is what the simulated machine of a kind has installed (the simulator's Python module names).
 func PackagesOf(kind string) map[string]bool {
-	return map[string]bool{"arctic_inference": !strings.HasSuffix(kind, "no-arctic")}
+	return map[string]bool{sim.ArcticInference: !strings.HasSuffix(kind, "no-arctic")}
 }
 
 // Landscape is the member's simulator.

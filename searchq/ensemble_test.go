@@ -30,7 +30,7 @@ func TestDefaultMemberIsTheCalibratedSimulator(t *testing.T) {
 		for _, seed := range []int64{0, 5} {
 			argv := append([]string{"Qwen/Qwen2.5-0.5B"}, c.Args...)
 			want := sim.Predict(argv, w, seed)
-			got := sim.PredictOn(&land, map[string]bool{"arctic_inference": true}, argv, w, seed)
+			got := sim.PredictOn(&land, map[string]bool{sim.ArcticInference: true}, argv, w, seed)
 			if math.Abs(got.OutputThroughput-want.OutputThroughput) > 1e-9*want.OutputThroughput || got.P99TTFTMs != want.P99TTFTMs && math.Abs(got.P99TTFTMs-want.P99TTFTMs) > 1e-6 {
 				t.Errorf("%v seed %d: default member gives %.3f tok/s (P99 TTFT %.3f), the simulator %.3f (%.3f)", c.Args, seed,
 					got.OutputThroughput, got.P99TTFTMs, want.OutputThroughput, want.P99TTFTMs)

@@ -60,6 +60,9 @@ func WorkloadOf(w runner.Workload) Workload { return model.WorkloadOf(w) }
 // LiveAt is the server's /metrics state t simulated seconds into a benchmark whose requests are results.
 func LiveAt(results []RequestResult, t float64) LiveMetrics { return model.LiveAt(results, t) }
 
+// ArcticInference is the Python module suffix decoding needs, as PredictOn's and CheckConfig's packages name it.
+const ArcticInference = model.ArcticInference
+
 // Modelled says what the simulator models ("Qwen/Qwen2.5-0.5B and its checkpoints on a Tesla T4").
 const Modelled = model.Modelled
 

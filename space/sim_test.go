@@ -33,7 +33,7 @@ func TestSampledArgvParsesUnderSimulator(t *testing.T) {
 		if err := sim.CheckServeArgs(argv); err != nil {
 			t.Fatalf("%q: %v", c.Args, err)
 		}
-		if err := sim.CheckConfig(argv, map[string]bool{"arctic_inference": true, "arctic-inference": true}); err != nil {
+		if err := sim.CheckConfig(argv, map[string]bool{sim.ArcticInference: true}); err != nil {
 			t.Fatalf("%q: the simulator refuses it: %v", c.Args, err)
 		}
 	}

@@ -133,7 +133,7 @@ func (e *Engine) CompileKey() string {
 
 // Env is what the resolution needs to know about the simulated machine.
 type Env struct {
-	Packages      map[string]bool // importable Python packages (arctic_inference)
+	Packages      map[string]bool // importable Python packages, by module name (ArcticInference)
 	AllowLongLen  bool            // VLLM_ALLOW_LONG_MAX_MODEL_LEN=1
 	DisableCCache bool            // VLLM_DISABLE_COMPILE_CACHE=1
 	Land          *Landscape      // nil: DefaultLandscape (the calibrated T4)
@@ -167,6 +167,10 @@ func quantMethods() []string {
 // ModelMaxLen is the max_model_len vLLM derives for the one model the simulator models (Qwen2.5-0.5B's
 // max_position_embeddings in its config.json).
 const ModelMaxLen = modelMaxLen
+
+// ArcticInference is the Python module that suffix decoding imports (pip's arctic-inference), as Env.Packages
+// names it.
+const ArcticInference = "arctic_inference"
 
 // Modelled says what the simulator models, for the messages that refuse another model.
 const Modelled = "Qwen/Qwen2.5-0.5B and its checkpoints on a Tesla T4"

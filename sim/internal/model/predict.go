@@ -63,7 +63,7 @@ func WorkloadOf(w runner.Workload) Workload {
 // model's central value (no run-to-run noise); any other seed draws the noise as a real rerun would. Predict
 // and the `serve`/`bench serve` path share the same parser, validation, memory, startup and scheduler code.
 func Predict(args []string, w Workload, seed int64) Outcome {
-	return predictEnv(args, w, seed, Env{Packages: map[string]bool{"arctic_inference": true}})
+	return predictEnv(args, w, seed, Env{Packages: map[string]bool{ArcticInference: true}})
 }
 
 func predictEnv(args []string, w Workload, seed int64, env Env) Outcome {

@@ -128,7 +128,7 @@ func resolveSpec(e *Engine, a *ServeArgs, env Env) *Failure {
 		}
 		spec.LookupMin, spec.LookupMax = lmin, lmax
 	case "suffix":
-		if !env.Packages["arctic_inference"] {
+		if !env.Packages[ArcticInference] {
 			return configFail("ImportError: Arctic Inference is required for suffix decoding. Install via `pip install arctic-inference==0.1.1`.")
 		}
 		spec.MaxDepth = 24

@@ -91,7 +91,7 @@ func ConfigFromEnv(lookup func(string) (string, bool), now time.Time, uid int) C
 	}
 	pk, ok := lookup(EnvPackages)
 	if !ok {
-		pk = "arctic_inference"
+		pk = model.ArcticInference
 	}
 	c.Packages = map[string]bool{}
 	for _, p := range strings.Split(pk, ",") {

@@ -140,7 +140,7 @@ func python(installed map[string]bool, args []string, stdout, stderr io.Writer) 
 		switch {
 		case strings.Contains(code, "vllm.__version__"):
 			fmt.Fprintln(stdout, model.VLLMVersion)
-		case strings.Contains(code, "arctic_inference.__version__"):
+		case strings.Contains(code, model.ArcticInference+".__version__"):
 			fmt.Fprintln(stdout, "0.1.1")
 		}
 	}
