@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/autotune/autotune/runner"
 )
 
 // Round formats a metric for people: three significant digits, but never fewer than the integer part
@@ -43,10 +45,6 @@ func (t Trial) Command(simulated bool) []string {
 	return argv
 }
 
-// levelLine matches vLLM's log prefix for a level that never proves a failure ("INFO 11-28 09:30:00 [...]"),
-// with or without the "(EngineCore_DP0 pid=123)" process prefix.
-var levelLine = regexp.MustCompile(`^(\(\S+ pid=\d+\) )?(INFO|DEBUG|WARNING) \d\d-\d\d `)
-
 // failureWords are what the lines that prove a failure say.
 var failureWords = regexp.MustCompile(`(?i)error|exception|traceback|killed|out of memory|refused|invalid|not supported|must be|unrecognized|\[matched in `)
 
@@ -65,7 +63,7 @@ func (t Trial) Proof() []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, l := range lines {
-		if l == "[...]" || levelLine.MatchString(l) || !failureWords.MatchString(l) || seen[l] {
+		if l == "[...]" || runner.NotEvidence(l) || !failureWords.MatchString(l) || seen[l] {
 			continue
 		}
 		seen[l] = true

@@ -195,6 +195,13 @@ func TestProofDropsChatter(t *testing.T) {
 	if got := tr.Proof(); len(got) != 1 || got[0] != "torch.OutOfMemoryError: CUDA out of memory." {
 		t.Errorf("proof = %q", got)
 	}
+	// What the classifier never takes as evidence is no proof either (runner.NotEvidence): a container-prefixed
+	// WARNING record and a Python warning, both with failure words.
+	tr.Record.LogTail = "vllm-1  | WARNING 11-28 09:30:00 [cuda.py:9] out of memory avoided by lowering batch size\n" +
+		"torch/cuda/__init__.py:61: UserWarning: invalid value encountered\nValueError: No available memory for the cache blocks."
+	if got := tr.Proof(); len(got) != 1 || got[0] != "ValueError: No available memory for the cache blocks." {
+		t.Errorf("proof = %q, want only the ValueError line", got)
+	}
 	tr.Record.LogTail = "a\nb\nc\nd\ne\nf\ng"
 	if got := tr.Proof(); !reflect.DeepEqual(got, []string{"c", "d", "e", "f", "g"}) {
 		t.Errorf("fallback proof = %q", got)

@@ -45,7 +45,7 @@ func (r rule) match(line, lower string) bool {
 // "Value error, " around a more specific ValueError), and the faults that are not the config's come first of
 // all: the platform's (the study stops) and the harness's (the trial does not count), since vLLM wraps those in
 // the same ValueErrors as its config checks. Log records at INFO, DEBUG or WARNING level and Python warnings are
-// never evidence (see notEvidence).
+// never evidence (see NotEvidence).
 var startupRules = []rule{
 	// argparse: exit status 2 before anything is loaded.
 	{class: InvalidFlag, exit2: true, frag: "error: unrecognized arguments:", why: "vllm serve rejected a flag", src: "argparse, every version"},
@@ -196,10 +196,11 @@ var logRecord = regexp.MustCompile(`^(?:.*?[)|\]] +)?(?:INFO|DEBUG|WARNING|WARN)
 // pythonWarning matches a line printed by Python's warnings module: "path.py:123: UserWarning: ...".
 var pythonWarning = regexp.MustCompile(`\.py:\d+: [A-Za-z]*Warning: `)
 
-// notEvidence reports whether a line can never prove a failure: an INFO, DEBUG or WARNING record (vLLM warns
+// NotEvidence reports whether a log line can never prove a failure: an INFO, DEBUG or WARNING record (vLLM warns
 // about situations it then handles, e.g. a CUDAGraphMode downgrade, and logs free memory at INFO), or a Python
-// warning (torch and transformers warn through the warnings module and go on).
-func notEvidence(line string) bool {
+// warning (torch and transformers warn through the warnings module and go on). The classification skips such
+// lines, and report's Trial.Proof leaves them out of the lines it shows as proof.
+func NotEvidence(line string) bool {
 	return strings.Contains(line, "WARNING") || logRecord.MatchString(line) || pythonWarning.MatchString(line)
 }
 
@@ -235,7 +236,7 @@ func classify(log []byte, exitCode int, rules []rule) (rule, string, bool) {
 			continue
 		}
 		for i, line := range lines {
-			if notEvidence(line) {
+			if NotEvidence(line) {
 				continue
 			}
 			if r.match(line, lower[i]) {
