@@ -4,12 +4,26 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/autotune/autotune/runner"
 )
+
+// The default workload's model is the one the simulator models, and runner.DefaultWorkload states its maximum
+// length for when no config.json is read: the simulator (which plays that model's config.json) must agree.
+func TestDefaultWorkloadIsTheSimulatedModel(t *testing.T) {
+	w := runner.DefaultWorkload()
+	if err := CheckModel(w.Model); err != nil {
+		t.Errorf("the default workload's model: %v", err)
+	}
+	if w.ModelMaxLen != ModelMaxLen {
+		t.Errorf("runner.DefaultWorkload().ModelMaxLen = %d, the simulated model's is %d", w.ModelMaxLen, ModelMaxLen)
+	}
+}
 
 // TestCheckConfig: argparse's error for an argv vLLM cannot parse, vLLM's refusal of a config it resolves and
 // refuses, nil for one it accepts.
 func TestCheckConfig(t *testing.T) {
-	arctic := map[string]bool{"arctic_inference": true}
+	arctic := map[string]bool{ArcticInference: true}
 	cases := []struct {
 		args     string
 		packages map[string]bool
