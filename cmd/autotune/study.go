@@ -44,19 +44,22 @@ type machineFlags struct {
 	forRun bool // the server and benchmark flags are registered (the run command)
 }
 
+// defaultSimSpeed is how many times faster than real time --simulate runs the simulator (--sim-speed).
+const defaultSimSpeed = 200
+
 // register adds the flags of the space command to fs, and with forRun those that only a study uses (where the
 // server listens, the rest of the benchmark workload, the simulator's speed).
 func (m *machineFlags) register(fs *pflag.FlagSet, forRun bool) {
 	m.forRun = forRun
 	w := runner.DefaultWorkload() // the flags' defaults are the runner's, stated there once
 	// Defaults of the flags that are not registered; the probes and space still read them.
-	m.simSpeed, m.host, m.port, m.numPrompts, m.requestRate = 200, runner.DefaultHost, runner.DefaultPort, w.NumPrompts, w.RequestRate
+	m.simSpeed, m.host, m.port, m.numPrompts, m.requestRate = defaultSimSpeed, runner.DefaultHost, runner.DefaultPort, w.NumPrompts, w.RequestRate
 	fs.StringVar(&m.vllm, "vllm", "vllm", "the vllm executable, optionally with leading arguments")
 	fs.StringVar(&m.nvidiaSMI, "nvidia-smi", "nvidia-smi", "the nvidia-smi executable")
 	fs.StringVar(&m.python, "python", "", "the python that runs vLLM, for package probes (default: next to --vllm)")
 	fs.BoolVar(&m.simulate, "simulate", false, "run against autotune's simulated vLLM "+sim.VLLMVersion+" on a "+sim.T4().Name+" instead of a GPU")
 	if forRun {
-		fs.Float64Var(&m.simSpeed, "sim-speed", 200, "with --simulate: how many times faster than real time the simulator runs")
+		fs.Float64Var(&m.simSpeed, "sim-speed", defaultSimSpeed, "with --simulate: how many times faster than real time the simulator runs")
 		fs.StringVar(&m.host, "host", runner.DefaultHost, "address the vLLM server listens on")
 		fs.IntVar(&m.port, "port", runner.DefaultPort, "port the vLLM server listens on")
 	}
