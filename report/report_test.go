@@ -114,23 +114,18 @@ func TestBestAggregatesEveryRun(t *testing.T) {
 	}
 }
 
-func measurement(number int, key string, value float64, feasible bool) store.Trial {
-	v := value
-	return store.Trial{Number: number, ConfigKey: key, State: store.StateComplete, Objective: &v, Feasible: feasible}
-}
-
 func TestCandidates(t *testing.T) {
-	dup := measurement(5, "a", 9000, true)
+	dup := reporttest.Measurement(5, "a", 9000, true)
 	one := 1
 	dup.DuplicateOf = &one
 	failed := store.Trial{Number: 6, ConfigKey: "d", State: store.StateFailed}
 	recs := []store.Trial{
-		measurement(4, "a", 7000, true), // a repeat of trial 1, listed out of order
-		measurement(0, "base", 3300, true),
-		measurement(1, "a", 7600, true),
-		measurement(2, "b", 7400, true),
-		measurement(3, "c", 7700, true),
-		measurement(7, "c", -1.2, false), // c's repeat missed the SLA
+		reporttest.Measurement(4, "a", 7000, true), // a repeat of trial 1, listed out of order
+		reporttest.Measurement(0, "base", 3300, true),
+		reporttest.Measurement(1, "a", 7600, true),
+		reporttest.Measurement(2, "b", 7400, true),
+		reporttest.Measurement(3, "c", 7700, true),
+		reporttest.Measurement(7, "c", -1.2, false), // c's repeat missed the SLA
 		dup, failed,
 	}
 	cs := report.Candidates(recs)
@@ -148,7 +143,7 @@ func TestCandidates(t *testing.T) {
 	if best, ok := report.Best(recs); !ok || best.Key != "b" {
 		t.Errorf("Best = %q, %v; want b", best.Key, ok)
 	}
-	if _, ok := report.Best([]store.Trial{measurement(0, "x", -3, false)}); ok {
+	if _, ok := report.Best([]store.Trial{reporttest.Measurement(0, "x", -3, false)}); ok {
 		t.Errorf("Best found a feasible candidate among infeasible ones")
 	}
 }

@@ -7,22 +7,18 @@ import (
 	"testing"
 
 	"github.com/autotune/autotune/report"
+	"github.com/autotune/autotune/report/reporttest"
 	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/store"
 )
 
-func measurement(number int, key string, value float64, feasible bool) store.Trial {
-	v := value
-	return store.Trial{Number: number, ConfigKey: key, State: store.StateComplete, Objective: &v, Feasible: feasible}
-}
-
 func TestRepeatOf(t *testing.T) {
 	recs := []store.Trial{
-		measurement(0, "base", 3300, true),
-		measurement(1, "a", 7600, true),
-		measurement(2, "b", 7400, true),
-		measurement(3, "c", 7700, true),
-		measurement(4, "c", 7650, true),
+		reporttest.Measurement(0, "base", 3300, true),
+		reporttest.Measurement(1, "a", 7600, true),
+		reporttest.Measurement(2, "b", 7400, true),
+		reporttest.Measurement(3, "c", 7700, true),
+		reporttest.Measurement(4, "c", 7650, true),
 	}
 	cases := []struct {
 		top  int

@@ -30,6 +30,13 @@ func New(st store.Study) *Source {
 // Bench is a benchmark result as the store keeps it (a few of vLLM's keys).
 func Bench(tput, tpot, ttft float64) string { return bench(tput, tpot, ttft) }
 
+// Measurement is the record of a complete trial that measured config key at value (feasible or not), for the
+// tests of what is read from several runs of one config (report's best aggregation, tuner's confirmation).
+func Measurement(number int, key string, value float64, feasible bool) store.Trial {
+	v := value
+	return store.Trial{Number: number, ConfigKey: key, State: store.StateComplete, Objective: &v, Feasible: feasible}
+}
+
 // Add records a trial in both tables: goptuna's state and value, and autotune's record.
 func (f *Source) Add(studyID int, state goptuna.TrialState, rec store.Trial) {
 	rec.StudyID = studyID
