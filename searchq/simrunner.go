@@ -40,7 +40,7 @@ func Platform(scenario string) (space.Platform, error) {
 		p.GPUName, p.ComputeCap, p.MemoryMiB = g.Name, float64(g.Capability)/10, g.MemoryMiB
 		p.Packages[runner.ArcticInference] = scenario == "l4"
 	default:
-		return p, fmt.Errorf("unknown scenario %q (want one of %s)", scenario, strings.Join(append(Scenarios, "l4", "l4-no-arctic"), ", "))
+		return p, fmt.Errorf("unknown scenario %q (want one of %s)", scenario, strings.Join(Kinds, ", "))
 	}
 	return p, nil
 }
