@@ -103,7 +103,7 @@ func ConfigFromEnv(lookup func(string) (string, bool), now time.Time, uid int) C
 	for _, name := range strings.Split(get(EnvFault), ",") {
 		if name = strings.TrimSpace(name); name != "" {
 			if !slices.Contains(allFaults, name) {
-				c.Err = fmt.Errorf("AUTOTUNE_SIM_FAULT: unknown fault %q (one of %s)", name, strings.Join(allFaults, ", "))
+				c.Err = fmt.Errorf("%s: unknown fault %q (one of %s)", EnvFault, name, strings.Join(allFaults, ", "))
 			}
 			c.Faults[name] = true
 		}
