@@ -88,8 +88,14 @@ func TestFourWorkersOnPostgresOneKilled(t *testing.T) {
 		if r.Number == victim.Number && (r.State != store.StateFailed || r.Failure != string(runner.Interrupted)) {
 			t.Errorf("the killed worker's trial %d: %s %q, want failed as interrupted", r.Number, r.State, r.Failure)
 		}
-		if r.Number != victim.Number && r.ConfigKey == victim.ConfigKey && r.State == store.StateComplete {
+		// Ran again: a later record of the config that finished one way or another (complete, or pruned early: a
+		// slow config's rerun may be; or failed for the config's own reasons), not merely queued.
+		if r.Number != victim.Number && r.ConfigKey == victim.ConfigKey && r.DuplicateOf == nil &&
+			(r.Finished() || (r.State == store.StateFailed && runner.Class(r.Failure).ConfigFault())) {
 			rerun = true
+		}
+		if r.Number != victim.Number && r.ConfigKey == victim.ConfigKey {
+			t.Logf("the killed worker's config again: trial %d %s %q", r.Number, r.State, r.Failure)
 		}
 		if r.State == store.StateRunning {
 			t.Errorf("trial %d is still running after every worker ended", r.Number)
