@@ -184,7 +184,7 @@ func parseStat(data []byte) (procStat, error) {
 // groupAlive reports whether any process of group pgid is still running. Zombies do not count: they hold no
 // memory, port or file, and where PID 1 does not reap orphans they never go away.
 func groupAlive(pgid int) (bool, error) {
-	switch err := syscall.Kill(-pgid, 0); {
+	switch err := kill(-pgid, 0); {
 	case errors.Is(err, syscall.ESRCH):
 		return false, nil
 	case err != nil && !errors.Is(err, syscall.EPERM):
@@ -207,8 +207,12 @@ func signalGroup(pgid int, sig syscall.Signal) error {
 	if pgid <= 1 {
 		return fmt.Errorf("refusing to signal process group %d", pgid)
 	}
-	if err := syscall.Kill(-pgid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+	if err := kill(-pgid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("kill(-%d, %v): %w", pgid, sig, err)
 	}
 	return nil
 }
+
+// PIDFree reports whether no process has the given PID (kill(pid, 0) says ESRCH). Outside Unix it cannot tell
+// and says false.
+func PIDFree(pid int) bool { return errors.Is(kill(pid, 0), syscall.ESRCH) }

@@ -2,12 +2,8 @@
 
 package runner
 
-import "syscall"
-
 // Supported reports whether this system can run servers: never outside Linux.
 func Supported() error { return ErrNeedsLinux }
-
-func groupAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
 
 func waitExited(int) {}
 

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"syscall"
+
+	"github.com/autotune/autotune/internal/diskfree"
 )
 
 // ErrDiskFull marks a write that SQLite refused because the database's disk (or its size limit) is full.
@@ -42,10 +43,7 @@ func (db *DB) ExplainFull(err error) error {
 		return err
 	}
 	e := &diskFullError{path: db.Path, err: err}
-	var st syscall.Statfs_t
-	if syscall.Statfs(filepath.Dir(db.file), &st) == nil {
-		e.free, e.known = st.Bavail*uint64(st.Bsize), true
-	}
+	e.free, e.known = diskfree.Bytes(filepath.Dir(db.file))
 	return e
 }
 

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"errors"
 	"os"
-	"syscall"
 
 	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/store"
@@ -19,7 +17,7 @@ func selfOwner() store.Owner {
 // processGone tells whether a process of this host is gone: its PID is free, or names a process that started
 // at another time (the PID was reused). A start time of 0 (unknown) compares only the PID.
 func processGone(o store.Owner) bool {
-	if err := syscall.Kill(o.PID, 0); errors.Is(err, syscall.ESRCH) {
+	if runner.PIDFree(o.PID) {
 		return true
 	}
 	return o.Start != 0 && startTicks(o.PID) != o.Start

@@ -12,11 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/autotune/autotune/internal/diskfree"
 	readmodel "github.com/autotune/autotune/report"
 	"github.com/autotune/autotune/runner"
 	"github.com/autotune/autotune/sampler"
@@ -487,11 +487,11 @@ const minFreeDisk = 64 << 20
 // checkDisk fails when a folder autotune writes to is on a nearly full disk, naming the flag and the folder.
 func checkDisk(dirs map[string]string) error {
 	for flag, dir := range dirs {
-		var st syscall.Statfs_t
-		if err := syscall.Statfs(dir, &st); err != nil {
+		free, known := diskfree.Bytes(dir)
+		if !known {
 			continue // not knowing is not a reason to stop
 		}
-		if free := st.Bavail * uint64(st.Bsize); free < minFreeDisk {
+		if free < minFreeDisk {
 			return fmt.Errorf("%s %s: only %d KiB free on its disk, and a trial needs about %d MiB for logs and results; free some space, then run the same command again",
 				flag, dir, free>>10, minFreeDisk>>20)
 		}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
-	"golang.org/x/sys/unix"
 )
 
 // newTable returns a boxed table for people, for short tables whose width is known (best against baseline).
@@ -27,8 +26,8 @@ const minWidth = 80
 func terminalWidth(w io.Writer) int {
 	n := 0
 	if f, ok := w.(*os.File); ok {
-		if ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ); err == nil {
-			n = int(ws.Col)
+		if cols, ok := terminalColumns(f); ok {
+			n = cols
 		}
 	}
 	if n == 0 {
@@ -43,8 +42,8 @@ func isTerminal(w io.Writer) bool {
 	if !ok {
 		return false
 	}
-	_, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
-	return err == nil
+	_, ok = terminalColumns(f)
+	return ok
 }
 
 // textTable is a plain table of left-aligned columns two spaces apart, fitted to a width: the last column

@@ -24,7 +24,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -56,7 +55,7 @@ func TrackChildren(t testing.TB) string {
 			cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 			t.Errorf("process %d outlived the test (%s after it ended): %s", pid, leakWait,
 				strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " ")))
-			_ = syscall.Kill(pid, syscall.SIGKILL)
+			_ = killProcess(pid)
 		}
 	})
 	return entry

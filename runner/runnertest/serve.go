@@ -331,7 +331,7 @@ func (s *server) startEngine() (*exec.Cmd, error) {
 		strconv.FormatBool(s.s.EngineIgnoresTerm))
 	engine.Stdout, engine.Stderr = os.Stdout, os.Stderr
 	if s.s.EngineEscapes {
-		engine.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		engine.SysProcAttr = ownGroup()
 	}
 	if err := engine.Start(); err != nil {
 		return nil, err

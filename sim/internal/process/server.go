@@ -151,13 +151,7 @@ func (s *server) forkHolder(leading []string) error {
 func listenReusePort(addr string) (net.Listener, error) {
 	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
 		var serr error
-		err := c.Control(func(fd uintptr) {
-			// vLLM binds with SO_REUSEADDR and SO_REUSEPORT (vllm.md §10.3).
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
-			if serr == nil {
-				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, 0xf /* SO_REUSEPORT */, 1)
-			}
-		})
+		err := c.Control(func(fd uintptr) { serr = reusePort(fd) })
 		if err != nil {
 			return err
 		}

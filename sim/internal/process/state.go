@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // The shared state of the simulated machine, in the directory named by AUTOTUNE_SIM_STATE (default: a
@@ -112,9 +111,7 @@ func (s *machineState) nextStart() int64 {
 		return 0
 	}
 	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err == nil {
-		defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-	}
+	defer lockFile(f)()
 	buf := make([]byte, 32)
 	n, _ := f.ReadAt(buf, 0)
 	cur, _ := strconv.ParseInt(strings.TrimSpace(string(buf[:n])), 10, 64)
