@@ -14,14 +14,7 @@ import (
 // testdata/schema-v1.db is a real study of 3 simulated trials written by autotune at d6ea4e4 (schema version 1,
 // before workers). Reports must read it as it is; only a writer migrates it.
 func TestReadOnlyOpenReadsAVersion1Database(t *testing.T) {
-	orig, err := os.ReadFile("testdata/schema-v1.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "tuning.db")
-	if err := os.WriteFile(path, orig, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path, orig := copyOfTestdata(t, "schema-v1.db")
 
 	db, err := OpenReadOnly(path)
 	if err != nil {
@@ -63,14 +56,7 @@ func TestReadOnlyOpenReadsAVersion1Database(t *testing.T) {
 // attribute, which migrating renames to autotune's own. testdata/schema-v1.db holds one waiting trial, suffix
 // decoding's known-good point.
 func TestMigrationKeepsQueuedValues(t *testing.T) {
-	orig, err := os.ReadFile("testdata/schema-v1.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "tuning.db")
-	if err := os.WriteFile(path, orig, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path, _ := copyOfTestdata(t, "schema-v1.db")
 	db, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -106,4 +92,19 @@ func TestMigrationKeepsQueuedValues(t *testing.T) {
 	if len(waiting) != 1 || !strings.HasPrefix(waiting[0].Label, "known-good: suffix decoding") || !maps.Equal(waiting[0].Params, want) {
 		t.Errorf("queued after the migration: %+v, want suffix decoding's known-good point with %v", waiting, want)
 	}
+}
+
+// copyOfTestdata copies testdata/name into the test's own folder as tuning.db: the tests migrate it, and the
+// committed file must stay as the old release wrote it. It returns the copy's path and the original bytes.
+func copyOfTestdata(t *testing.T, name string) (string, []byte) {
+	t.Helper()
+	orig, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "tuning.db")
+	if err := os.WriteFile(path, orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, orig
 }
