@@ -85,6 +85,23 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
+// serverPastBanner waits for a trial of the study in db whose server has logged past its first line: from there
+// on, a simulator started with the ignore_sigterm fault ignores SIGTERM.
+func serverPastBanner(t *testing.T, db string) store.Trial {
+	t.Helper()
+	var victim store.Trial
+	waitFor(t, 60*time.Second, "a running server", func() bool {
+		var ok bool
+		victim, ok = runningServer(db)
+		return ok
+	})
+	waitFor(t, 30*time.Second, "the server to log past its banner", func() bool {
+		data, _ := os.ReadFile(victim.ServerLog) // recorded when the trial started
+		return strings.Count(string(data), "\n") >= 2
+	})
+	return victim
+}
+
 // runningServer reads the database for a running trial whose server has started, as a second reader would.
 func runningServer(db string) (store.Trial, bool) {
 	if _, err := os.Stat(db); err != nil {
@@ -209,17 +226,7 @@ func TestInterruptTwice(t *testing.T) {
 	db := filepath.Join(dir, "tuning.db")
 	flags := append(simFlags(t, db, "40"), "--trials", "3", "--stop-grace", "10m")
 	c := startAutotune(t, []string{sim.EnvFault + "=ignore_sigterm"}, flags...)
-	var victim store.Trial
-	waitFor(t, 60*time.Second, "a running server", func() bool {
-		var ok bool
-		victim, ok = runningServer(db)
-		return ok
-	})
-	// The server ignores SIGTERM from just after its first log line (the banner) on: wait for a second line.
-	waitFor(t, 30*time.Second, "the server to log past its banner", func() bool {
-		data, _ := os.ReadFile(victim.ServerLog) // recorded when the trial started
-		return strings.Count(string(data), "\n") >= 2
-	})
+	victim := serverPastBanner(t, db)
 	c.cmd.Process.Signal(syscall.SIGINT)
 	waitFor(t, 60*time.Second, "the first interrupt to be acknowledged", func() bool {
 		return strings.Contains(c.stderr.String(), "interrupted")

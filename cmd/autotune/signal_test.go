@@ -50,17 +50,7 @@ func TestSecondInterruptRecordsTrialAndReleasesLock(t *testing.T) {
 	go func() {
 		done <- runWithSignals(sigs, append(simFlags(t, db, "10"), "--trials", "3", "--stop-grace", "10m"), &stdout, &stderr)
 	}()
-	var victim store.Trial
-	waitFor(t, 60*time.Second, "a running server", func() bool {
-		var ok bool
-		victim, ok = runningServer(db)
-		return ok
-	})
-	// The simulator ignores SIGTERM from just after its first log line (the banner) on: wait for a second line.
-	waitFor(t, 30*time.Second, "the server to log past its banner", func() bool {
-		data, _ := os.ReadFile(victim.ServerLog) // recorded when the trial started
-		return strings.Count(string(data), "\n") >= 2
-	})
+	victim := serverPastBanner(t, db)
 	sigs <- syscall.SIGINT
 	select {
 	case code := <-done:
