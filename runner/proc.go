@@ -213,6 +213,16 @@ func signalGroup(pgid int, sig syscall.Signal) error {
 	return nil
 }
 
-// PIDFree reports whether no process has the given PID (kill(pid, 0) says ESRCH). Outside Unix it cannot tell
-// and says false.
-func PIDFree(pid int) bool { return errors.Is(kill(pid, 0), syscall.ESRCH) }
+// ProcessGone reports whether the process that had PID pid and started at start (StartTicks) is gone: the PID is
+// free, or names a process that started at another time (the PID was reused). A start of 0 (unknown) compares
+// only the PID. A start time that cannot be read counts as another (the process went between the two looks).
+func ProcessGone(pid int, start uint64) bool {
+	if errors.Is(kill(pid, 0), syscall.ESRCH) {
+		return true
+	}
+	if start == 0 {
+		return false
+	}
+	now, _ := StartTicks(pid)
+	return now != start
+}

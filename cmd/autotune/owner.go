@@ -14,14 +14,8 @@ func selfOwner() store.Owner {
 	return store.Owner{Host: host, PID: pid, Start: startTicks(pid)}
 }
 
-// processGone tells whether a process of this host is gone: its PID is free, or names a process that started
-// at another time (the PID was reused). A start time of 0 (unknown) compares only the PID.
-func processGone(o store.Owner) bool {
-	if runner.PIDFree(o.PID) {
-		return true
-	}
-	return o.Start != 0 && startTicks(o.PID) != o.Start
-}
+// processGone tells whether a worker's process of this host is gone (runner.ProcessGone).
+func processGone(o store.Owner) bool { return runner.ProcessGone(o.PID, o.Start) }
 
 // startTicks is a process's start time, or 0 when it cannot be read (the process is gone).
 func startTicks(pid int) uint64 {
